@@ -1,0 +1,1 @@
+"""lossarticle: train small nets on a spiral, map their loss landscapes, publish an article."""

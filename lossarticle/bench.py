@@ -1,0 +1,113 @@
+"""``make bench``: how fast the compute pipeline runs on this machine, stage by stage.
+
+The surface's figure of merit is its effective GFLOP/s (matmul FLOPs of the
+grid evaluations over their wall time) divided by the fp32 GEMM throughput
+measured here, in this process, just before.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from lossarticle.configs import EXPERIMENTS, Experiment
+from lossarticle.data import load_spirals
+from lossarticle.pipeline import ExperimentResult, compute_experiment
+
+
+@dataclass(frozen=True)
+class Row:
+    """One experiment's timings."""
+
+    slug: str
+    train_s: float
+    surface_s: float
+    regions_s: float
+    gflops: float  # effective surface GFLOP/s
+    peak_mib: float  # peak resident memory (CPU) or allocated memory (CUDA) during the experiment
+
+
+def gemm_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
+    """Best-of fp32 ``n×n @ n×n`` throughput on ``device``."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    best = float("inf")
+    for _ in range(repeats + 2):
+        _sync(device)
+        start = time.perf_counter()
+        a @ b
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def reset_peak(device: torch.device) -> None:
+    """Start a new peak-memory window (Linux: writing 5 to clear_refs resets VmHWM)."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    clear_refs = Path("/proc/self/clear_refs")
+    if clear_refs.exists():
+        clear_refs.write_text("5")
+
+
+def peak_mib(device: torch.device) -> float:
+    """Peak memory since :func:`reset_peak`, in MiB."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2 ** 20
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_experiment(experiment: Experiment, data, device: torch.device) -> tuple[Row, ExperimentResult]:
+    """Compute one experiment and time its stages."""
+    reset_peak(device)
+    result = compute_experiment(experiment, data, device)
+    t = result.timings
+    return Row(experiment.slug, t.train_s, t.surface_s, t.regions_s, t.surface_flops / t.surface_s / 1e9,
+               peak_mib(device)), result
+
+
+def run_bench(device: torch.device, experiments: tuple[Experiment, ...] = EXPERIMENTS,
+              echo: Callable[[str], None] = print) -> list[Row]:
+    """Print the table; the total includes data loading and device start-up."""
+    start = time.perf_counter()
+    if device.type == "cuda":
+        torch.zeros(1, device=device)  # CUDA context creation counts against the goal
+    data = load_spirals(experiments[0].data)
+    peak = gemm_gflops(device)
+    echo(f"device {device.type} ({_device_name(device)}), torch {torch.__version__}, "
+         f"{torch.get_num_threads()} threads; fp32 GEMM 2048³: {peak:.1f} GFLOP/s")
+    echo(f"{'experiment':18s} {'train s':>8s} {'surface s':>9s} {'regions s':>9s} {'GFLOP/s':>8s} "
+         f"{'ratio':>6s} {'peak MiB':>9s}")
+    rows, flops = [], 0
+    for experiment in experiments:
+        row, result = bench_experiment(experiment, data, device)
+        flops += result.timings.surface_flops
+        rows.append(row)
+        echo(f"{row.slug:18s} {row.train_s:8.2f} {row.surface_s:9.2f} {row.regions_s:9.2f} {row.gflops:8.1f} "
+             f"{row.gflops / peak:6.2f} {row.peak_mib:9.0f}")
+    train_s, surface_s = sum(r.train_s for r in rows), sum(r.surface_s for r in rows)
+    regions_s = sum(r.regions_s for r in rows)
+    total_gflops = flops / surface_s / 1e9
+    echo(f"{'total':18s} {train_s:8.2f} {surface_s:9.2f} {regions_s:9.2f} {total_gflops:8.1f} "
+         f"{total_gflops / peak:6.2f} {max(r.peak_mib for r in rows):9.0f}")
+    echo(f"training + surfaces: {train_s + surface_s:.1f} s; whole compute run, start-up and regions "
+         f"included: {time.perf_counter() - start:.1f} s")
+    return rows
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return Path("/proc/cpuinfo").read_text().split("model name")[1].split(":")[1].split("\n")[0].strip() \
+        if Path("/proc/cpuinfo").exists() else "cpu"

@@ -1,0 +1,203 @@
+"""Frozen, validated configuration dataclasses and the one experiment registry.
+
+Every other module, the CLI's choices, the JSON file names and the figure ids
+read the experiment list from ``EXPERIMENTS`` below; nothing else lists them.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lossarticle.errors import ConfigError
+
+#: Bumped whenever the meaning or layout of an exported JSON file changes;
+#: part of every cache key, so old files are recomputed rather than misread.
+SCHEMA_VERSION = 1
+
+OPTIMIZERS = ("sgd", "adam", "rmsprop")
+DIRECTION_METHODS = ("pca", "random", "init-final")
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+MIN_GRID = 5  # below this a contour or image has nothing to draw
+
+
+def _require(condition: bool, key: str, value: Any, why: str) -> None:
+    """Raise a ConfigError naming the key and the bad value unless ``condition`` holds."""
+    if not condition:
+        raise ConfigError(f"{key}={value!r}: {why}")
+
+
+def _positive_int(key: str, value: Any) -> None:
+    _require(isinstance(value, int) and not isinstance(value, bool) and value > 0,
+             key, value, "must be a positive integer")
+
+
+def _positive_finite(key: str, value: Any) -> None:
+    _require(isinstance(value, (int, float)) and math.isfinite(value) and value > 0,
+             key, value, "must be a positive finite number")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The CS231n spiral and its split; shared by every experiment."""
+
+    points_per_class: int = 500  # 3 classes x 500 = 1500 points
+    classes: int = 3  # arms of the spiral, one class each
+    noise: float = 0.2  # std of the Gaussian jitter added to the angle
+    seed: int = 0  # numpy Generator seed for noise and the split
+    test_fraction: float = 0.15  # held out first: ceil(0.15 x 1500) = 225 points
+    val_fraction: float = 0.15  # then of the rest: ceil(0.15 x 1275) = 192; 1083 remain for training
+
+    def __post_init__(self) -> None:
+        _positive_int("data.points_per_class", self.points_per_class)
+        _require(isinstance(self.classes, int) and self.classes >= 2,
+                 "data.classes", self.classes, "must be an integer >= 2")
+        _require(isinstance(self.noise, (int, float)) and math.isfinite(self.noise) and self.noise >= 0,
+                 "data.noise", self.noise, "must be a finite number >= 0")
+        _require(isinstance(self.seed, int), "data.seed", self.seed, "must be an integer")
+        for key, value in (("data.test_fraction", self.test_fraction), ("data.val_fraction", self.val_fraction)):
+            _require(isinstance(value, float) and 0 < value < 0.5, key, value, "must lie in (0, 0.5)")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One optimizer run of an experiment; runs of one experiment share the initial weights."""
+
+    name: str  # label in figures and JSON, e.g. "adam"
+    optimizer: str = "adam"  # one of OPTIMIZERS
+    lr: float = 5e-3  # learning rate; full-batch, so one step per epoch
+    momentum: float = 0.0  # SGD only: heavy-ball momentum
+
+    def __post_init__(self) -> None:
+        _require(bool(SLUG_PATTERN.match(self.name)), "run.name", self.name, "must be a lowercase slug")
+        _require(self.optimizer in OPTIMIZERS, f"runs[{self.name}].optimizer", self.optimizer,
+                 f"unknown optimizer (known: {', '.join(OPTIMIZERS)})")
+        _positive_finite(f"runs[{self.name}].lr", self.lr)
+        _require(isinstance(self.momentum, (int, float)) and 0 <= self.momentum < 1,
+                 f"runs[{self.name}].momentum", self.momentum, "must lie in [0, 1)")
+        _require(self.optimizer == "sgd" or self.momentum == 0, f"runs[{self.name}].momentum",
+                 self.momentum, "only SGD takes momentum")
+
+
+ADAM = (Run("adam"),)
+
+
+@dataclass(frozen=True)
+class SurfaceConfig:
+    """How the loss surface and the decision regions are sampled."""
+
+    resolution: int = 101  # grid points per axis of the loss surface (odd: the centre is a grid point)
+    margin: float = 0.25  # extra extent beyond the path's bounding box, as a fraction of its span
+    region_resolution: int = 100  # input-space grid points per axis for decision regions
+    region_frames: int = 60  # snapshots shown in the article; first and last always included
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.resolution, int) and self.resolution >= MIN_GRID,
+                 "surface.resolution", self.resolution, f"grid too small to draw (need >= {MIN_GRID})")
+        _require(isinstance(self.region_resolution, int) and self.region_resolution >= MIN_GRID,
+                 "surface.region_resolution", self.region_resolution,
+                 f"grid too small to draw (need >= {MIN_GRID})")
+        _require(isinstance(self.margin, (int, float)) and math.isfinite(self.margin) and self.margin >= 0,
+                 "surface.margin", self.margin, "must be a finite number >= 0")
+        _require(isinstance(self.region_frames, int) and self.region_frames >= 2,
+                 "surface.region_frames", self.region_frames, "must be an integer >= 2")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One figure's worth of training: an architecture, its runs and the planes it is drawn on."""
+
+    slug: str  # stable id: JSON file name, figure id, CLI choice
+    title: str  # short human name for captions
+    depth: int  # hidden layers; 0 means logistic regression (one linear 2->3 layer)
+    width: int  # neurons per hidden layer (ignored, and must be 0, when depth is 0)
+    epochs: int  # full-batch steps; chosen so the wide nets fit the spiral
+    skip: bool = False  # residual connections between equal-width hidden layers
+    runs: tuple[Run, ...] = ADAM  # the first run is the reference the plane is centred on
+    planes: tuple[str, ...] = ("pca",)  # direction methods, each giving one plane and one surface
+    seed: int = 0  # seeds initial weights and random directions
+    data: DataConfig = field(default_factory=DataConfig)
+    surface: SurfaceConfig = field(default_factory=SurfaceConfig)
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.slug, str) and bool(SLUG_PATTERN.match(self.slug)),
+                 "slug", self.slug, "must be lowercase letters, digits and single dashes")
+        _require(isinstance(self.depth, int) and not isinstance(self.depth, bool) and self.depth >= 0,
+                 f"{self.slug}.depth", self.depth, "must be an integer >= 0")
+        if self.depth == 0:
+            _require(self.width == 0, f"{self.slug}.width", self.width, "logistic regression (depth 0) has no width")
+            _require(not self.skip, f"{self.slug}.skip", self.skip, "logistic regression has no hidden layers")
+        else:
+            _positive_int(f"{self.slug}.width", self.width)
+        _positive_int(f"{self.slug}.epochs", self.epochs)
+        _require(isinstance(self.seed, int), f"{self.slug}.seed", self.seed, "must be an integer")
+        _require(len(self.runs) >= 1, f"{self.slug}.runs", self.runs, "needs at least one run")
+        names = [run.name for run in self.runs]
+        _require(len(set(names)) == len(names), f"{self.slug}.runs", names, "duplicated run name")
+        _require(len(self.planes) >= 1, f"{self.slug}.planes", self.planes, "needs at least one plane")
+        for method in self.planes:
+            _require(method in DIRECTION_METHODS, f"{self.slug}.planes", method,
+                     f"unknown direction method (known: {', '.join(DIRECTION_METHODS)})")
+        _require(len(set(self.planes)) == len(self.planes), f"{self.slug}.planes", self.planes, "duplicated plane")
+
+    @property
+    def reference(self) -> Run:
+        """The run whose final weights centre the plane and its surface."""
+        return self.runs[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready form; written into every artifact this config produces."""
+        return asdict(self)
+
+
+def mlp(depth: int, width: int, epochs: int, **extra: Any) -> Experiment:
+    """A plain ReLU MLP experiment with the house slug ``mlp-d{depth}-w{width}``."""
+    suffix = "-skip" if extra.get("skip") else ""
+    title = f"{depth} hidden layer{'s' if depth > 1 else ''} × {width} neurons"
+    if extra.get("skip"):
+        title += ", skip connections"
+    return Experiment(slug=f"mlp-d{depth}-w{width}{suffix}", title=title, depth=depth, width=width,
+                      epochs=epochs, **extra)
+
+
+def check_unique(experiments: tuple[Experiment, ...]) -> tuple[Experiment, ...]:
+    """Refuse a registry in which two experiments share a slug (their files would collide)."""
+    seen: set[str] = set()
+    for experiment in experiments:
+        _require(experiment.slug not in seen, "slug", experiment.slug, "duplicated slug in the registry")
+        seen.add(experiment.slug)
+    return experiments
+
+
+OPTIMIZER_RUNS = (
+    Run("adam", "adam", 5e-3),
+    Run("sgd", "sgd", 0.5),
+    Run("momentum", "sgd", 0.1, momentum=0.9),
+    Run("rmsprop", "rmsprop", 2e-3),
+)
+
+# Epoch counts: the shallow nets need the longest to carve the spiral with Adam at
+# lr 5e-3; deep ones fit sooner (measured with `make bench`, see BENCHMARKS.md).
+EXPERIMENTS: tuple[Experiment, ...] = check_unique((
+    Experiment(slug="logistic", title="logistic regression", depth=0, width=0, epochs=300),
+    *(mlp(depth, width, epochs=epochs)
+      for depth, epochs in ((1, 1000), (5, 400), (10, 400))
+      for width in (5, 20, 100)),
+    mlp(20, 5, epochs=400),
+    mlp(20, 5, epochs=400, skip=True),
+    Experiment(slug="optimizers", title="2 hidden layers × 20 neurons, four optimizers", depth=2, width=20,
+               epochs=400, runs=OPTIMIZER_RUNS),
+    Experiment(slug="directions", title="2 hidden layers × 20 neurons, three planes", depth=2, width=20,
+               epochs=400, planes=("random", "init-final", "pca")),
+))
+
+SLUGS: tuple[str, ...] = tuple(experiment.slug for experiment in EXPERIMENTS)
+
+
+def experiment_by_slug(slug: str, registry: tuple[Experiment, ...] = EXPERIMENTS) -> Experiment:
+    """Look an experiment up by slug, naming the valid ones when it is unknown."""
+    for experiment in registry:
+        if experiment.slug == slug:
+            return experiment
+    raise ConfigError(f"unknown experiment {slug!r} (known: {', '.join(e.slug for e in registry)})")

@@ -1,0 +1,121 @@
+"""Run one experiment through every compute stage: train, directions, project, surface, regions.
+
+Pure: takes configs and data, returns arrays. Only ``export`` writes them.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from lossarticle.configs import Experiment
+from lossarticle.data import Dataset
+from lossarticle.directions import Plane, make_plane
+from lossarticle.models import Architecture, architecture, init_params
+from lossarticle.project import Projection, project_path
+from lossarticle.surface import (Regions, Surface, decision_regions, frame_indices, input_axes, loss_grid,
+                                 losses_at, matmul_flops, symmetric_axis)
+from lossarticle.train import Trajectory, train
+
+
+@dataclass(frozen=True)
+class PlaneResult:
+    """One plane, its surface, and every run's path in it."""
+
+    plane: Plane
+    surface: Surface
+    projections: dict[str, Projection]  # run name -> path in this plane
+    path_loss: dict[str, np.ndarray]  # run name -> surface loss at each projected snapshot
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds per stage and the work done, for the benchmark."""
+
+    train_s: float
+    surface_s: float  # loss grids plus the losses along the projected paths
+    regions_s: float
+    surface_flops: int  # matmul FLOPs of the grid evaluations alone
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """Everything the export stage writes for one experiment."""
+
+    experiment: Experiment
+    arch: Architecture
+    device: str
+    trajectories: list[Trajectory]
+    planes: list[PlaneResult]
+    regions: dict[str, Regions]  # run name -> decision regions
+    timings: Timings = field(compare=False)
+
+
+def _sync(device: torch.device) -> None:
+    """Wait for queued GPU work so a timer measures it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train_runs(experiment: Experiment, arch: Architecture, data: Dataset, device: torch.device) -> list[Trajectory]:
+    """Train every run from the same θ₀, drawn once from the experiment's seed."""
+    theta0 = init_params(arch, torch.Generator().manual_seed(experiment.seed))
+    return [train(arch, theta0, run, data, experiment.epochs, device) for run in experiment.runs]
+
+
+def plane_result(method: str, experiment: Experiment, arch: Architecture, trajectories: list[Trajectory],
+                 data: Dataset, device: torch.device, rng: np.random.Generator) -> PlaneResult:
+    """Directions, projected paths, the surface around them and the loss along them."""
+    plane = make_plane(method, [t.thetas for t in trajectories], arch, rng)
+    projections = {t.run.name: project_path(t.thetas, plane) for t in trajectories}
+    every_point = np.concatenate([p.coords for p in projections.values()])
+    config = experiment.surface
+    x_axis = symmetric_axis(every_point[:, 0], config.margin, config.resolution)
+    y_axis = symmetric_axis(every_point[:, 1], config.margin, config.resolution)
+    surface = loss_grid(arch, plane, x_axis, y_axis, data, device)
+    path_loss = {name: losses_at(arch, plane, p.coords, data, device)[0]
+                 for name, p in projections.items()}
+    return PlaneResult(plane, surface, projections, path_loss)
+
+
+def compute_experiment(experiment: Experiment, data: Dataset, device: torch.device,
+                       advance: Callable[[str], None] = lambda stage: None) -> ExperimentResult:
+    """All arrays for one experiment; ``advance`` is called after each stage (progress bars)."""
+    arch = architecture(experiment, inputs=data.x_train.shape[1], classes=int(data.y_train.max()) + 1)
+    start = time.perf_counter()
+    trajectories = train_runs(experiment, arch, data, device)
+    _sync(device)
+    train_s = time.perf_counter() - start
+    advance("train")
+    rng = np.random.default_rng(experiment.seed)
+    planes, start = [], time.perf_counter()
+    for method in experiment.planes:
+        planes.append(plane_result(method, experiment, arch, trajectories, data, device, rng))
+        advance(f"surface {method}")
+    _sync(device)
+    surface_s = time.perf_counter() - start
+    start = time.perf_counter()
+    regions = {t.run.name: run_regions(experiment, arch, t, data, device) for t in trajectories}
+    regions_s = time.perf_counter() - start
+    advance("regions")
+    grid_points = experiment.surface.resolution ** 2 * len(planes)
+    flops = matmul_flops(arch, len(data.x_train)) * grid_points
+    return ExperimentResult(experiment, arch, device.type, trajectories, planes, regions,
+                            Timings(train_s, surface_s, regions_s, flops))
+
+
+def run_regions(experiment: Experiment, arch: Architecture, trajectory: Trajectory, data: Dataset,
+                device: torch.device) -> Regions:
+    """Decision regions at the frames the article shows."""
+    config = experiment.surface
+    frames = frame_indices(trajectory.epochs, config.region_frames)
+    x_axis, y_axis = input_axes(data, config.region_resolution)
+    return decision_regions(arch, trajectory.thetas, frames, x_axis, y_axis, device=device)
+
+
+def stage_count(experiment: Experiment) -> int:
+    """How many times ``compute_experiment`` calls ``advance``: sizes its progress bar."""
+    return 2 + len(experiment.planes)

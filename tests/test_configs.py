@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from lossarticle.configs import (EXPERIMENTS, SLUGS, DataConfig, Experiment, Run, SurfaceConfig, check_unique,
+                                 experiment_by_slug)
+from lossarticle.errors import ConfigError
+from tests.conftest import tiny
+
+
+def test_registry_has_the_article_experiments() -> None:
+    expected = {"logistic", "mlp-d20-w5", "mlp-d20-w5-skip", "optimizers", "directions"}
+    expected |= {f"mlp-d{d}-w{w}" for d in (1, 5, 10) for w in (5, 20, 100)}
+    assert set(SLUGS) == expected
+    assert len(SLUGS) == len(set(SLUGS))
+
+
+def test_optimizer_experiment_compares_four_optimizers_on_one_init() -> None:
+    runs = experiment_by_slug("optimizers").runs
+    assert [(r.optimizer, r.momentum > 0) for r in runs] == [
+        ("adam", False), ("sgd", False), ("sgd", True), ("rmsprop", False)]
+    assert experiment_by_slug("directions").planes == ("random", "init-final", "pca")
+
+
+@pytest.mark.parametrize("changes, key", [
+    (dict(width=0), "tiny.width=0"),
+    (dict(width=-3), "tiny.width=-3"),
+    (dict(depth=-1), "tiny.depth=-1"),
+    (dict(epochs=0), "tiny.epochs=0"),
+    (dict(planes=("pca", "sideways")), "tiny.planes='sideways'"),
+    (dict(slug="Bad Slug"), "slug='Bad Slug'"),
+    (dict(depth=0, width=5), "tiny.width=5"),
+])
+def test_invalid_experiment_names_the_key_and_value(changes: dict, key: str) -> None:
+    with pytest.raises(ConfigError, match=key.replace("(", r"\(").replace(".", r"\.")):
+        tiny(**changes)
+
+
+@pytest.mark.parametrize("lr", [-1.0, 0.0, math.inf, math.nan])
+def test_bad_learning_rate_is_refused(lr: float) -> None:
+    with pytest.raises(ConfigError, match=r"runs\[adam\]\.lr="):
+        Run("adam", lr=lr)
+
+
+def test_unknown_optimizer_lists_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"optimizer='lbfgs'.*known: sgd, adam, rmsprop"):
+        Run("x", optimizer="lbfgs")
+
+
+def test_grid_too_small_to_draw() -> None:
+    with pytest.raises(ConfigError, match="surface.resolution=2"):
+        SurfaceConfig(resolution=2)
+
+
+def test_data_config_validation() -> None:
+    with pytest.raises(ConfigError, match="data.points_per_class=0"):
+        DataConfig(points_per_class=0)
+
+
+def test_duplicated_slug_is_refused() -> None:
+    with pytest.raises(ConfigError, match="slug='tiny': duplicated"):
+        check_unique((tiny(), tiny()))
+
+
+def test_unknown_slug_lists_the_valid_ones() -> None:
+    with pytest.raises(ConfigError, match="unknown experiment 'mlp-d7-w5' .*logistic"):
+        experiment_by_slug("mlp-d7-w5")
+
+
+def test_config_is_frozen_and_serializable() -> None:
+    experiment = EXPERIMENTS[0]
+    with pytest.raises(AttributeError):
+        experiment.epochs = 3  # type: ignore[misc]
+    assert experiment.to_dict()["runs"][0]["optimizer"] == "adam"
+    assert isinstance(experiment, Experiment)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lossarticle.directions import make_plane
+from lossarticle.models import architecture, cross_entropy, forward
+from lossarticle.pipeline import compute_experiment, train_runs
+from lossarticle.surface import (decision_regions, evaluate_grid, frame_indices, input_axes, loss_grid,
+                                 symmetric_axis)
+from tests.conftest import CPU, tiny
+
+
+def test_grid_is_indexed_rows_y_columns_x_on_a_lopsided_grid() -> None:
+    x_axis, y_axis = np.linspace(-1, 2, 7), np.linspace(10, 11, 4)
+    (z,) = evaluate_grid(lambda p: (p[:, 0] ** 3 + 100 * p[:, 1],), x_axis, y_axis)
+    assert z.shape == (4, 7)
+    for iy, y in enumerate(y_axis):
+        for ix, x in enumerate(x_axis):
+            assert z[iy][ix] == x ** 3 + 100 * y
+
+
+def test_batched_surface_equals_naive_per_point_loop(tiny_data, monkeypatch) -> None:
+    monkeypatch.setattr("lossarticle.surface.chunk_size", lambda *args: 4)  # 15 points: 4 chunks, last short
+    experiment = tiny(epochs=5)
+    arch = architecture(experiment)
+    trajectory = train_runs(experiment, arch, tiny_data, CPU)[0]
+    plane = make_plane("random", [trajectory.thetas], arch, np.random.default_rng(0))
+    x_axis, y_axis = np.linspace(-1, 1, 5), np.linspace(-0.5, 0.7, 3)
+    surface = loss_grid(arch, plane, x_axis, y_axis, tiny_data, device=CPU)
+    x, y = torch.as_tensor(tiny_data.x_train), torch.as_tensor(tiny_data.y_train)
+    for iy, b in enumerate(y_axis):
+        for ix, a in enumerate(x_axis):
+            theta = torch.as_tensor(plane.origin + a * plane.d1 + b * plane.d2, dtype=torch.float32)
+            naive = torch.nn.functional.cross_entropy(forward(arch, theta, x), y).item()
+            assert abs(surface.loss[iy][ix] - naive) < 1e-5 * max(1, naive)
+
+
+def test_surface_centre_is_the_loss_at_theta_final(tiny_data) -> None:
+    result = compute_experiment(tiny(planes=("pca", "random")), tiny_data, CPU)
+    final_loss = result.trajectories[0].train_loss[-1]
+    for plane in result.planes:
+        mid = len(plane.surface.x) // 2
+        assert plane.surface.x[mid] == 0 and plane.surface.y[mid] == 0
+        np.testing.assert_allclose(plane.surface.loss[mid][mid], final_loss, rtol=1e-5)
+        # the recorded loss and the surface loss agree at θ_final, which lies in every plane
+        np.testing.assert_allclose(plane.path_loss["adam"][-1], final_loss, rtol=1e-5)
+        assert plane.projections["adam"].distance[-1] < 1e-6
+
+
+def test_symmetric_axis_covers_the_path_with_margin() -> None:
+    axis = symmetric_axis(np.array([-2.0, 0.5, 1.0]), margin=0.5, resolution=5)
+    np.testing.assert_allclose(axis, [-3, -1.5, 0, 1.5, 3])
+    np.testing.assert_allclose(symmetric_axis(np.zeros(3), 0.1, 3), [-1, 0, 1])
+
+
+def test_frame_indices_keep_first_and_last() -> None:
+    frames = frame_indices(400, 60)
+    assert frames[0] == 0 and frames[-1] == 400 and len(frames) == 60
+    assert frame_indices(3, 60).tolist() == [0, 1, 2, 3]
+
+
+def test_decision_regions_match_per_point_argmax(tiny_data) -> None:
+    experiment = tiny()
+    arch = architecture(experiment)
+    trajectory = train_runs(experiment, arch, tiny_data, CPU)[0]
+    x_axis, y_axis = input_axes(tiny_data, 6)
+    x_axis, y_axis = x_axis[:5], y_axis  # non-square on purpose
+    frames = np.array([0, 8])
+    regions = decision_regions(arch, trajectory.thetas, frames, x_axis, y_axis, device=CPU)
+    assert regions.label.shape == (2, 6, 5) and regions.label.dtype == np.uint8
+    for f, epoch in enumerate(frames):
+        theta = torch.as_tensor(trajectory.thetas[epoch])
+        for iy in (0, 3, 5):
+            for ix in (0, 4):
+                probs = torch.softmax(forward(arch, theta, torch.tensor([[x_axis[ix], y_axis[iy]]],
+                                                                        dtype=torch.float32)), -1)[0]
+                assert regions.label[f, iy, ix] == probs.argmax().item()
+                expected = round(255 * (probs.max().item() - 1 / 3) / (2 / 3))
+                assert abs(int(regions.confidence[f, iy, ix]) - expected) <= 1
+
+
+def test_cross_entropy_is_mean_over_samples() -> None:
+    logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    y = torch.tensor([0, 2])
+    np.testing.assert_allclose(cross_entropy(logits, y).item(),
+                               torch.nn.functional.cross_entropy(logits, y).item(), rtol=1e-6)
