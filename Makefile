@@ -20,7 +20,7 @@ site: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-bench: $(STAMP)
+bench: site
 	$(PY) generate.py bench --device $(DEVICE)
 
 serve: $(STAMP)

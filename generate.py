@@ -8,7 +8,23 @@ import click
 
 from lossarticle.configs import SLUGS
 
-SITE = Path(__file__).resolve().parent / "site"
+ROOT = Path(__file__).resolve().parent
+SITE = ROOT / "site"
+ARTICLE = ROOT / "article"
+TEMPLATES = ROOT / "templates"
+
+
+def render_options(site_dir: Path, article_dir: Path):  # -> RenderOptions (imported lazily: no torch)
+    from lossarticle.render import RenderOptions
+    return RenderOptions(site_dir=site_dir, article_dir=article_dir, templates_dir=TEMPLATES)
+
+
+site_option = click.option("--site", "site_dir", type=click.Path(file_okay=False, path_type=Path), default=SITE,
+                           show_default=True, help="Output folder; data goes to SITE/data.")
+article_option = click.option("--article", "article_dir", type=click.Path(file_okay=False, path_type=Path),
+                              default=ARTICLE, show_default=True, help="Folder of NN-slug.md sources.")
+device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+                             show_default=True, help="auto picks CUDA when present.")
 
 
 @click.group()
@@ -18,11 +34,9 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--only", multiple=True, type=click.Choice(SLUGS), help="Experiment to compute (repeatable).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="auto picks CUDA when present.")
+@device_option
 @click.option("--force", is_flag=True, help="Recompute even when the cached JSON matches its config.")
-@click.option("--site", "site_dir", type=click.Path(file_okay=False, path_type=Path), default=SITE,
-              show_default=True, help="Output folder; data goes to SITE/data.")
+@site_option
 def train(only: tuple[str, ...], device: str, force: bool, site_dir: Path) -> None:
     """Compute every experiment's trajectories and surfaces into SITE/data/<slug>.json."""
     from lossarticle.build import TrainOptions, train_experiments
@@ -31,12 +45,68 @@ def train(only: tuple[str, ...], device: str, force: bool, site_dir: Path) -> No
 
 
 @cli.command()
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-def bench(device: str) -> None:
-    """Time training and surfaces for the whole registry; print the surface's GFLOP/s ratio."""
-    from lossarticle.bench import run_bench
-    from lossarticle.build import pick_device
-    run_bench(pick_device(device), echo=click.echo)
+@device_option
+@click.option("--force", is_flag=True, help="Recompute every experiment, cached or not.")
+@site_option
+@article_option
+def build(device: str, force: bool, site_dir: Path, article_dir: Path) -> None:
+    """Train what the cache lacks, then render the article into SITE."""
+    from lossarticle.build import TrainOptions, train_experiments
+    from lossarticle.render import render_site
+    train_experiments(TrainOptions(data_dir=site_dir / "data", device=device, force=force), echo=click.echo)
+    render_site(render_options(site_dir, article_dir), echo=click.echo)
+
+
+@cli.command()
+@site_option
+@article_option
+def render(site_dir: Path, article_dir: Path) -> None:
+    """Render the article from the JSON already in SITE/data (never trains, never imports torch)."""
+    from lossarticle.render import render_site
+    render_site(render_options(site_dir, article_dir), echo=click.echo)
+
+
+@cli.command()
+@click.option("--port", type=int, default=8000, show_default=True)
+@site_option
+@article_option
+def serve(port: int, site_dir: Path, article_dir: Path) -> None:
+    """Serve SITE on 127.0.0.1 and rebuild when article/, templates/ or the registry change."""
+    from lossarticle.serve import serve as serve_forever
+    serve_forever(render_options(site_dir, article_dir), port, echo=click.echo)
+
+
+@cli.command()
+@device_option
+@article_option
+def verify(device: str, article_dir: Path) -> None:
+    """Build the whole article twice from scratch and check both site/ trees are byte-identical."""
+    import tempfile
+
+    from lossarticle.build import TrainOptions, verify_reproducible
+    with tempfile.TemporaryDirectory(prefix="lossarticle-verify-") as workdir:
+        difference = verify_reproducible(TrainOptions(data_dir=Path(workdir), device=device, progress=False),
+                                         render_options(SITE, article_dir), Path(workdir), echo=click.echo)
+    if difference is not None:
+        raise click.ClickException(f"the two builds differ, first at {difference}")
+    click.echo("reproducible: the two cold builds are byte-identical")
+
+
+@cli.command()
+@device_option
+@click.option("--compute/--no-compute", default=True, help="Time training and surfaces for the registry.")
+@click.option("--reader/--no-reader", default=True, help="Time the built page in headless Chromium.")
+@site_option
+@article_option
+def bench(device: str, compute: bool, reader: bool, site_dir: Path, article_dir: Path) -> None:
+    """Compute timings (GFLOP/s ratio of the surfaces) and the reader's side of the built site."""
+    if compute:
+        from lossarticle.bench import run_bench
+        from lossarticle.build import pick_device
+        run_bench(pick_device(device), echo=click.echo)
+    if reader:
+        from lossarticle.bench import reader_bench
+        reader_bench(site_dir, article_dir, TEMPLATES, echo=click.echo)
 
 
 if __name__ == "__main__":

@@ -111,3 +111,111 @@ def _device_name(device: torch.device) -> str:
         return torch.cuda.get_device_name(device)
     return Path("/proc/cpuinfo").read_text().split("model name")[1].split(":")[1].split("\n")[0].strip() \
         if Path("/proc/cpuinfo").exists() else "cpu"
+
+
+# ---------------------------------------------------------------- the reader's side
+
+STEP_TIMER = """async ([slug, steps]) => {
+  // One slider step = the synchronous input handler plus the frame Bokeh paints after it.
+  const slider = document.querySelector(`#fig-${slug}-epoch`);
+  const max = Number(slider.max), costs = [];
+  for (let i = 0; i < steps; i++) {
+    const start = performance.now();
+    slider.value = String(max - (i % (max + 1)));
+    slider.dispatchEvent(new Event("input", {bubbles: true}));
+    const handled = performance.now() - start;
+    // Our callback is queued after the one Bokeh queued during the input event, so it
+    // runs after Bokeh's paint in the same frame: now - frame start is the paint's cost.
+    const paint = await new Promise(resolve => requestAnimationFrame(frame => resolve(performance.now() - frame)));
+    costs.push(handled + paint);
+    await new Promise(resolve => setTimeout(resolve, 5));
+  }
+  return costs;
+}"""
+
+
+@dataclass(frozen=True)
+class ReaderRow:
+    """What a reader's browser pays for the page."""
+
+    initial_bytes: int  # raw bytes transferred until the first figure is interactive
+    initial_gzip: int  # the same files, gzip -6
+    total_bytes: int  # after scrolling through every figure
+    total_gzip: int
+    first_interactive_ms: float  # navigation start to the first figure's data-ready
+    step_p50_ms: float
+    step_p95_ms: float
+    rebuild_s: float  # prose-only rebuild with the render cache warm
+
+
+def transferred(site_dir: Path, urls: list[str], base: str) -> tuple[int, int]:
+    """Raw and gzip size of the distinct local files behind ``urls``."""
+    import gzip
+    raw = packed = 0
+    for url in dict.fromkeys(urls):
+        relative = url[len(base):].split("#")[0].split("?")[0] or "index.html"
+        data = (site_dir / relative).read_bytes()
+        raw += len(data)
+        packed += len(gzip.compress(data, compresslevel=6, mtime=0))
+    return raw, packed
+
+
+def reader_bench(site_dir: Path, article_dir: Path, templates_dir: Path,
+                 echo: Callable[[str], None] = print) -> ReaderRow:
+    """Headless Chromium on 127.0.0.1: bytes, time to the first interactive figure, slider steps."""
+    import numpy as np
+    from playwright.sync_api import sync_playwright
+
+    from lossarticle.browser import launch_chromium
+    from lossarticle.render import RenderCache, RenderOptions, render_site
+    from lossarticle.serve import start_server
+
+    options = RenderOptions(site_dir=site_dir, article_dir=article_dir, templates_dir=templates_dir)
+    cache = RenderCache()
+    render_site(options, cache, echo=lambda line: None)
+    start = time.perf_counter()
+    render_site(options, cache, echo=lambda line: None)
+    rebuild_s = time.perf_counter() - start
+
+    server = start_server(site_dir, 0)
+    base = f"http://127.0.0.1:{server.server_port}/"
+    try:
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
+            urls: list[str] = []
+            page.on("request", lambda request: urls.append(request.url))
+            page.goto(base)
+            first = page.locator(".la-figure").first
+            first.scroll_into_view_if_needed()
+            _wait_ready(page, first)
+            ready_ms = page.evaluate("performance.now()")
+            initial = transferred(site_dir, urls, base)
+            slug = first.get_attribute("data-slug")
+            costs = np.array(page.evaluate(STEP_TIMER, [slug, 120]))
+            for figure in page.locator(".la-figure").all():
+                figure.scroll_into_view_if_needed()
+                figure.wait_for(state="visible")
+                _wait_ready(page, figure)
+            total = transferred(site_dir, urls, base)
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    row = ReaderRow(initial[0], initial[1], total[0], total[1], ready_ms, float(np.percentile(costs, 50)),
+                    float(np.percentile(costs, 95)), rebuild_s)
+    echo(f"page: first load {row.initial_bytes / 1e6:.2f} MB raw, {row.initial_gzip / 1e6:.2f} MB gzip; "
+         f"after every figure {row.total_bytes / 1e6:.2f} MB raw, {row.total_gzip / 1e6:.2f} MB gzip")
+    echo(f"first figure interactive after {row.first_interactive_ms:.0f} ms; slider step "
+         f"p50 {row.step_p50_ms:.1f} ms, p95 {row.step_p95_ms:.1f} ms (figure '{slug}')")
+    echo(f"prose-only rebuild: {row.rebuild_s:.2f} s")
+    return row
+
+
+def _wait_ready(page, figure, timeout_s: float = 60.0) -> None:
+    """Poll a figure's data-ready (wait_for_function would eval() and trip the page's CSP)."""
+    deadline = time.monotonic() + timeout_s
+    while figure.get_attribute("data-ready") != "true":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{figure.get_attribute('id')} never became ready")
+        page.wait_for_timeout(50)

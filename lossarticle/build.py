@@ -6,7 +6,7 @@ file atomically.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -18,6 +18,7 @@ from lossarticle.errors import CacheError, ConfigError
 from lossarticle.export import (check_cached, dataset_payload, experiment_payload, index_payload, to_json,
                                 write_atomic)
 from lossarticle.pipeline import ExperimentResult, compute_experiment, stage_count
+from lossarticle.render import RenderOptions, render_site
 from lossarticle.train import resolve_device
 
 
@@ -70,6 +71,7 @@ def train_experiments(options: TrainOptions, echo: Callable[[str], None] = print
     experiments = selected(options)
     data_config = _shared_data_config(options.registry)
     data = load_spirals(data_config)
+    remove_partial_files(options.data_dir)
     write_atomic(options.data_dir / "spiral.json", to_json(dataset_payload(data_config, data)))
     computed = []
     for experiment in experiments:
@@ -92,9 +94,40 @@ def train_experiments(options: TrainOptions, echo: Callable[[str], None] = print
     return computed
 
 
+def remove_partial_files(data_dir: Path) -> None:
+    """Delete ``.*.tmp`` files a killed run left behind; finished files are never touched."""
+    for leftover in data_dir.glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
 def _shared_data_config(experiments: tuple[Experiment, ...]) -> DataConfig:
     """The one data config every selected experiment uses (one spiral.json per site)."""
     configs = {e.data for e in experiments}
     if len(configs) > 1:
         raise ConfigError("data: experiments in one build must share one DataConfig")
     return configs.pop() if configs else DataConfig()
+
+
+def first_difference(left: Path, right: Path) -> str | None:
+    """Relative path of the first file (in sorted order) that differs or exists on one side only."""
+    def files(root: Path) -> dict[str, Path]:
+        return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file()}
+
+    a, b = files(left), files(right)
+    for name in sorted(a.keys() | b.keys()):
+        if name not in a or name not in b or a[name].read_bytes() != b[name].read_bytes():
+            return name
+    return None
+
+
+def verify_reproducible(train: TrainOptions, render: RenderOptions, workdir: Path,
+                        echo: Callable[[str], None] = print) -> str | None:
+    """Two cold builds (train + render) into ``workdir``/a and /b; the first differing file, or None."""
+    sites = []
+    for name in ("a", "b"):
+        site = workdir / name / "site"
+        echo(f"cold build {name} into {site}")
+        train_experiments(replace(train, data_dir=site / "data", force=True), echo=lambda line: None)
+        render_site(replace(render, site_dir=site), echo=lambda line: None)
+        sites.append(site)
+    return first_difference(*sites)

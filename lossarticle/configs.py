@@ -117,6 +117,7 @@ class Experiment:
     runs: tuple[Run, ...] = ADAM  # the first run is the reference the plane is centred on
     planes: tuple[str, ...] = ("pca",)  # direction methods, each giving one plane and one surface
     seed: int = 0  # seeds initial weights and random directions
+    explorer: bool = False  # offered in the article's explorer (the depth x width grid and the baseline)
     data: DataConfig = field(default_factory=DataConfig)
     surface: SurfaceConfig = field(default_factory=SurfaceConfig)
 
@@ -161,6 +162,11 @@ def mlp(depth: int, width: int, epochs: int, **extra: Any) -> Experiment:
                       epochs=epochs, **extra)
 
 
+def grid_mlp(depth: int, width: int, epochs: int) -> Experiment:
+    """A member of the 3 x 3 depth x width grid, offered in the explorer."""
+    return mlp(depth, width, epochs, explorer=True)
+
+
 def check_unique(experiments: tuple[Experiment, ...]) -> tuple[Experiment, ...]:
     """Refuse a registry in which two experiments share a slug (their files would collide)."""
     seen: set[str] = set()
@@ -180,8 +186,8 @@ OPTIMIZER_RUNS = (
 # Epoch counts: the shallow nets need the longest to carve the spiral with Adam at
 # lr 5e-3; deep ones fit sooner (measured with `make bench`, see BENCHMARKS.md).
 EXPERIMENTS: tuple[Experiment, ...] = check_unique((
-    Experiment(slug="logistic", title="logistic regression", depth=0, width=0, epochs=300),
-    *(mlp(depth, width, epochs=epochs)
+    Experiment(slug="logistic", title="logistic regression", depth=0, width=0, epochs=300, explorer=True),
+    *(grid_mlp(depth, width, epochs=epochs)
       for depth, epochs in ((1, 1000), (5, 400), (10, 400))
       for width in (5, 20, 100)),
     mlp(20, 5, epochs=400),

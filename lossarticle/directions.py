@@ -70,9 +70,23 @@ def orthogonalize(direction: np.ndarray, against: np.ndarray) -> np.ndarray:
     return direction - (direction @ against) / (against @ against) * against
 
 
+def too_short(method: str, paths: list[np.ndarray]) -> bool:
+    """Whether ``method`` cannot define two directions from ``paths``."""
+    if method == "pca":
+        return sum(len(p) for p in paths) < 3
+    elif method == "init-final":
+        return len(paths[0]) < 2
+    return False
+
+
 def make_plane(method: str, paths: list[np.ndarray], arch: Architecture, rng: np.random.Generator) -> Plane:
     """The plane ``method`` gives for ``paths``; the first path's final weights are the origin."""
     origin = paths[0][-1].astype(np.float64)
+    if too_short(method, paths):
+        # A run that diverged at once leaves too few snapshots to define the plane.
+        d1, d2 = random_direction(origin, arch, rng), random_direction(origin, arch, rng)
+        return Plane(method, origin, d1, d2, None, ("random direction 1 (path too short)",
+                                                    "random direction 2 (path too short)"))
     if method == "pca":
         d1, d2, ratio = pca_directions(np.concatenate(paths), origin)
         labels = (f"PC1 · {100 * ratio[0]:.1f} % of variance", f"PC2 · {100 * ratio[1]:.1f} % of variance")

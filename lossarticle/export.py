@@ -15,14 +15,16 @@ import platform
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lossarticle.configs import SCHEMA_VERSION, DataConfig, Experiment
-from lossarticle.data import Dataset
 from lossarticle.errors import CacheError
-from lossarticle.pipeline import ExperimentResult
+
+if TYPE_CHECKING:  # the render stage reads these files without importing torch
+    from lossarticle.data import Dataset
+    from lossarticle.pipeline import ExperimentResult
 
 ARRAY_DTYPES = ("bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "int64",
                 "float16", "float32", "float64")
@@ -71,7 +73,7 @@ def _f32(values: np.ndarray) -> dict[str, Any]:
     return encode_array(np.asarray(values, dtype=np.float32))
 
 
-def experiment_payload(result: ExperimentResult) -> dict[str, Any]:
+def experiment_payload(result: "ExperimentResult") -> dict[str, Any]:
     """The JSON document for one experiment (see docs in README, "Data files")."""
     experiment = result.experiment
     runs = []
@@ -108,7 +110,7 @@ def experiment_payload(result: ExperimentResult) -> dict[str, Any]:
     }
 
 
-def dataset_payload(config: DataConfig, data: Dataset) -> dict[str, Any]:
+def dataset_payload(config: DataConfig, data: "Dataset") -> dict[str, Any]:
     """The standardized spiral points, for the scatter drawn over the decision regions."""
     return {"schema_version": SCHEMA_VERSION, "config": asdict(config),
             "mean": _f32(data.mean), "std": _f32(data.std),
@@ -162,9 +164,9 @@ def check_cached(path: Path, experiment: Experiment) -> dict[str, Any]:
     return payload
 
 
-def load_experiment(path: Path) -> dict[str, Any]:
+def load_experiment(path: Path | str) -> dict[str, Any]:
     """Load an experiment file with every encoded array decoded into numpy (for notebooks and render)."""
-    return decode_tree(read_json(path), str(path))
+    return decode_tree(read_json(Path(path)), str(path))
 
 
 def decode_tree(node: Any, key: str) -> Any:

@@ -1,4 +1,4 @@
-"""Tiny configurations shared by the tests: seconds, not minutes."""
+"""Fixtures shared by the tests: tiny configurations, trained once per session."""
 from __future__ import annotations
 
 import sys
@@ -9,28 +9,32 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lossarticle.configs import DataConfig, Experiment, Run, SurfaceConfig  # noqa: E402
 from lossarticle.data import Dataset, load_spirals  # noqa: E402
+from tests.tiny import (TEMPLATES, TINY_ARTICLE, TINY_DATA, TINY_REGISTRY, TINY_SURFACE, copy_data,  # noqa: E402,F401
+                        render_tiny, tiny, write_article)
 
-TINY_DATA = DataConfig(points_per_class=40)
-TINY_SURFACE = SurfaceConfig(resolution=7, region_resolution=6, region_frames=4)
 CPU = torch.device("cpu")
-
-
-def tiny(slug: str = "tiny", **changes: object) -> Experiment:
-    """A 1-hidden-layer, 6-neuron net trained for 8 epochs on 120 points."""
-    fields = dict(slug=slug, title="tiny", depth=1, width=6, epochs=8, data=TINY_DATA, surface=TINY_SURFACE)
-    fields.update(changes)
-    return Experiment(**fields)
-
-
-TINY_REGISTRY = (
-    tiny("tiny"),
-    tiny("tiny-opt", depth=2, width=4, runs=(Run("adam"), Run("sgd", "sgd", 0.1))),
-    tiny("tiny-dirs", planes=("random", "init-final", "pca")),
-)
 
 
 @pytest.fixture(scope="session")
 def tiny_data() -> Dataset:
     return load_spirals(TINY_DATA)
+
+
+@pytest.fixture(scope="session")
+def tiny_site(tmp_path_factory) -> Path:
+    """A site folder whose data/ holds the tiny registry's exported JSON (trained once per session)."""
+    from lossarticle.build import TrainOptions, train_experiments
+    site = tmp_path_factory.mktemp("tiny") / "site"
+    train_experiments(TrainOptions(data_dir=site / "data", registry=TINY_REGISTRY, device="cpu", progress=False),
+                      echo=lambda line: None)
+    return site
+
+
+@pytest.fixture(scope="session")
+def tiny_summaries(tiny_site):
+    from lossarticle.export import load_experiment
+    from lossarticle.summaries import summarize
+    return {e.slug: summarize(load_experiment(tiny_site / "data" / f"{e.slug}.json")) for e in TINY_REGISTRY}
+
+

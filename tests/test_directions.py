@@ -59,3 +59,12 @@ def test_random_directions_depend_on_the_seed_only() -> None:
     b = make_plane("random", [path], arch, np.random.default_rng(7))
     np.testing.assert_array_equal(a.d1, b.d1)
     assert not np.allclose(a.d1, a.d2)
+
+
+def test_a_path_too_short_for_its_method_falls_back_to_random_directions() -> None:
+    arch = Architecture(sizes=(2, 4, 3), skip=False)
+    single = random_walk(1, arch.num_params)
+    for method in ("pca", "init-final"):
+        plane = make_plane(method, [single], arch, np.random.default_rng(0))
+        assert "path too short" in plane.axis_labels[0]
+        assert np.linalg.matrix_rank(np.stack([plane.d1, plane.d2])) == 2

@@ -1,0 +1,325 @@
+"""The article's front end: Markdown sources -> numbered figures, sections and footnotes.
+
+An ordered pipeline of named steps (distill's template does the same), each
+testable alone:
+
+1. ``read_sources``     article/NN-slug.md, decoded strictly as UTF-8;
+2. ``number_figures``   find ``::: figure SLUG`` / ``::: explorer`` and number them;
+3. ``fill_variables``   Jinja2 with StrictUndefined fills ``{{ exp[...] }}`` and ``figref``;
+4. ``split_front_matter`` YAML front matter of each file (mdit-py-plugins front_matter);
+5. ``parse_article``    one markdown-it parse of all bodies, so footnotes number once;
+6. ``render_sections``  HTML per section, figures rendered by a callback.
+
+Every editor's mistake becomes a ContentError ``file:line: what is wrong``.
+"""
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+from lossarticle.errors import ContentError
+from lossarticle.summaries import ExperimentSummary, num, pct
+
+SOURCE_NAME = re.compile(r"^\d\d-[a-z0-9-]+\.md$")
+FIGURE_LINE = re.compile(r"^\s*:::\s*(figure|explorer)\b\s*(.*?)\s*$")
+EXPLORER = "explorer"
+TITLE_KEYS = ("title",)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One Markdown file, as read."""
+
+    path: Path
+    name: str  # shown in errors, e.g. "article/03-depth.md"
+    text: str
+
+
+@dataclass(frozen=True)
+class FigureRef:
+    """A figure placed in the prose; ``slug`` is EXPLORER for the explorer."""
+
+    slug: str
+    number: int
+    where: str  # "file:line" of its opening ``:::``
+
+
+@dataclass(frozen=True)
+class Section:
+    """One source file after rendering."""
+
+    id: str  # anchor, from the file name: 03-depth.md -> "depth"
+    title: str
+    meta: dict[str, Any]
+    html: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """Everything the page template needs from the prose."""
+
+    meta: dict[str, Any]  # front matter of the first file: title, subtitle, authors, date, ...
+    lead_html: str  # body of the first file
+    sections: list[Section]
+    footnotes_html: str
+    figures: list[FigureRef] = field(default_factory=list)
+
+
+def read_sources(folder: Path, label: str = "article") -> list[Source]:
+    """The ``NN-slug.md`` files of ``folder`` in name order, decoded as UTF-8."""
+    if not folder.is_dir():
+        raise ContentError(f"{label}/: no such folder")
+    paths = sorted(p for p in folder.iterdir() if p.suffix == ".md")
+    if not paths:
+        raise ContentError(f"{label}/: no Markdown files (expected NN-slug.md)")
+    return [read_source(path, f"{label}/{path.name}") for path in paths]
+
+
+def read_source(path: Path, name: str) -> Source:
+    """Read one file; an unreadable file or a byte that is not UTF-8 is a ContentError at its line."""
+    if not SOURCE_NAME.match(path.name):
+        raise ContentError(f"{name}:1: file name must look like NN-slug.md (two digits, a dash, lowercase)")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ContentError(f"{name}:1: cannot read file ({error.strerror})") from error
+    try:
+        return Source(path, name, raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise ContentError(f"{name}:{line}: invalid UTF-8 (byte 0x{raw[error.start]:02x})") from error
+
+
+def number_figures(sources: list[Source], known: tuple[str, ...]) -> list[FigureRef]:
+    """Figures in reading order, numbered from 1; unknown or repeated slugs stop the build."""
+    figures: list[FigureRef] = []
+    seen: dict[str, str] = {}
+    for source in sources:
+        for lineno, line in enumerate(source.text.splitlines(), start=1):
+            match = FIGURE_LINE.match(line)
+            if not match:
+                continue
+            kind, argument = match.groups()
+            where = f"{source.name}:{lineno}"
+            slug = figure_slug(kind, argument, known, where)
+            if slug in seen:
+                raise ContentError(f"{where}: duplicated figure '{slug}' (first placed at {seen[slug]})")
+            seen[slug] = where
+            figures.append(FigureRef(slug, len(figures) + 1, where))
+    return figures
+
+
+def figure_slug(kind: str, argument: str, known: tuple[str, ...], where: str) -> str:
+    """Validate one ``:::`` line's argument against the registry."""
+    if kind == EXPLORER:
+        if argument:
+            raise ContentError(f"{where}: '::: explorer' takes no argument (got {argument!r})")
+        return EXPLORER
+    elif kind == "figure":
+        if not argument:
+            raise ContentError(f"{where}: '::: figure' needs an experiment slug (known: {', '.join(known)})")
+        if argument not in known:
+            raise ContentError(f"{where}: unknown figure '{argument}' (known: {', '.join(known)})")
+        return argument
+    else:
+        raise ContentError(f"{where}: unknown container '{kind}'")
+
+
+class Experiments(Mapping[str, ExperimentSummary]):
+    """``exp`` in templates: a lookup whose misses name the known slugs instead of going quiet."""
+
+    def __init__(self, summaries: dict[str, ExperimentSummary]) -> None:
+        self._summaries = summaries
+
+    def __getitem__(self, slug: str) -> ExperimentSummary:
+        if slug not in self._summaries:
+            # Not a KeyError: Jinja would swallow that into an Undefined with a vaguer message.
+            raise ContentError(f"unknown experiment '{slug}' (known: {', '.join(self._summaries)})")
+        return self._summaries[slug]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._summaries)
+
+    def __len__(self) -> int:
+        return len(self._summaries)
+
+
+def template_environment() -> jinja2.Environment:
+    """Jinja2 for prose: strict about unknown names, no HTML escaping (markdown-it escapes)."""
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
+                                     keep_trailing_newline=True)
+    environment.filters.update(num=num, pct=pct)
+    return environment
+
+
+def fill_variables(source: Source, summaries: dict[str, ExperimentSummary],
+                   figures: list[FigureRef]) -> str:
+    """Render the file's ``{{ … }}`` expressions; any failure names the file and line."""
+    numbers = {f.slug: f.number for f in figures}
+
+    def figref(slug: str) -> str:
+        if slug not in numbers:
+            raise ContentError(f"figref: no figure '{slug}' in the article (placed: {', '.join(numbers)})")
+        return f"[Figure {numbers[slug]}](#fig-{slug})"
+
+    environment = template_environment()
+    try:
+        template = environment.from_string(source.text)
+        return template.render(exp=Experiments(summaries), figref=figref)
+    except jinja2.TemplateSyntaxError as error:
+        raise ContentError(f"{source.name}:{error.lineno}: template syntax: {error.message}") from error
+    except Exception as error:  # whatever an editor's expression raises becomes one line at its place
+        message = error.message if isinstance(error, ContentError) else f"{type(error).__name__}: {error}"
+        if isinstance(error, jinja2.UndefinedError):
+            message = f"unknown variable: {error.message}"
+        raise ContentError(f"{source.name}:{template_line(error)}: {message}") from error
+
+
+def template_line(error: BaseException) -> int:
+    """The template line an exception was raised at (Jinja rewrites frames to template lines)."""
+    line = 1
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename == "<template>" and frame.lineno is not None:
+            line = frame.lineno
+    return line
+
+
+def markdown() -> MarkdownIt:
+    """CommonMark plus tables, front matter, footnotes, heading anchors and our two containers.
+
+    Raw HTML is off: editors write Markdown, and the page's CSP would block
+    most of what raw HTML could add anyway.
+    """
+    md = MarkdownIt("commonmark", {"html": False, "typographer": True}).enable(["table", "replacements",
+                                                                             "smartquotes"])
+    md.use(front_matter_plugin).use(footnote_plugin).use(anchors_plugin, min_level=3, max_level=3)
+    md.use(container_plugin, "figure").use(container_plugin, EXPLORER)
+    md.add_render_rule("link_open", render_link_open)
+    return md
+
+
+def render_link_open(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    """Links leaving the site get ``rel="noopener noreferrer"``: the new page cannot reach ours."""
+    token = tokens[idx]
+    if str(token.attrGet("href") or "").startswith(("http://", "https://", "//")):
+        token.attrSet("rel", "noopener noreferrer")
+    return self.renderToken(tokens, idx, options, env)
+
+
+def split_front_matter(md: MarkdownIt, source: Source, text: str) -> tuple[dict[str, Any], int]:
+    """The file's front matter as a dict and the number of lines it spans."""
+    tokens = md.parse(text)
+    if not tokens or tokens[0].type != "front_matter":
+        raise ContentError(f"{source.name}:1: missing front matter (a '---' block with at least 'title:')")
+    token = tokens[0]
+    try:
+        meta = yaml.safe_load(token.content) if token.content.strip() else None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1  # +1 for the opening ---, +1 for 1-based
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ContentError(f"{source.name}:{line}: malformed front matter: {problem}") from error
+    if not isinstance(meta, dict):
+        raise ContentError(f"{source.name}:2: malformed front matter: expected 'key: value' lines")
+    for key in TITLE_KEYS:
+        if not isinstance(meta.get(key), str) or not meta[key].strip():
+            raise ContentError(f"{source.name}:2: front matter needs a '{key}' (text)")
+    assert token.map is not None
+    return meta, token.map[1]
+
+
+def section_id(source: Source) -> str:
+    """Anchor of a section: the file name without its number and suffix."""
+    return source.path.stem.split("-", 1)[1]
+
+
+def parse_article(sources: list[Source], summaries: dict[str, ExperimentSummary], figures: list[FigureRef],
+                  render_figure: Callable[[FigureRef, str], str]) -> Article:
+    """Run the front end on sources whose figures ``number_figures`` already found and checked.
+
+    ``render_figure(ref, caption_html)`` returns a figure's HTML.
+    """
+    md = markdown()
+    metas, bodies, ranges, offset = [], [], [], 0
+    for source in sources:
+        text = fill_variables(source, summaries, figures)
+        meta, front_lines = split_front_matter(md, source, text)
+        lines = text.splitlines()
+        # Blank out the front matter, keeping line numbers, and glue the bodies into one document.
+        body = "\n" * front_lines + "\n".join(lines[front_lines:]) + "\n\n"
+        metas.append(meta)
+        bodies.append(body)
+        ranges.append((offset, offset + body.count("\n")))
+        offset += body.count("\n")
+    env: dict[str, Any] = {}
+    tokens = md.parse("".join(bodies), env)
+    by_file, footnotes = split_tokens(tokens, ranges)
+    placed = {f.slug: f for f in figures}
+    html = [render_tokens(md, part, env, placed, render_figure) for part in by_file]
+    sections = [Section(section_id(s), str(m["title"]), m, h) for s, m, h in zip(sources[1:], metas[1:], html[1:])]
+    footnotes_html = md.renderer.render(footnotes, md.options, env) if footnotes else ""
+    return Article(metas[0], html[0], sections, footnotes_html, figures)
+
+
+def split_tokens(tokens: list[Token], ranges: list[tuple[int, int]]) -> tuple[list[list[Token]], list[Token]]:
+    """Top-level token runs per source file (by line range), and the footnote block at the end."""
+    parts: list[list[Token]] = [[] for _ in ranges]
+    footnotes: list[Token] = []
+    current = 0
+    for token in tokens:
+        if token.type.startswith("footnote_block") or footnotes and footnotes[-1].type != "footnote_block_close":
+            footnotes.append(token)
+            continue
+        if token.level == 0 and token.map is not None:
+            current = next(i for i, (start, end) in enumerate(ranges) if start <= token.map[0] < end)
+        parts[current].append(token)
+    return parts, footnotes
+
+
+def render_tokens(md: MarkdownIt, tokens: list[Token], env: dict[str, Any], figures: dict[str, FigureRef],
+                  render_figure: Callable[[FigureRef, str], str]) -> str:
+    """Render a token run, replacing each container by ``render_figure``'s HTML around its caption."""
+    out: list[str] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.type in ("container_figure_open", "container_explorer_open"):
+            close = matching_close(tokens, index)
+            caption = md.renderer.render(tokens[index + 1:close], md.options, env)
+            words = token.info.split()
+            slug = words[1] if words[0] == "figure" else EXPLORER
+            out.append(render_figure(figures[slug], caption))
+            index = close + 1
+            continue
+        end = next((i for i in range(index, len(tokens))
+                    if tokens[i].type in ("container_figure_open", "container_explorer_open")), len(tokens))
+        out.append(md.renderer.render(tokens[index:end], md.options, env))
+        index = end
+    return "".join(out)
+
+
+def matching_close(tokens: list[Token], index: int) -> int:
+    """Index of the token closing the container opened at ``index``."""
+    closing = tokens[index].type.replace("_open", "_close")
+    depth = 0
+    for position in range(index, len(tokens)):
+        if tokens[position].type == tokens[index].type:
+            depth += 1
+        elif tokens[position].type == closing:
+            depth -= 1
+            if depth == 0:
+                return position
+    raise ContentError("unclosed ':::' container")  # markdown-it closes containers at end of input

@@ -1,0 +1,204 @@
+"""Assemble ``site/``: prose, figures, BokehJS and data, built aside and swapped in whole.
+
+Reads only exported JSON, so ``generate.py render`` never imports torch.
+Nothing is written into ``site/`` itself: the page is built in a sibling
+temporary folder and renamed into place, so a failed build leaves the previous
+site exactly as it was.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bokeh
+import jinja2
+from markupsafe import Markup
+
+from lossarticle.configs import EXPERIMENTS, Experiment
+from lossarticle.content import EXPLORER, Article, FigureRef, number_figures, parse_article, read_sources
+from lossarticle.errors import CacheError
+from lossarticle.export import check_cached, decode_tree, read_json, write_atomic
+from lossarticle.summaries import ExperimentSummary, summarize
+
+BOKEH_JS = Path(bokeh.__file__).parent / "server" / "static" / "js" / "bokeh.min.js"
+BOKEH_SITE_PATH = f"bokeh/bokeh-{bokeh.__version__}.min.js"
+# Bokeh injects <style> elements at run time (no nonce support), hence 'unsafe-inline'
+# for style *elements* only; scripts are all files of our own origin.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
+                           "style-src-elem 'self' 'unsafe-inline'; img-src 'self' data:; "
+                           "base-uri 'none'; form-action 'none'")
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """What ``generate.py render`` builds, and from where."""
+
+    site_dir: Path  # output; its data/ holds the exported JSON the page is made from
+    article_dir: Path  # NN-slug.md sources
+    templates_dir: Path  # base.html, figure.html, explorer.html and assets/
+    registry: tuple[Experiment, ...] = EXPERIMENTS
+
+
+@dataclass
+class RenderCache:
+    """Decoded data and figure scripts kept between rebuilds by ``serve``.
+
+    Keyed by each data file's (size, mtime), so a prose-only rebuild reuses
+    them and a retrained experiment is picked up.
+    """
+
+    payloads: dict[str, tuple[tuple[int, int], dict[str, Any]]] = field(default_factory=dict)
+    scripts: dict[str, tuple[tuple[int, int], str]] = field(default_factory=dict)
+
+
+def stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
+
+
+def load_payloads(options: RenderOptions, cache: RenderCache) -> dict[str, dict[str, Any]]:
+    """Every registry experiment's decoded JSON; a missing or stale file says how to fix it."""
+    payloads = {}
+    for experiment in options.registry:
+        path = options.site_dir / "data" / f"{experiment.slug}.json"
+        try:
+            key = stamp(path)
+        except FileNotFoundError as error:
+            raise CacheError(f"{path}: missing; run `python generate.py train` first") from error
+        cached = cache.payloads.get(experiment.slug)
+        if cached is None or cached[0] != key:
+            try:
+                payload = decode_tree(check_cached(path, experiment), str(path))
+            except CacheError as error:
+                raise CacheError(f"{error.message}; run `python generate.py train` to recompute it") from error
+            cache.payloads[experiment.slug] = cached = (key, payload)
+        payloads[experiment.slug] = cached[1]
+    return payloads
+
+
+def figure_scripts(slugs: list[str], payloads: dict[str, dict[str, Any]], dataset: dict[str, Any],
+                   options: RenderOptions, cache: RenderCache) -> dict[str, str]:
+    """``figures/<slug>.js`` text per slug, rebuilt only when its data file changed."""
+    from lossarticle.figures import figure_script
+    order = [e.slug for e in options.registry]
+    scripts = {}
+    for slug in slugs:
+        key = stamp(options.site_dir / "data" / f"{slug}.json")
+        cached = cache.scripts.get(slug)
+        if cached is None or cached[0] != key:
+            # A fixed id range per experiment keeps Bokeh's ids stable whatever was built before.
+            text = figure_script(slug, payloads[slug], dataset, id_base=1_000_000 * (order.index(slug) + 1))
+            cache.scripts[slug] = cached = (key, text)
+        scripts[slug] = cached[1]
+    return scripts
+
+
+def template_environment(templates_dir: Path) -> jinja2.Environment:
+    """Jinja2 for the page: strict, HTML-escaped by default (titles and captions included)."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir), undefined=jinja2.StrictUndefined,
+                              autoescape=True, keep_trailing_newline=True)
+
+
+def figure_renderer(environment: jinja2.Environment, payloads: dict[str, dict[str, Any]],
+                    registry: tuple[Experiment, ...]) -> Callable[[FigureRef, str], str]:
+    """The callback content.parse_article uses to turn a ``:::`` container into HTML."""
+    from lossarticle.figures import figure_context
+
+    def render(ref: FigureRef, caption_html: str) -> str:
+        if ref.slug == EXPLORER:
+            choices = [(e.slug, e.title) for e in registry if e.explorer]
+            return environment.get_template("explorer.html").render(
+                number=ref.number, caption_html=Markup(caption_html), choices=choices)
+        payload = payloads[ref.slug]
+        return environment.get_template("figure.html").render(
+            slug=ref.slug, number=ref.number, caption_html=Markup(caption_html), title=payload["title"],
+            src=f"figures/{ref.slug}.js", download=f"data/{ref.slug}.json", **figure_context(ref.slug, payload))
+
+    return render
+
+
+def render_page(article: Article, environment: jinja2.Environment) -> str:
+    """index.html from base.html."""
+    return environment.get_template("base.html").render(
+        meta=article.meta, lead_html=Markup(article.lead_html), footnotes_html=Markup(article.footnotes_html),
+        sections=[{"id": s.id, "title": s.title, "html": Markup(s.html)} for s in article.sections],
+        csp=CONTENT_SECURITY_POLICY, bokeh_js=BOKEH_SITE_PATH)
+
+
+def build_files(options: RenderOptions, cache: RenderCache) -> dict[str, str]:
+    """Every generated text file of the site, by relative path; gathers all before writing."""
+    environment = template_environment(options.templates_dir)
+    # Sources and figure slugs first: an editor's typo is reported before any data is read.
+    sources = read_sources(options.article_dir, options.article_dir.name)
+    figures = number_figures(sources, tuple(e.slug for e in options.registry))
+    payloads = load_payloads(options, cache)
+    dataset = decode_tree(read_json(options.site_dir / "data" / "spiral.json"), "spiral.json")
+    summaries: dict[str, ExperimentSummary] = {slug: summarize(p) for slug, p in payloads.items()}
+    article = parse_article(sources, summaries, figures, figure_renderer(environment, payloads, options.registry))
+    slugs = [f.slug for f in article.figures if f.slug != EXPLORER]
+    if any(f.slug == EXPLORER for f in article.figures):
+        slugs += [e.slug for e in options.registry if e.explorer and e.slug not in slugs]
+    files = {"index.html": render_page(article, environment)}
+    for slug, text in figure_scripts(slugs, payloads, dataset, options, cache).items():
+        files[f"figures/{slug}.js"] = text
+    return files
+
+
+def render_site(options: RenderOptions, cache: RenderCache | None = None,
+                echo: Callable[[str], None] = print) -> Path:
+    """Build the whole site beside ``site_dir`` and swap it in; returns ``site_dir``."""
+    files = build_files(options, cache or RenderCache())
+    site = options.site_dir
+    site.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(site)
+    staging = Path(tempfile.mkdtemp(prefix=f".{site.name}.build-", dir=site.parent))
+    try:
+        for relative, text in files.items():
+            write_atomic(staging / relative, text)
+        copy_static(options, staging)
+        swap_in(staging, site)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    echo(f"rendered {site / 'index.html'} ({len(files) - 1} figure scripts)")
+    return site
+
+
+def remove_leftovers(site: Path) -> None:
+    """Delete staging folders an earlier build left when it was killed mid-way."""
+    for pattern in (f".{site.name}.build-*", f".{site.name}.old-*"):
+        for leftover in site.parent.glob(pattern):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def copy_static(options: RenderOptions, staging: Path) -> None:
+    """Assets, BokehJS from the installed package, and the data files (hard-linked when possible)."""
+    shutil.copytree(options.templates_dir / "assets", staging / "assets")
+    (staging / BOKEH_SITE_PATH).parent.mkdir(parents=True)
+    shutil.copyfile(BOKEH_JS, staging / BOKEH_SITE_PATH)
+    (staging / "data").mkdir()
+    for path in sorted((options.site_dir / "data").glob("*.json")):
+        try:
+            os.link(path, staging / "data" / path.name)
+        except OSError:
+            shutil.copyfile(path, staging / "data" / path.name)
+    staging.chmod(0o755)  # mkdtemp makes 0700; the site is public
+    for path in staging.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def swap_in(staging: Path, site: Path) -> None:
+    """Replace ``site`` by ``staging`` with two renames; the old tree is removed only afterwards."""
+    if not site.exists():
+        os.replace(staging, site)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{site.name}.old-", dir=site.parent))
+    os.replace(site, retired / site.name)
+    os.replace(staging, site)
+    shutil.rmtree(retired, ignore_errors=True)
+

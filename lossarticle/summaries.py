@@ -1,0 +1,102 @@
+"""Numbers the prose quotes, derived from the exported JSON so text and figures agree.
+
+Editors write ``{{ exp["mlp-d1-w100"].final_loss | num }}`` in Markdown; every
+name they may use is a field below.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PlaneSummary:
+    """What one plane shows and hides of the reference run's path."""
+
+    method: str
+    explained: tuple[float, float] | None  # PCA: share of the path's variance per axis
+    max_distance: float  # largest distance of a snapshot from the plane
+    max_gap: float  # largest |recorded loss − surface loss at the projected point|
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Headline numbers of one optimizer run."""
+
+    name: str
+    optimizer: str
+    lr: float
+    epochs: int  # epochs actually run (fewer than configured when training diverged)
+    diverged: bool
+    initial_loss: float
+    final_loss: float
+    min_loss: float
+    final_train_acc: float
+    final_val_acc: float
+    epochs_to_90: int | None  # first epoch with training accuracy >= 90 %, None if never
+
+
+@dataclass(frozen=True)
+class ExperimentSummary(RunSummary):
+    """The reference run's numbers plus the experiment's own."""
+
+    slug: str
+    title: str
+    params: int
+    depth: int
+    width: int
+    skip: bool
+    pc1: float | None  # PCA plane, when the experiment has one
+    pc2: float | None
+    runs: dict[str, RunSummary]
+    planes: dict[str, PlaneSummary]
+
+
+def run_summary(run: dict[str, Any]) -> RunSummary:
+    """Headline numbers of one decoded run."""
+    loss, acc = run["train_loss"], run["train_acc"]
+    reached = np.flatnonzero(acc >= 0.9)
+    return RunSummary(name=run["name"], optimizer=run["optimizer"], lr=run["lr"], epochs=run["epochs"],
+                      diverged=run["diverged"], initial_loss=float(loss[0]), final_loss=float(loss[-1]),
+                      min_loss=float(loss.min()), final_train_acc=float(acc[-1]),
+                      final_val_acc=float(run["val_acc"][-1]),
+                      epochs_to_90=int(reached[0]) if reached.size else None)
+
+
+def plane_summary(method: str, plane: dict[str, Any], run: dict[str, Any]) -> PlaneSummary:
+    """How far the reference path strays from ``plane`` and how wrong its surface loss gets."""
+    path = run["paths"][method]
+    gap = np.abs(path["surface_loss"].astype(np.float64) - run["train_loss"])
+    explained = plane["explained_variance"]
+    return PlaneSummary(method, tuple(explained) if explained else None, float(path["distance"].max()),
+                        float(np.nan_to_num(gap, nan=np.inf).max()))
+
+
+def summarize(payload: dict[str, Any]) -> ExperimentSummary:
+    """Summary of a decoded experiment file (see ``export.load_experiment``)."""
+    reference = payload["runs"][0]
+    planes = {m: plane_summary(m, p, reference) for m, p in payload["planes"].items()}
+    pca = planes.get("pca")
+    config = payload["config"]
+    return ExperimentSummary(
+        **run_summary(reference).__dict__, slug=payload["slug"], title=payload["title"],
+        params=payload["architecture"]["num_params"], depth=config["depth"], width=config["width"],
+        skip=config["skip"], pc1=pca.explained[0] if pca else None, pc2=pca.explained[1] if pca else None,
+        runs={r["name"]: run_summary(r) for r in payload["runs"]}, planes=planes)
+
+
+def pct(value: float, digits: int = 1) -> str:
+    """0.953 -> '95.3 %' (a thin no-break space before the sign, as in the figures)."""
+    return f"{100 * value:.{digits}f}\u202f%"
+
+
+def num(value: float, digits: int = 3) -> str:
+    """A number to ``digits`` significant digits, without scientific notation for readable sizes."""
+    if value == 0 or not np.isfinite(value):
+        return str(value)
+    magnitude = int(np.floor(np.log10(abs(value))))
+    if -5 <= magnitude < 6:
+        return f"{value:.{max(digits - 1 - magnitude, 0)}f}"
+    return f"{value:.{digits - 1}e}"

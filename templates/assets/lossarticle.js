@@ -1,0 +1,459 @@
+/* lossarticle: drives the article's Bokeh figures from plain HTML controls.
+ *
+ * The page's CSP forbids eval, so no Bokeh CustomJS or widgets: each figure's
+ * data arrives as figures/<slug>.js, which calls window.lossarticle.register,
+ * and this file finds the Bokeh models by name and updates them in place.
+ * Figures load when they come within a screen of the viewport.
+ */
+(function () {
+  "use strict";
+
+  const NEAR = "100% 0px 100% 0px";  // start loading one viewport ahead
+  const MIN_RATE = 30, MAX_RATE = 100, PLAY_SECONDS = 12;  // epochs per second while playing
+  const THIN = "\u202f";
+
+  const specs = new Map();     // slug -> spec, as registered by figures/<slug>.js
+  const waiting = new Map();   // slug -> [{resolve, reject}]
+  const requested = new Set(); // slugs whose script tag was inserted
+  const players = new Map();   // figure slug or "explorer" -> Player
+
+  if (window.Bokeh && Bokeh.set_log_level) Bokeh.set_log_level("warn");
+
+  /* ------------------------------------------------------------ loading */
+
+  function register(slug, spec) {
+    specs.set(slug, spec);
+    for (const w of waiting.get(slug) || []) w.resolve(spec);
+    waiting.delete(slug);
+  }
+
+  function loadSpec(slug, src) {
+    if (specs.has(slug)) return Promise.resolve(specs.get(slug));
+    const promise = new Promise((resolve, reject) => {
+      if (!waiting.has(slug)) waiting.set(slug, []);
+      waiting.get(slug).push({ resolve, reject });
+    });
+    if (!requested.has(slug)) {
+      requested.add(slug);
+      const tag = document.createElement("script");
+      tag.src = src;
+      tag.async = true;
+      tag.addEventListener("error", () => {
+        requested.delete(slug);
+        for (const w of waiting.get(slug) || []) w.reject(new Error("could not load " + src));
+        waiting.delete(slug);
+      });
+      document.head.appendChild(tag);
+    }
+    return promise;
+  }
+
+  /* ------------------------------------------------------------ numbers and words (mirror figures.py) */
+
+  function formatLoss(v) {
+    if (!Number.isFinite(v)) return v > 0 ? "∞" : "—";
+    if (v >= 0.01) return v.toFixed(Math.max(0, 1 - Math.floor(Math.log10(v))));
+    const [mantissa, exponent] = v.toExponential(1).split("e");
+    return mantissa + "e" + parseInt(exponent, 10);
+  }
+
+  function formatPercent(fraction) {
+    return Number.isFinite(fraction) ? Math.round(100 * fraction) + THIN + "%" : "—";
+  }
+
+  function readout(run, epoch, last, named) {
+    const parts = ["epoch " + epoch + " / " + last];
+    if (named) parts.push(run.name);
+    if (epoch > run.epochs) return parts.concat("diverged at epoch " + run.epochs).join(" · ");
+    parts.push("loss " + formatLoss(run.loss[epoch]), "train " + formatPercent(run.trainAcc[epoch]),
+      "val " + formatPercent(run.valAcc[epoch]));
+    if (run.diverged && epoch === run.epochs) parts.push("training diverged at epoch " + run.epochs);
+    return parts.join(" · ");
+  }
+
+  /* ------------------------------------------------------------ data preparation */
+
+  const series = (list) => Float64Array.from(list, (v) => (v === null ? NaN : v));
+  const percent = (list) => Float64Array.from(list, (v) => (v === null ? NaN : 100 * v));
+
+  function gunzipBase64(text) {
+    // BokehJS ships fflate for its own arrays; reuse it rather than ship a second inflater.
+    return new Uint8Array(Bokeh.require("core/util/buffer").base64_to_buffer(text));
+  }
+
+  function prepareRun(raw, spec) {
+    const last = spec.max_epoch;
+    const frameAt = new Int16Array(last + 1);  // snapshot shown at each epoch: the latest one not after it
+    for (let e = 0, f = 0; e <= last; e++) {
+      while (f + 1 < raw.frames.length && raw.frames[f + 1] <= e) f++;
+      frameAt[e] = f;
+    }
+    const paths = {};
+    for (const plane of spec.planes) {
+      const p = raw.paths[plane];
+      paths[plane] = { x: series(p.x), y: series(p.y), surface: series(p.surface_loss), distance: series(p.distance) };
+    }
+    return {
+      name: raw.name, colour: raw.colour, epochs: raw.epochs, diverged: raw.diverged,
+      loss: series(raw.loss), trainAcc: series(raw.train_acc), valAcc: series(raw.val_acc),
+      trainPct: percent(raw.train_acc), valPct: percent(raw.val_acc),
+      frameAt, codes: gunzipBase64(raw.regions), paths,
+    };
+  }
+
+  function colourLut(classes, bits) {
+    // code = label << bits | confidence; low confidence fades to white. Pixels are 0xAABBGGRR.
+    const lut = new Uint32Array(256), levels = (1 << bits) - 1;
+    classes.forEach((hex, label) => {
+      const rgb = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+      for (let c = 0; c <= levels; c++) {
+        const weight = 0.1 + 0.55 * (c / levels);
+        const [r, g, b] = rgb.map((v) => Math.round(255 + (v - 255) * weight));
+        lut[(label << bits) | c] = ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0;
+      }
+    });
+    return lut;
+  }
+
+  const epochAxis = (n) => Float64Array.from({ length: n }, (_, i) => i);
+
+  /* ------------------------------------------------------------ a figure's Bokeh models, moved in place */
+
+  class Scene {
+    constructor(spec, find) {
+      this.spec = spec;
+      this.find = find;
+      this.runs = spec.runs.map((r) => prepareRun(r, spec));
+      this.named = this.runs.length > 1;
+      this.lut = colourLut(spec.classes, spec.confidence_bits);
+      const [h, w] = spec.region_shape;
+      this.pixels = h * w;
+      this.image = Bokeh.require("core/util/ndarray").ndarray(new Uint32Array(h * w), { dtype: "uint32", shape: [h, w] });
+      this.regions = find("regions-image");
+      this.regions.data = { image: [this.image] };
+      this.fillCurves();
+      this.paths = spec.planes.map((plane) => ({
+        plane, now: find("now-" + plane), lines: this.runs.map((r) => find("path-" + plane + "-" + r.name)),
+        gapRecorded: find("gap-recorded-" + plane), gapSurface: find("gap-surface-" + plane),
+        distance: find("distance-" + plane),
+      }));
+      this.spans = ["epoch-loss", "epoch-acc"].concat(
+        ...spec.planes.map((p) => ["epoch-gap-" + p, "epoch-distance-" + p])).map(find);
+      this.lossNow = find("loss-now");
+      this.colours = this.runs.map((r) => r.colour);
+      this.shown = this.runs.map(() => -1);  // path length drawn per run; skip unchanged runs
+      this.frame = -1;
+      this.epoch = spec.max_epoch;
+      this.setFocus(0);
+    }
+
+    fillCurves() {
+      for (const run of this.runs) {
+        const x = epochAxis(run.loss.length);
+        this.find("loss-" + run.name).data = { x, y: run.loss };
+        this.find("train-acc-" + run.name).data = { x, y: run.trainPct };
+        this.find("val-acc-" + run.name).data = { x, y: run.valPct };
+      }
+    }
+
+    setFocus(index) {
+      this.focus = index;
+      const run = this.runs[index], x = epochAxis(run.loss.length);
+      for (const p of this.paths) {
+        const path = run.paths[p.plane];
+        p.gapRecorded.data = { x, y: run.loss };
+        p.gapSurface.data = { x, y: path.surface };
+        p.distance.data = { x, y: path.distance };
+      }
+      this.frame = -1;
+      this.setEpoch(this.epoch);
+    }
+
+    setEpoch(epoch) {
+      this.epoch = epoch;
+      const at = this.runs.map((r) => Math.min(epoch, r.epochs));
+      this.drawRegions(this.runs[this.focus].frameAt[epoch]);
+      for (const p of this.paths) this.drawPaths(p, at);
+      this.lossNow.data = { x: at, y: at.map((e, i) => this.runs[i].loss[e]), colour: this.colours };
+      for (const span of this.spans) span.location = epoch;
+      for (let i = 0; i < at.length; i++) this.shown[i] = at[i];
+    }
+
+    drawPaths(p, at) {
+      const xs = [], ys = [];
+      this.runs.forEach((run, i) => {
+        const path = run.paths[p.plane], end = at[i] + 1;
+        if (this.shown[i] !== at[i]) p.lines[i].data = { x: path.x.subarray(0, end), y: path.y.subarray(0, end) };
+        xs.push(path.x[at[i]]);
+        ys.push(path.y[at[i]]);
+      });
+      p.now.data = { x: xs, y: ys, colour: this.colours };
+    }
+
+    drawRegions(frame) {
+      if (frame === this.frame) return;
+      this.frame = frame;
+      const codes = this.runs[this.focus].codes, lut = this.lut, image = this.image, n = this.pixels;
+      for (let i = 0, j = frame * n; i < n; i++, j++) image[i] = lut[codes[j]];
+      this.regions.change.emit();  // same array, new pixels: tell Bokeh to repaint
+    }
+
+    readout() {
+      return readout(this.runs[this.focus], this.epoch, this.spec.max_epoch, this.named);
+    }
+  }
+
+  /* ------------------------------------------------------------ embedding */
+
+  async function embedPanels(spec, plots) {
+    clearPlots(plots);
+    const keys = [], targets = [];
+    plots.classList.add("la-plots--" + spec.layout_name);
+    for (const row of spec.layout) {
+      const rowEl = document.createElement("div");
+      rowEl.className = "la-row la-row--" + row.length;
+      for (const cell of row) {
+        const cellEl = document.createElement("div");
+        cellEl.className = "la-cell";
+        for (const key of cell) {
+          const panel = document.createElement("div");
+          panel.className = "la-panel la-panel--" + key.split("-")[0];
+          panel.id = plots.id + "-" + key;
+          cellEl.appendChild(panel);
+          keys.push(key);
+          targets.push(panel.id);
+        }
+        rowEl.appendChild(cellEl);
+      }
+      plots.appendChild(rowEl);
+    }
+    const views = await Promise.all(keys.map((key, i) => Bokeh.embed.embed_item(spec.items[key], targets[i])));
+    plots._laViews = views;
+    const docs = views.map((v) => v.roots[0].model.document);
+    plots._laDocs = docs;
+    return (name) => {
+      for (const doc of docs) {
+        const model = doc.get_model_by_name(name);
+        if (model) return model;
+      }
+      throw new Error("lossarticle: no Bokeh model named " + name);
+    };
+  }
+
+  function clearPlots(plots) {
+    for (const manager of plots._laViews || []) {
+      for (const view of [...manager.roots]) view.remove();
+    }
+    if (plots._laDocs && Array.isArray(Bokeh.documents)) {
+      for (const doc of plots._laDocs) {
+        const i = Bokeh.documents.indexOf(doc);
+        if (i >= 0) Bokeh.documents.splice(i, 1);
+      }
+    }
+    plots._laViews = plots._laDocs = null;
+    plots.className = plots.className.replace(/\bla-plots--(single|planes)\b/g, "").trim();
+    plots.replaceChildren();
+  }
+
+  /* ------------------------------------------------------------ controls */
+
+  const reducedMotion = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : { matches: false };
+
+  class Player {
+    constructor(root, key) {
+      this.root = root;
+      this.key = key;
+      this.plots = root.querySelector(".la-plots");
+      this.slider = root.querySelector(".la-epoch");
+      this.playButton = root.querySelector(".la-play");
+      this.backButton = root.querySelector(".la-back");
+      this.forwardButton = root.querySelector(".la-forward");
+      this.runSelect = root.querySelector(".la-run");
+      this.output = root.querySelector(".la-readout");
+      this.scene = null;
+      this.playing = false;
+      this.visible = false;
+      this.autoplayed = false;
+      this.touched = false;  // a reader who used the controls is never overridden by autoplay
+      this.wire();
+    }
+
+    get epoch() { return this.scene ? this.scene.epoch : Number(this.slider.value); }
+    get maxEpoch() { return this.scene ? this.scene.spec.max_epoch : Number(this.slider.max); }
+
+    wire() {
+      const touch = () => { this.touched = true; };
+      this.slider.addEventListener("input", () => { touch(); this.pause(); this.show(Number(this.slider.value)); });
+      this.playButton.addEventListener("click", () => { touch(); this.playing ? this.pause() : this.play(); });
+      this.backButton.addEventListener("click", () => { touch(); this.pause(); this.show(this.epoch - 1); });
+      this.forwardButton.addEventListener("click", () => { touch(); this.pause(); this.show(this.epoch + 1); });
+      if (this.runSelect) {
+        this.runSelect.addEventListener("change", () => {
+          touch();
+          if (this.scene) this.scene.setFocus(Number(this.runSelect.value));
+          this.writeReadout();
+        });
+      }
+    }
+
+    async attach(spec) {
+      this.setReady(false);
+      const find = await embedPanels(spec, this.plots);
+      const keep = this.scene ? Math.min(this.scene.epoch, spec.max_epoch) : spec.max_epoch;
+      this.scene = new Scene(spec, find);
+      this.slider.max = String(spec.max_epoch);
+      if (this.runSelect) this.scene.setFocus(Number(this.runSelect.value) || 0);
+      this.show(keep);
+      this.setReady(true);
+      this.maybeAutoplay();
+    }
+
+    fail(error) {
+      this.setReady(false);
+      const note = document.createElement("p");
+      note.className = "la-error";
+      note.setAttribute("role", "alert");
+      note.textContent = "This figure could not be loaded (" + error.message + ").";
+      this.plots.replaceChildren(note);
+    }
+
+    setReady(ready) {
+      this.ready = ready;
+      this.root.dataset.ready = String(ready);
+      for (const control of [this.slider, this.playButton, this.backButton, this.forwardButton, this.runSelect]) {
+        if (control) control.disabled = !ready;
+      }
+    }
+
+    show(epoch) {
+      if (!this.scene) return;
+      const e = Math.max(0, Math.min(this.maxEpoch, Math.round(epoch)));
+      this.scene.setEpoch(e);
+      if (Number(this.slider.value) !== e) this.slider.value = String(e);
+      this.slider.setAttribute("aria-valuetext", "epoch " + e + " of " + this.maxEpoch);
+      this.writeReadout();
+    }
+
+    writeReadout() {
+      if (this.scene) this.output.textContent = this.scene.readout();
+    }
+
+    play() {
+      if (!this.scene) return;
+      if (this.epoch >= this.maxEpoch) this.show(0);
+      this.playing = true;
+      this.output.setAttribute("aria-live", "off");  // do not read out sixty epochs a second
+      this.playButton.setAttribute("aria-label", "Pause");
+      this.playButton.classList.add("is-playing");
+      const rate = Math.min(MAX_RATE, Math.max(MIN_RATE, this.maxEpoch / PLAY_SECONDS));
+      let last = performance.now(), owed = 0;
+      const tick = (now) => {
+        if (!this.playing) return;
+        owed += ((now - last) * rate) / 1000;
+        last = now;
+        const step = Math.floor(owed);
+        if (step > 0) { owed -= step; this.show(this.epoch + step); }
+        if (this.epoch >= this.maxEpoch) this.pause(); else requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    }
+
+    pause() {
+      if (!this.playing) return;
+      this.playing = false;
+      this.output.setAttribute("aria-live", "polite");
+      this.playButton.setAttribute("aria-label", "Play");
+      this.playButton.classList.remove("is-playing");
+      this.writeReadout();
+    }
+
+    setVisible(visible) {
+      this.visible = visible;
+      if (visible) this.maybeAutoplay(); else this.pause();
+    }
+
+    maybeAutoplay() {
+      if (this.autoplayed || this.touched || !this.visible || !this.ready || reducedMotion.matches) return;
+      this.autoplayed = true;
+      this.show(0);
+      this.play();
+    }
+
+    state() {
+      return { epoch: this.epoch, playing: this.playing, ready: !!this.ready, max: this.maxEpoch,
+        slug: this.scene ? this.scene.spec.slug : null };
+    }
+  }
+
+  /* ------------------------------------------------------------ explorer: one view, many experiments */
+
+  class Explorer extends Player {
+    constructor(root) {
+      super(root, "explorer");
+      this.choices = [...root.querySelectorAll(".la-choice")];
+      this.token = 0;
+      for (const button of this.choices) {
+        button.addEventListener("click", () => { this.touched = true; this.choose(button); });
+      }
+    }
+
+    initialChoice() {
+      const wanted = this.root.dataset.initial;
+      return this.choices.find((b) => b.dataset.slug === wanted) || this.choices[0];
+    }
+
+    async choose(button) {
+      const token = ++this.token;
+      this.pause();
+      for (const b of this.choices) b.setAttribute("aria-pressed", String(b === button));
+      this.root.dataset.slug = button.dataset.slug;
+      try {
+        const spec = await loadSpec(button.dataset.slug, button.dataset.src);
+        if (token === this.token) await this.attach(spec);
+      } catch (error) {
+        if (token === this.token) this.fail(error);
+      }
+    }
+  }
+
+  /* ------------------------------------------------------------ start-up */
+
+  function start(player, load) {
+    const near = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) { near.disconnect(); load(); }
+    }, { rootMargin: NEAR });
+    near.observe(player.root);
+    const seen = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        const tall = e.rootBounds ? e.intersectionRect.height >= 0.5 * e.rootBounds.height : false;
+        player.setVisible(e.isIntersecting && (e.intersectionRatio >= 0.3 || tall));
+      }
+    }, { threshold: [0, 0.1, 0.2, 0.3, 0.5, 0.75] });
+    seen.observe(player.root);
+  }
+
+  function init() {
+    for (const root of document.querySelectorAll(".la-figure[data-src]")) {
+      const player = new Player(root, root.dataset.slug);
+      players.set(root.dataset.slug, player);
+      start(player, () => loadSpec(root.dataset.slug, root.dataset.src)
+        .then((spec) => player.attach(spec), (error) => player.fail(error)));
+    }
+    for (const root of document.querySelectorAll(".la-explorer")) {
+      const explorer = new Explorer(root);
+      players.set("explorer", explorer);
+      start(explorer, () => explorer.choose(explorer.initialChoice()));
+    }
+  }
+
+  window.lossarticle = {
+    register,
+    state: (key) => (players.has(key) ? players.get(key).state() : null),
+    formatLoss,
+    formatPercent,
+    _players: players,  // for the browser tests and the console, not for pages
+  };
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

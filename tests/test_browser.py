@@ -1,0 +1,224 @@
+"""The built page in a real browser: Debian's Chromium driven by Playwright (never `playwright install`).
+
+Runs against a site rendered from the tiny registry and served on 127.0.0.1.
+Screenshots of the whole page at desktop and phone width are kept in
+test-artifacts/ for a person to look at.
+"""
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Page, sync_playwright
+
+from lossarticle.browser import launch_chromium
+from lossarticle.serve import start_server
+from tests.tiny import TINY_ARTICLE, copy_data, render_tiny, write_article
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+FIGURES = ["tiny", "explorer", "tiny-opt"]  # in page order, as TINY_ARTICLE places them
+# Listen for CSP violations before any page script runs.
+WATCH_CSP = "window.__csp = []; document.addEventListener('securitypolicyviolation', " \
+            "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, tiny_site) -> Path:
+    root = tmp_path_factory.mktemp("browser")
+    return render_tiny(copy_data(tiny_site, root / "site"), write_article(root / "article", TINY_ARTICLE))
+
+
+@pytest.fixture(scope="module")
+def base_url(site: Path) -> Iterator[str]:
+    server = start_server(site, 0)
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """One page with everything a test may want to assert on recorded."""
+
+    def __init__(self, browser: Any, url: str, width: int = 1280, reduced_motion: bool = False,
+                 init_script: str = "") -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": 900},
+                                           reduced_motion="reduce" if reduced_motion else "no-preference")
+        self.page: Page = self.context.new_page()
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.add_init_script(WATCH_CSP + init_script)
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
+        self.page.goto(url)
+
+    def ready(self, slug: str) -> None:
+        """Scroll a figure into view and wait until its data is embedded."""
+        selector = "#explorer" if slug == "explorer" else f"#fig-{slug}"
+        self.page.locator(selector).scroll_into_view_if_needed()
+        self.page.wait_for_selector(f"{selector}[data-ready='true']", timeout=20_000)
+
+    def wait_until(self, expression: str, timeout_s: float = 10.0) -> None:
+        """Poll ``expression`` with evaluate(): wait_for_function would eval() and trip our CSP."""
+        deadline = time.monotonic() + timeout_s
+        while not self.page.evaluate(expression):
+            assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+            self.page.wait_for_timeout(50)
+
+    def state(self, slug: str) -> dict[str, Any]:
+        return self.page.evaluate("slug => window.lossarticle.state(slug)", slug)
+
+    def plots_png(self, slug: str) -> bytes:
+        selector = "#explorer-plots" if slug == "explorer" else f"#fig-{slug}-plots"
+        self.page.wait_for_timeout(150)  # Bokeh paints on the next animation frame
+        return self.page.locator(selector).screenshot()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture()
+def visit(browser, base_url) -> Iterator[Any]:
+    opened: list[Visit] = []
+
+    def open_page(**options: Any) -> Visit:
+        opened.append(Visit(browser, base_url, **options))
+        return opened[-1]
+
+    yield open_page
+    for page in opened:
+        page.close()
+
+
+def distinct_colours(png: bytes) -> int:
+    return len(Image.open(io.BytesIO(png)).convert("RGB").getcolors(maxcolors=1 << 20) or [])
+
+
+def test_every_figure_renders_without_errors_or_foreign_requests(visit, base_url) -> None:
+    page = visit()
+    for slug in FIGURES:
+        page.ready(slug)
+        assert distinct_colours(page.plots_png(slug)) > 50, f"{slug}: plots look blank"
+    assert page.errors == []
+    assert page.page.evaluate("window.__csp") == []
+    assert page.requests and all(url.startswith(base_url) for url in page.requests), page.requests
+    assert not any(url.endswith("favicon.ico") for url in page.requests)
+
+
+def test_slider_changes_the_canvas_and_the_readout(visit) -> None:
+    page = visit(reduced_motion=True)
+    page.ready("tiny")
+    slider = page.page.locator("#fig-tiny-epoch")
+    readout = page.page.locator("#fig-tiny .la-readout")
+    slider.fill("8")
+    before_png, before_text = page.plots_png("tiny"), readout.inner_text()
+    slider.fill("0")
+    after_png, after_text = page.plots_png("tiny"), readout.inner_text()
+    assert before_png != after_png
+    assert before_text.startswith("epoch 8 / 8") and after_text.startswith("epoch 0 / 8"), (before_text, after_text)
+    assert "loss" in after_text and "train" in after_text and "val" in after_text
+    assert page.state("tiny")["epoch"] == 0
+
+
+def test_keyboard_and_step_buttons_move_the_epoch(visit) -> None:
+    page = visit(reduced_motion=True)
+    page.ready("tiny")
+    page.page.locator("#fig-tiny-epoch").fill("4")
+    page.page.locator("#fig-tiny-epoch").focus()
+    page.page.keyboard.press("ArrowLeft")
+    assert page.state("tiny")["epoch"] == 3
+    page.page.get_by_role("button", name="Next epoch").first.click()
+    assert page.state("tiny")["epoch"] == 4
+
+
+def test_play_advances_the_epoch(visit) -> None:
+    page = visit(reduced_motion=True)
+    page.ready("tiny")
+    page.page.locator("#fig-tiny-epoch").fill("0")
+    page.page.locator("#fig-tiny .la-play").click()
+    page.wait_until("window.lossarticle.state('tiny').epoch > 0")
+    assert page.state("tiny")["epoch"] > 0
+
+
+def test_reduced_motion_never_autoplays(visit) -> None:
+    page = visit(reduced_motion=True)
+    for slug in FIGURES:
+        page.ready(slug)
+    page.page.wait_for_timeout(1_000)
+    for slug in FIGURES:
+        state = page.state(slug)
+        assert not state["playing"] and state["epoch"] == state["max"], (slug, state)
+
+
+def test_figures_autoplay_once_visible_without_reduced_motion(visit) -> None:
+    # Record every readout from the moment the DOM exists: the tiny run plays through in a blink.
+    page = visit(init_script="""window.__readouts = [];
+        document.addEventListener('DOMContentLoaded', () => {
+            const out = document.querySelector('#fig-tiny .la-readout');
+            new MutationObserver(() => window.__readouts.push(out.textContent))
+                .observe(out, {childList: true, characterData: true, subtree: true}); });""")
+    page.ready("tiny")
+    page.wait_until("window.__readouts.some(t => t.startsWith('epoch 0 /'))")
+    page.wait_until("window.__readouts.some(t => t.startsWith('epoch 8 /'))")
+
+
+def test_sliders_have_accessible_names(visit) -> None:
+    page = visit(reduced_motion=True)
+    for slug in FIGURES:
+        page.ready(slug)
+    assert page.page.get_by_role("slider", name="Epoch").count() == len(FIGURES)
+    assert page.page.get_by_role("button", name="Play").count() == len(FIGURES)
+
+
+def test_explorer_switches_experiment_client_side(visit) -> None:
+    page = visit(reduced_motion=True)
+    page.ready("explorer")
+    first = page.state("explorer")["slug"]
+    slug = page.page.locator("#explorer .la-choice[aria-pressed='false']").first.get_attribute("data-slug")
+    other = page.page.locator(f"#explorer .la-choice[data-slug='{slug}']")
+    before = page.plots_png("explorer")
+    other.click()
+    page.wait_until(f"window.lossarticle.state('explorer').slug === '{slug}'")
+    page.wait_until("window.lossarticle.state('explorer').ready")
+    assert slug != first and page.plots_png("explorer") != before
+    assert other.get_attribute("aria-pressed") == "true"
+    assert page.errors == []
+
+
+def test_no_horizontal_overflow_at_375px_and_screenshots(visit) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width, name in ((1280, "desktop"), (375, "phone")):
+        page = visit(width=width, reduced_motion=True)
+        for slug in FIGURES:
+            page.ready(slug)
+        page.page.wait_for_timeout(300)
+        scroll_width = page.page.evaluate("document.documentElement.scrollWidth")
+        page.page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"), full_page=True)
+        assert scroll_width <= width, f"{name}: page is {scroll_width}px wide"
+        assert page.errors == []
+
+
+def test_the_page_works_opened_as_a_file(browser, site) -> None:
+    context = browser.new_context(reduced_motion="reduce")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto((site / "index.html").as_uri())
+    page.locator("#fig-tiny").scroll_into_view_if_needed()
+    page.wait_for_selector("#fig-tiny[data-ready='true']", timeout=20_000)
+    assert errors == []
+    context.close()

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import pytest
+
+from lossarticle.content import FigureRef, number_figures, parse_article, read_sources
+from lossarticle.errors import ContentError
+from lossarticle.summaries import num, pct
+from tests.conftest import TINY_ARTICLE, TINY_REGISTRY, write_article
+
+KNOWN = tuple(e.slug for e in TINY_REGISTRY)
+
+
+def fake_figure(ref: FigureRef, caption_html: str) -> str:
+    return f"<figure data-slug='{ref.slug}' data-number='{ref.number}'>{caption_html}</figure>"
+
+
+def parse(folder, summaries):
+    sources = read_sources(folder, "article")
+    return parse_article(sources, summaries, number_figures(sources, KNOWN), fake_figure)
+
+
+def test_article_renders_sections_figures_variables_and_footnotes(tmp_path, tiny_summaries) -> None:
+    article = parse(write_article(tmp_path / "article", TINY_ARTICLE), tiny_summaries)
+    assert article.meta["title"] == "Tiny <article>" and "Lead paragraph." in article.lead_html
+    assert [(s.id, s.title) for s in article.sections] == [("intro", "Intro & more"), ("more", "More")]
+    intro, more = (s.html for s in article.sections)
+    tiny = tiny_summaries["tiny"]
+    assert f"Loss {num(tiny.final_loss)} and {pct(tiny.final_train_acc)}" in intro
+    assert '<a href="#fig-tiny">Figure 1</a>' in intro
+    assert "<figure data-slug='tiny' data-number='1'><p>Drag <em>the slider</em>.</p>\n</figure>" in intro
+    assert "data-slug='explorer' data-number='2'" in more and "data-slug='tiny-opt' data-number='3'" in more
+    assert [f.slug for f in article.figures] == ["tiny", "explorer", "tiny-opt"]
+    assert '<h3 id="a-sub-heading">' in more
+
+    # Footnotes are numbered once across files and collected at the end.
+    assert 'href="#fn1"' in intro and 'href="#fn2"' in more
+    assert "First note." in article.footnotes_html and "Second note." in article.footnotes_html
+    assert "First note." not in intro
+
+
+def test_external_links_get_noopener(tmp_path, tiny_summaries) -> None:
+    files = {**TINY_ARTICLE, "03-links.md": "---\ntitle: L\n---\n\n[out](https://arxiv.org/abs/1712.09913) "
+                                             "and [in](#intro)\n"}
+    html = parse(write_article(tmp_path / "article", files), tiny_summaries).sections[-1].html
+    assert '<a href="https://arxiv.org/abs/1712.09913" rel="noopener noreferrer">out</a>' in html
+    assert '<a href="#intro">in</a>' in html
+
+
+def broken(tmp_path, name: str, text: str):
+    files = dict(TINY_ARTICLE)
+    files[name] = text
+    return write_article(tmp_path / "article", files)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("---\ntitle: X\n---\n\nText\n\n::: figure mlp-d7-w5\nc\n:::\n",
+     "article/01-intro.md:7: unknown figure 'mlp-d7-w5' (known: tiny, tiny-opt, tiny-dirs)"),
+    ("---\ntitle: X\n---\n\nok\n\n{{ exp[\"tiny\"].no_such_field }}\n",
+     "article/01-intro.md:7: unknown variable: "),
+    ("---\ntitle: X\n---\n\n{{ undefined_name }}\n", "article/01-intro.md:5: unknown variable: 'undefined_name'"),
+    ("---\ntitle: X\n---\n\nline\n\n\n{{ exp[\"nope\"].final_loss }}\n",
+     "article/01-intro.md:8: unknown experiment 'nope' (known: tiny, tiny-opt, tiny-dirs)"),
+    ("---\ntitle: X\n---\n\n{{ exp[\"tiny\"].final_loss | num \n", "article/01-intro.md:5: template syntax: "),
+    ("---\ntitle: [unclosed\nmore: x\n---\n\nText\n", "article/01-intro.md:3: malformed front matter: "),
+    ("---\njust text\n---\n\nText\n", "article/01-intro.md:2: malformed front matter: expected 'key: value'"),
+    ("---\nsubtitle: no title\n---\n", "article/01-intro.md:2: front matter needs a 'title'"),
+    ("No front matter here.\n", "article/01-intro.md:1: missing front matter"),
+    ("---\ntitle: X\n---\n\n::: figure tiny\na\n:::\n\n::: figure tiny\nb\n:::\n",
+     "article/01-intro.md:9: duplicated figure 'tiny' (first placed at article/01-intro.md:5)"),
+    ("---\ntitle: X\n---\n\n{{ figref(\"tiny-dirs\") }}\n", "article/01-intro.md:5: figref: no figure 'tiny-dirs'"),
+    ("---\ntitle: X\n---\n\n::: figure\nc\n:::\n", "article/01-intro.md:5: '::: figure' needs an experiment slug"),
+])
+def test_editor_mistakes_name_file_and_line(tmp_path, tiny_summaries, text: str, message: str) -> None:
+    with pytest.raises(ContentError) as caught:
+        parse(broken(tmp_path, "01-intro.md", text), tiny_summaries)
+    assert caught.value.message.startswith(message), caught.value.message
+    assert "\n" not in caught.value.message
+
+
+def test_invalid_utf8_names_the_line(tmp_path, tiny_summaries) -> None:
+    folder = write_article(tmp_path / "article", TINY_ARTICLE)
+    (folder / "01-intro.md").write_bytes(b"---\ntitle: X\n---\n\ncaf\xe9\n")
+    with pytest.raises(ContentError, match=r"^article/01-intro\.md:5: invalid UTF-8 \(byte 0xe9\)$"):
+        parse(folder, tiny_summaries)
+
+
+def test_empty_folder_and_unreadable_file(tmp_path, tiny_summaries) -> None:
+    (tmp_path / "article").mkdir()
+    with pytest.raises(ContentError, match=r"^article/: no Markdown files"):
+        parse(tmp_path / "article", tiny_summaries)
+    folder = write_article(tmp_path / "other", TINY_ARTICLE)
+    (folder / "05-dir.md").mkdir()  # a directory where a file should be: unreadable even as root
+    with pytest.raises(ContentError, match=r"^article/05-dir\.md:1: cannot read file"):
+        parse(folder, tiny_summaries)
+
+
+def test_bad_file_name_is_refused(tmp_path, tiny_summaries) -> None:
+    folder = write_article(tmp_path / "article", {**TINY_ARTICLE, "notes.md": "---\ntitle: x\n---\n"})
+    with pytest.raises(ContentError, match=r"^article/notes\.md:1: file name must look like NN-slug\.md"):
+        parse(folder, tiny_summaries)

@@ -1,0 +1,154 @@
+"""Interrupted and failing builds never cost the previous site or cache; divergence is survivable."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from generate import cli
+from lossarticle.build import TrainOptions, train_experiments
+from lossarticle.configs import DataConfig, Run
+from lossarticle.pipeline import compute_experiment
+from tests.conftest import CPU, TINY_ARTICLE, TINY_REGISTRY, copy_data, render_tiny, tiny, write_article
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Runs in a child process: do the real work, but stall inside os.replace so the parent can
+# kill the process at the worst moment (temporary file written, not yet renamed).
+STALL_THEN_RUN = """
+import os, sys, time
+sys.path[:0] = [{root!r}]
+real_replace = os.replace
+def stalled_replace(src, dst):
+    print("STALLED", flush=True)
+    time.sleep(60)
+    real_replace(src, dst)
+os.replace = stalled_replace
+{body}
+"""
+TRAIN_BODY = """
+from pathlib import Path
+from lossarticle.build import TrainOptions, train_experiments
+from tests.tiny import TINY_REGISTRY
+train_experiments(TrainOptions(data_dir=Path({data!r}), registry=TINY_REGISTRY, device="cpu", force=True,
+                               progress=False), echo=print)
+"""
+RENDER_BODY = """
+from pathlib import Path
+from tests.tiny import render_tiny
+render_tiny(Path({site!r}), Path({article!r}))
+"""
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def kill_when_stalled(code: str) -> None:
+    """Start ``code`` in a child, wait until it stalls inside os.replace, then SIGKILL it."""
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    deadline = time.monotonic() + 60
+    for line in child.stdout:
+        if "STALLED" in line or time.monotonic() > deadline:
+            break
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL
+
+
+def test_killed_training_keeps_the_cache_and_the_next_run_recovers(tmp_path, tiny_site) -> None:
+    site = copy_data(tiny_site, tmp_path / "site")
+    before = tree(site / "data")
+    kill_when_stalled(STALL_THEN_RUN.format(root=str(ROOT), body=TRAIN_BODY.format(data=str(site / "data"))))
+    leftovers = [p.name for p in (site / "data").glob(".*.tmp")]
+    assert leftovers, "the child was killed before writing anything; the test proves nothing"
+    assert tree(site / "data") == {**before, **{n: tree(site / "data")[n] for n in leftovers}}
+    said: list[str] = []
+    train_experiments(TrainOptions(data_dir=site / "data", registry=TINY_REGISTRY, device="cpu", progress=False),
+                      echo=said.append)
+    assert said == [f"{e.slug}: cached, up to date" for e in TINY_REGISTRY]
+    assert tree(site / "data") == before  # leftovers removed, finished files untouched
+
+
+def test_killed_render_keeps_the_previous_site_and_the_next_render_recovers(tmp_path, tiny_site) -> None:
+    site = copy_data(tiny_site, tmp_path / "site")
+    article = write_article(tmp_path / "article", TINY_ARTICLE)
+    render_tiny(site, article)
+    before = tree(site)
+    (article / "01-intro.md").write_text(TINY_ARTICLE["01-intro.md"].replace("Drag", "Now drag"))
+    kill_when_stalled(STALL_THEN_RUN.format(root=str(ROOT), body=RENDER_BODY.format(site=str(site),
+                                                                                    article=str(article))))
+    assert tree(site) == before
+    assert list(tmp_path.glob(".site.build-*")), "the child was killed before staging; the test proves nothing"
+    render_tiny(site, article)
+    assert "Now drag" in (site / "index.html").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["article", "site"]
+
+
+def test_a_failing_figure_half_way_leaves_the_previous_site(tmp_path, tiny_site, monkeypatch) -> None:
+    site = copy_data(tiny_site, tmp_path / "site")
+    article = write_article(tmp_path / "article", TINY_ARTICLE)
+    render_tiny(site, article)
+    before = tree(site)
+    import lossarticle.figures as figures
+    real = figures.figure_script
+    calls: list[str] = []
+
+    def failing_second(slug, *args, **kwargs):
+        calls.append(slug)
+        if len(calls) == 2:
+            raise RuntimeError("figure exploded")
+        return real(slug, *args, **kwargs)
+
+    monkeypatch.setattr(figures, "figure_script", failing_second)
+    (site / "data" / "tiny.json").touch()  # new mtimes: no cached scripts to fall back on
+    with pytest.raises(RuntimeError, match="figure exploded"):
+        render_tiny(site, article)
+    assert tree(site) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["article", "site"]
+
+
+def test_content_error_through_the_cli_is_one_line_exit_1(tmp_path) -> None:
+    article = write_article(tmp_path / "article", {**TINY_ARTICLE,
+                                                   "01-intro.md": "---\ntitle: X\n---\n\n::: figure mlp-d7-w5\n:::\n"})
+    result = CliRunner().invoke(cli, ["render", "--site", str(tmp_path / "site"), "--article", str(article)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: article/01-intro.md:5: unknown figure 'mlp-d7-w5' (known: logistic,")
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.parametrize("run", [Run("sgd", "sgd", 1000.0, momentum=0.9), Run("sgd", "sgd", 1e10)])
+def test_divergence_stops_at_the_last_finite_snapshot(run: Run) -> None:
+    data_config = DataConfig(points_per_class=40)
+    from lossarticle.data import load_spirals
+    experiment = tiny(depth=1, width=6, epochs=20, runs=(run,), planes=("pca", "random", "init-final"))
+    result = compute_experiment(experiment, load_spirals(data_config), CPU)
+    trajectory = result.trajectories[0]
+    assert trajectory.diverged and trajectory.epochs < 20
+    assert np.isfinite(trajectory.thetas).all() and np.isfinite(trajectory.train_loss).all()
+    for plane in result.planes:
+        assert plane.projections[run.name].coords.shape == (trajectory.epochs + 1, 2)
+        assert np.isfinite(plane.projections[run.name].coords).all()
+    assert result.regions[run.name].frames[-1] == trajectory.epochs
+
+
+def test_two_cold_builds_are_byte_identical(tmp_path) -> None:
+    from lossarticle.build import first_difference, verify_reproducible
+    from lossarticle.render import RenderOptions
+    from tests.tiny import TEMPLATES
+    article = write_article(tmp_path / "article", TINY_ARTICLE)
+    train = TrainOptions(data_dir=tmp_path, registry=TINY_REGISTRY, device="cpu", progress=False)
+    render = RenderOptions(site_dir=tmp_path, article_dir=article, templates_dir=TEMPLATES, registry=TINY_REGISTRY)
+    assert verify_reproducible(train, render, tmp_path / "work", echo=lambda line: None) is None
+    # and the comparison itself notices a difference
+    (tmp_path / "work" / "b" / "site" / "figures" / "tiny.js").write_text("changed")
+    assert first_difference(tmp_path / "work" / "a" / "site", tmp_path / "work" / "b" / "site") == "figures/tiny.js"

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import filecmp
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from markupsafe import escape
+
+from lossarticle.errors import CacheError, ContentError
+from lossarticle.render import BOKEH_SITE_PATH, CONTENT_SECURITY_POLICY
+from tests.conftest import TINY_ARTICLE, copy_data, render_tiny, write_article
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_render_writes_page_figures_bokeh_and_data(tmp_path, tiny_site) -> None:
+    site = render_tiny(copy_data(tiny_site, tmp_path / "site"), write_article(tmp_path / "article", TINY_ARTICLE))
+    html = (site / "index.html").read_text()
+    assert "<title>Tiny &lt;article&gt;</title>" in html  # front matter is escaped
+    assert "Intro &amp; more" in html and 'href="#intro"' in html
+    assert f'content="{escape(CONTENT_SECURITY_POLICY)}"' in html
+    assert html.count('<figure class="la-figure') >= 2 and 'id="fig-tiny"' in html
+    for name in ("figures/tiny.js", "figures/tiny-opt.js", "figures/tiny-dirs.js", BOKEH_SITE_PATH,
+                 "assets/lossarticle.js", "assets/site.css", "assets/favicon.svg", "data/tiny.json"):
+        assert (site / name).is_file(), name
+    assert (site / "figures/tiny.js").read_text().startswith('window.lossarticle.register("tiny",')
+    # Relative URLs only: the page must work under a project path and from file://.
+    for attribute in ("src=\"/", "href=\"/", "src=\"http", "url(/"):
+        assert attribute not in html
+    assert not list(tmp_path.glob(".site.*")), "staging folders left behind"
+
+
+def test_rendering_twice_gives_identical_trees(tmp_path, tiny_site) -> None:
+    article = write_article(tmp_path / "article", TINY_ARTICLE)
+    first = tree(render_tiny(copy_data(tiny_site, tmp_path / "a"), article))
+    second = tree(render_tiny(copy_data(tiny_site, tmp_path / "b"), article))
+    assert first.keys() == second.keys()
+    assert [name for name in first if first[name] != second[name]] == []
+
+
+def test_a_content_error_leaves_the_previous_site_untouched(tmp_path, tiny_site) -> None:
+    site = copy_data(tiny_site, tmp_path / "site")
+    article = write_article(tmp_path / "article", TINY_ARTICLE)
+    render_tiny(site, article)
+    before = tree(site)
+    (article / "01-intro.md").write_text("---\ntitle: X\n---\n\n::: figure nope\nc\n:::\n")
+    with pytest.raises(ContentError, match="01-intro.md:5: unknown figure 'nope'"):
+        render_tiny(site, article)
+    assert tree(site) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["article", "site"]
+
+
+def test_missing_data_says_how_to_fix_it(tmp_path, tiny_site) -> None:
+    site = copy_data(tiny_site, tmp_path / "site")
+    (site / "data" / "tiny-opt.json").unlink()
+    with pytest.raises(CacheError, match=r"tiny-opt\.json: missing; run `python generate\.py train` first"):
+        render_tiny(site, write_article(tmp_path / "article", TINY_ARTICLE))
+
+
+def test_render_command_never_imports_torch(tmp_path, tiny_site) -> None:
+    site = copy_data(tiny_site, tmp_path / "site")
+    article = write_article(tmp_path / "article", TINY_ARTICLE)
+    code = ("import sys; sys.path[:0] = [{root!r}];"
+            "from tests.tiny import render_tiny; from pathlib import Path;"
+            "render_tiny(Path({site!r}), Path({article!r})); print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code.format(root=str(ROOT), site=str(site), article=str(article))],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False", result.stderr
+    assert filecmp.cmp(site / "data" / "tiny.json", tiny_site / "data" / "tiny.json", shallow=False)

@@ -1,0 +1,59 @@
+"""Tiny configurations and helpers shared by the tests; torch-free, so a subprocess can use them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from lossarticle.configs import DataConfig, Experiment, Run, SurfaceConfig
+
+TINY_DATA = DataConfig(points_per_class=40)
+TINY_SURFACE = SurfaceConfig(resolution=7, region_resolution=6, region_frames=4)
+
+
+def tiny(slug: str = "tiny", **changes: object) -> Experiment:
+    """A 1-hidden-layer, 6-neuron net trained for 8 epochs on 120 points."""
+    fields = dict(slug=slug, title="tiny", depth=1, width=6, epochs=8, data=TINY_DATA, surface=TINY_SURFACE)
+    fields.update(changes)
+    return Experiment(**fields)
+
+
+TINY_REGISTRY = (
+    tiny("tiny", explorer=True),
+    tiny("tiny-opt", depth=2, width=4, runs=(Run("adam"), Run("sgd", "sgd", 0.1))),
+    tiny("tiny-dirs", planes=("random", "init-final", "pca"), explorer=True),
+)
+
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+
+def render_tiny(site: Path, article: Path):
+    """Render ``article`` over the tiny data in ``site``/data with the real templates."""
+    from lossarticle.render import RenderOptions, render_site
+    options = RenderOptions(site_dir=site, article_dir=article, templates_dir=TEMPLATES, registry=TINY_REGISTRY)
+    return render_site(options, echo=lambda line: None)
+
+
+def copy_data(source_site: Path, target_site: Path) -> Path:
+    """A fresh site folder holding a copy of ``source_site``/data."""
+    import shutil
+    shutil.copytree(source_site / "data", target_site / "data")
+    return target_site
+
+
+def write_article(folder: Path, files: dict[str, str]) -> Path:
+    """Write Markdown sources into ``folder`` (created) and return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+TINY_ARTICLE = {
+    "00-title.md": "---\ntitle: Tiny <article>\nsubtitle: a test\ndate: 2026-11-27\n"
+                   "authors:\n  - name: Tester\n---\n\nLead paragraph.\n",
+    "01-intro.md": "---\ntitle: Intro & more\n---\n\nLoss {{ exp[\"tiny\"].final_loss | num }} and "
+                   "{{ exp[\"tiny\"].final_train_acc | pct }}; see {{ figref(\"tiny\") }}.[^a]\n\n"
+                   "::: figure tiny\nDrag *the slider*.\n:::\n\n[^a]: First note.\n",
+    "02-more.md": "---\ntitle: More\n---\n\n### A sub-heading\n\nSecond.[^b]\n\n::: explorer\nPick one.\n:::\n\n"
+                  "::: figure tiny-opt\nFour runs.\n:::\n\n[^b]: Second note.\n",
+}
