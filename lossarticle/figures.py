@@ -28,7 +28,8 @@ from typing import Any
 import contourpy
 import numpy as np
 from bokeh.embed import json_item
-from bokeh.models import ColorBar, ColumnDataSource, LinearColorMapper, Model, Range1d, Span
+from bokeh.models import (ColorBar, ColumnDataSource, FixedTicker, LinearColorMapper, Model, PrintfTickFormatter,
+                          Range1d, Span)
 from bokeh.plotting import figure as bokeh_figure
 from bokeh.util import serialization as bokeh_serialization
 
@@ -44,6 +45,7 @@ INK, MUTED, RULE = "#222222", "#666666", "#e4e4e4"
 LANDSCAPE_PALETTE = tuple(f"#{v:02x}{v:02x}{min(v + 6, 255):02x}" for v in np.linspace(250, 70, 128).astype(int))
 PLANE_TITLES = {"pca": "PCA of the path", "random": "Random directions", "init-final": "Initial → final weights"}
 HEIGHT_SQUARE, HEIGHT_CURVE, HEIGHT_STRIP = 300, 150, 170
+GAP_TITLE, DISTANCE_TITLE = "Loss: recorded vs. read off the plane", "Distance from the plane"
 THIN_NBSP = "\u202f"
 # Bokeh repaints only a plot's overlay layer when nothing else changed: everything that moves
 # with the epoch lives there, so a slider step never redraws images, curves or axes.
@@ -70,8 +72,8 @@ def figure_context(slug: str, payload: dict[str, Any]) -> dict[str, Any]:
         "runs": [{"name": r["name"], "label": run_label(r), "epochs": int(r["epochs"]),
                   "diverged": bool(r["diverged"])} for r in runs],
         "multi_run": len(runs) > 1,
-        "planes": [{"method": m, "title": plane_title(m), "axis_labels": list(p["axis_labels"])}
-                   for m, p in payload["planes"].items()],
+        "planes": [{"method": m, "title": plane_title(m), "axis_labels": list(payload["planes"][m]["axis_labels"])}
+                   for m in plane_order(payload)],
         "readout": readout_text(runs[0], last, last, len(runs) > 1),
         "notes": divergence_notes(runs),
         "layout_class": f"la-plots--{layout_name(payload)}",
@@ -144,13 +146,14 @@ def readout_text(run: dict[str, Any], epoch: int, last: int, named: bool) -> str
 def figure_spec(slug: str, payload: dict[str, Any], dataset: dict[str, Any], id_base: int) -> dict[str, Any]:
     """Everything the page script needs for one experiment, with Bokeh ids counted from ``id_base``."""
     reset_bokeh_ids(id_base)
-    planes = list(payload["planes"])
+    planes = plane_order(payload)
     items = {key: json_item(model, f"fig-{slug}-{key}") for key, model in panels(payload, dataset).items()}
     data = canonical({
         "version": SPEC_VERSION, "slug": slug, "max_epoch": max_epoch(payload), "planes": planes,
         "classes": list(CLASS_COLOURS[:class_count(dataset)]), "confidence_bits": CONFIDENCE_BITS,
         "region_shape": [len(payload["regions_axes"]["y"]), len(payload["regions_axes"]["x"])],
         "layout": layout_rows(payload), "layout_name": layout_name(payload),
+        "titles": {"gap": GAP_TITLE, "distance": DISTANCE_TITLE},
         "runs": [run_data(run, index, planes) for index, run in enumerate(payload["runs"])],
     })
     data["items"] = items  # Bokeh's own key order is left alone: it is already deterministic
@@ -234,26 +237,37 @@ def layout_name(payload: dict[str, Any]) -> str:
     return "planes" if len(payload["planes"]) > 1 else "single"
 
 
-def layout_rows(payload: dict[str, Any]) -> list[list[list[str]]]:
-    """Rows of cells of panel keys: the desktop grid, and in this order, the phone's single column."""
-    planes = list(payload["planes"])
+def plane_order(payload: dict[str, Any]) -> list[str]:
+    """Planes in the order the experiment lists them (the JSON file sorts its keys alphabetically)."""
+    listed = [m for m in payload.get("config", {}).get("planes", ()) if m in payload["planes"]]
+    return listed + sorted(m for m in payload["planes"] if m not in listed)
+
+
+def layout_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of a CSS grid, each cell a stack of panel keys; also the phone's one-column reading order."""
+    planes = plane_order(payload)
+
+    def row(*cells: tuple[int, list[str]]) -> dict[str, Any]:
+        return {"columns": sum(span for span, _ in cells), "cells": [{"span": s, "keys": k} for s, k in cells]}
+
     if len(planes) > 1:
-        return [[[f"landscape-{m}", f"gap-{m}", f"distance-{m}"] for m in planes],
-                [["regions"], ["loss"], ["accuracy"]]]
+        return [row(*((1, [f"landscape-{m}", f"gap-{m}", f"distance-{m}"]) for m in planes)),
+                row((1, ["regions"]), (len(planes) - 1, ["loss", "accuracy"]))]
     plane = planes[0]
-    return [[["regions"], [f"landscape-{plane}"], ["loss", "accuracy"]],
-            [[f"gap-{plane}"], [f"distance-{plane}"]]]
+    return [row((1, ["regions"]), (1, [f"landscape-{plane}"]), (1, ["loss", "accuracy"])),
+            row((1, [f"gap-{plane}"]), (1, [f"distance-{plane}"]))]
 
 
 def panels(payload: dict[str, Any], dataset: dict[str, Any]) -> dict[str, Model]:
     """Every Bokeh plot of the figure, keyed as in :func:`layout_rows`, built in a fixed order."""
     built: dict[str, Model] = {"regions": regions_plot(payload, dataset)}
-    scale = colour_scale([p["surface"]["loss"] for p in payload["planes"].values()])
-    for method, plane in payload["planes"].items():
-        built[f"landscape-{method}"] = landscape_plot(method, plane, payload["runs"], scale)
+    planes = plane_order(payload)
+    scale = colour_scale([payload["planes"][m]["surface"]["loss"] for m in planes])
+    for method in planes:
+        built[f"landscape-{method}"] = landscape_plot(method, payload["planes"][method], payload["runs"], scale)
     built["loss"] = loss_plot(payload["runs"])
     built["accuracy"] = accuracy_plot(payload["runs"], class_count(dataset))
-    for method in payload["planes"]:
+    for method in planes:
         built[f"gap-{method}"] = gap_plot(method, payload["runs"])
         built[f"distance-{method}"] = distance_plot(method, payload["runs"])
     return built
@@ -336,8 +350,9 @@ def regions_plot(payload: dict[str, Any], dataset: dict[str, Any]) -> Any:
     points, labels = np.asarray(dataset["train_x"], dtype=np.float64), np.asarray(dataset["train_y"])
     for cls, colour in enumerate(CLASS_COLOURS[:class_count(dataset)]):
         mine = points[labels == cls]
-        plot.scatter(x=np.round(mine[:, 0], 3), y=np.round(mine[:, 1], 3), size=3.6, fill_color=colour,
-                     line_color="#ffffff", line_width=0.4, level=MOVING)  # must stay above the image
+        # No outline: stroking 1083 circles doubles the cost of every frame that changes the regions.
+        plot.scatter(x=np.round(mine[:, 0], 3).astype(np.float32), y=np.round(mine[:, 1], 3).astype(np.float32),
+                     size=4, fill_color=colour, line_color=None, level=MOVING)  # must stay above the image
     return plot
 
 
@@ -403,13 +418,39 @@ def landscape_plot(method: str, plane: dict[str, Any], runs: Sequence[dict[str, 
                   line_color=colour, line_dash=dash, line_width=2.2, level=MOVING)
     plot.scatter("x", "y", source=empty_source(f"now-{method}", "x", "y", "colour"), size=9,
                  fill_color="colour", line_color="#ffffff", line_width=1.5, level=MOVING)
-    plot.add_layout(colour_bar(mapper), "right")
+    plot.add_layout(colour_bar(mapper, scale), "right")
     return plot
 
 
-def colour_bar(mapper: LinearColorMapper) -> ColorBar:
-    """The key to the landscape's shades; the top shade also means 'higher, or overflowed'."""
-    bar = ColorBar(color_mapper=mapper, width=8, padding=4, margin=4, title="log₁₀ loss",
+def nice_values(lo: float, hi: float, mantissas: Sequence[int]) -> list[float]:
+    """1-2-5 style values between ``lo`` and ``hi`` (both > 0), ascending."""
+    decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    return [float(f"{m}e{k}") for k in decades for m in mantissas if lo <= float(f"{m}e{k}") <= hi]
+
+
+def loss_ticks(lo: float, hi: float, wanted: int = 3) -> list[float]:
+    """Tick values for a log loss axis: powers of ten when they are enough, else 1-2-5, else 1-2-3-5."""
+    for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5, 7)):
+        ticks = nice_values(lo, hi, mantissas)
+        if len(ticks) >= wanted:
+            return ticks
+    return ticks
+
+
+def log_ticks(plot: Any) -> None:
+    """Plain-number ticks on a log axis (0.1, not 10⁻¹): readers compare them with the readout."""
+    y = plot.y_range
+    plot.yaxis.ticker = FixedTicker(ticks=loss_ticks(y.start, y.end))
+    plot.yaxis.formatter = PrintfTickFormatter(format="%g")
+    plot.ygrid.ticker = plot.yaxis.ticker
+
+
+def colour_bar(mapper: LinearColorMapper, scale: tuple[float, float]) -> ColorBar:
+    """The key to the landscape's shades, labelled in loss, not log loss; the top shade also means 'higher'."""
+    values = loss_ticks(10 ** scale[0], 10 ** scale[1], wanted=4)
+    ticks = [round(math.log10(v), 6) for v in values]
+    bar = ColorBar(color_mapper=mapper, width=8, padding=4, margin=4, title="loss",
+                   ticker=FixedTicker(ticks=ticks), major_label_overrides={t: f"{v:g}" for t, v in zip(ticks, values)},
                    title_text_font=FONT, title_text_font_size="10px", title_text_font_style="normal",
                    title_text_color=MUTED, major_label_text_font=FONT, major_label_text_font_size="9px",
                    major_label_text_color=MUTED, major_tick_line_color=None, bar_line_color=None,
@@ -426,6 +467,7 @@ def loss_plot(runs: Sequence[dict[str, Any]]) -> Any:
     """Training loss of every run on a log axis, a dot at the current epoch of each."""
     plot = base_plot("Training loss", HEIGHT_CURVE, epoch_range(runs),
                      log_range([r["train_loss"] for r in runs]), y_axis_type="log")
+    log_ticks(plot)
     for index, run in enumerate(runs):
         colour, dash = run_style(index)
         legend = {"legend_label": run["name"]} if len(runs) > 1 else {}
@@ -459,11 +501,19 @@ def accuracy_plot(runs: Sequence[dict[str, Any]], classes: int) -> Any:
     return plot
 
 
+def focus_title(text: str, runs: Sequence[dict[str, Any]]) -> str:
+    """A panel title that names the focused run when there are several (the page rewrites it)."""
+    return f"{text} ({runs[0]['name']})" if len(runs) > 1 else text
+
+
 def gap_plot(method: str, runs: Sequence[dict[str, Any]]) -> Any:
     """The focused run's recorded loss against the surface's loss at its projection on the plane."""
     series = [r["train_loss"] for r in runs] + [r["paths"][method]["surface_loss"] for r in runs]
-    plot = base_plot(f"{plane_title(method)}: loss recorded vs. read off the plane", HEIGHT_STRIP,
-                     epoch_range(runs), log_range(series, cap_decades=CLIP_DECADES), y_axis_type="log")
+    plot = base_plot(focus_title(GAP_TITLE, runs), HEIGHT_STRIP, epoch_range(runs),
+                     log_range(series, cap_decades=CLIP_DECADES), y_axis_type="log")
+    plot.title.name = f"gap-title-{method}"
+    plot.xaxis.axis_label = "epoch"
+    log_ticks(plot)
     plot.line("x", "y", source=empty_source(f"gap-recorded-{method}", "x", "y"), line_color=INK,
               line_width=1.6, legend_label="recorded")
     plot.line("x", "y", source=empty_source(f"gap-surface-{method}", "x", "y"), line_color="#D55E00",
@@ -477,8 +527,8 @@ def distance_plot(method: str, runs: Sequence[dict[str, Any]]) -> Any:
     """How far the focused run's weights are from the plane: what the landscape cannot show."""
     top = max(float(np.nanmax(np.where(np.isfinite(d), d, np.nan))) if np.isfinite(d).any() else 0.0
               for d in (np.asarray(r["paths"][method]["distance"], np.float64) for r in runs))
-    plot = base_plot(f"{plane_title(method)}: distance from the plane", HEIGHT_STRIP, epoch_range(runs),
-                     (0.0, top * 1.08 or 1.0))
+    plot = base_plot(focus_title(DISTANCE_TITLE, runs), HEIGHT_STRIP, epoch_range(runs), (0.0, top * 1.08 or 1.0))
+    plot.title.name = f"distance-title-{method}"
     plot.xaxis.axis_label = "epoch"
     plot.line("x", "y", source=empty_source(f"distance-{method}", "x", "y"), line_color=INK, line_width=1.6)
     plot.add_layout(epoch_span(f"epoch-distance-{method}"))

@@ -136,6 +136,7 @@
         plane, now: find("now-" + plane), lines: this.runs.map((r) => find("path-" + plane + "-" + r.name)),
         gapRecorded: find("gap-recorded-" + plane), gapSurface: find("gap-surface-" + plane),
         distance: find("distance-" + plane),
+        gapTitle: find("gap-title-" + plane), distanceTitle: find("distance-title-" + plane),
       }));
       this.spans = ["epoch-loss", "epoch-acc"].concat(
         ...spec.planes.map((p) => ["epoch-gap-" + p, "epoch-distance-" + p])).map(find);
@@ -164,6 +165,10 @@
         p.gapRecorded.data = { x, y: run.loss };
         p.gapSurface.data = { x, y: path.surface };
         p.distance.data = { x, y: path.distance };
+        if (this.named) {
+          p.gapTitle.text = this.spec.titles.gap + " (" + run.name + ")";
+          p.distanceTitle.text = this.spec.titles.distance + " (" + run.name + ")";
+        }
       }
       this.frame = -1;
       this.setEpoch(this.epoch);
@@ -211,11 +216,11 @@
     plots.classList.add("la-plots--" + spec.layout_name);
     for (const row of spec.layout) {
       const rowEl = document.createElement("div");
-      rowEl.className = "la-row la-row--" + row.length;
-      for (const cell of row) {
+      rowEl.className = "la-row la-row--" + row.columns;
+      for (const cell of row.cells) {
         const cellEl = document.createElement("div");
-        cellEl.className = "la-cell";
-        for (const key of cell) {
+        cellEl.className = "la-cell la-span-" + cell.span;
+        for (const key of cell.keys) {
           const panel = document.createElement("div");
           panel.className = "la-panel la-panel--" + key.split("-")[0];
           panel.id = plots.id + "-" + key;
