@@ -10,10 +10,21 @@ Each experiment becomes ``site/figures/<slug>.js``, which holds a single call
 * ``runs``: the per-epoch series the page needs to move things (rounded to
   4 significant digits) and the decision regions of each snapshot frame.
 
-Nothing in a Bokeh document moves by itself: the page's own script finds the
-models by the names below and updates them, because the page's CSP forbids the
-``eval`` that Bokeh's ``CustomJS`` needs. Model ids come from Bokeh's counter,
-which :func:`figure_script` resets to ``id_base``, so a script is byte-stable.
+Nothing in a Bokeh document moves by itself: the page's CSP forbids the ``eval``
+that Bokeh's ``CustomJS`` needs, so the page's own script finds these named
+models and fills or moves them (``<run>`` is a run name, ``<plane>`` a method):
+
+* sources filled once: ``loss-<run>``, ``train-acc-<run>``, ``val-acc-<run>``;
+  on each change of the focused run: ``gap-recorded-<plane>``,
+  ``gap-surface-<plane>``, ``distance-<plane>`` and the titles
+  ``gap-title-<plane>``, ``distance-title-<plane>``;
+* sources moved every epoch: ``regions-image``, ``path-<plane>-<run>``,
+  ``now-<plane>``, ``loss-now`` and the epoch markers ``epoch-loss``,
+  ``epoch-acc``, ``epoch-gap-<plane>``, ``epoch-distance-<plane>``.
+
+Model ids come from Bokeh's counter, which :func:`figure_script` restarts at
+``id_base + PANEL_IDS * panel index``: a script is byte-stable, and figures whose
+``id_base`` differ by ``FIGURE_IDS`` share no id (see :func:`figure_id_base`).
 """
 from __future__ import annotations
 
@@ -22,7 +33,8 @@ import gzip
 import json
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 import contourpy
@@ -34,6 +46,9 @@ from bokeh.plotting import figure as bokeh_figure
 from bokeh.util import serialization as bokeh_serialization
 
 SPEC_VERSION = 1  # bumped when the page script must change with the spec
+PANEL_IDS = 400  # Bokeh ids reserved per panel (a landscape uses about 70)
+MAX_PANELS = 16  # three planes make 12
+FIGURE_IDS = PANEL_IDS * MAX_PANELS  # id_base values of two figures on one page must differ by this much
 CLASS_COLOURS = ("#E69F00", "#56B4E9", "#009E73")  # Okabe–Ito: orange, sky blue, bluish green
 RUN_STYLES = (("#D55E00", "solid"), ("#0072B2", "dashed"), ("#CC79A7", "dotted"), ("#000000", "dashdot"))
 SIGNIFICANT = 4  # digits kept for curves and paths: below what a 300-pixel axis can show
@@ -45,6 +60,7 @@ INK, MUTED, RULE = "#222222", "#666666", "#e4e4e4"
 LANDSCAPE_PALETTE = tuple(f"#{v:02x}{v:02x}{min(v + 6, 255):02x}" for v in np.linspace(250, 70, 128).astype(int))
 PLANE_TITLES = {"pca": "PCA of the path", "random": "Random directions", "init-final": "Initial → final weights"}
 HEIGHT_SQUARE, HEIGHT_CURVE, HEIGHT_STRIP = 300, 150, 170
+CURVE_LEFT = 44  # pixels left of every time axis: stacked curves line up epoch for epoch
 GAP_TITLE, DISTANCE_TITLE = "Loss: recorded vs. read off the plane", "Distance from the plane"
 THIN_NBSP = "\u202f"
 # Bokeh repaints only a plot's overlay layer when nothing else changed: everything that moves
@@ -110,12 +126,11 @@ def divergence_notes(runs: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def format_loss(loss: float) -> str:
-    """Two significant digits, as the page's ``formatLoss`` writes them (0.41, 0.028, 3.1e-4)."""
+    """Two significant digits, as the page's ``formatLoss`` writes them (0.41, 0.0028, 3.1e-4)."""
     if not math.isfinite(loss):
         return "∞" if loss > 0 else "—"
-    if loss >= 0.01:
-        decimals = max(0, 1 - math.floor(math.log10(loss))) if loss > 0 else 0
-        return f"{loss:.{decimals}f}"
+    if loss >= 0.001:
+        return f"{loss:.{max(0, 1 - math.floor(math.log10(loss)))}f}"
     mantissa, exponent = f"{loss:.1e}".split("e")
     return f"{mantissa}e{int(exponent)}"
 
@@ -133,9 +148,10 @@ def readout_text(run: dict[str, Any], epoch: int, last: int, named: bool) -> str
     stopped = int(run["epochs"])
     if epoch > stopped:
         return " · ".join(parts + [f"diverged at epoch {stopped}"])
-    parts += [f"loss {format_loss(float(run['train_loss'][epoch]))}",
-              f"train {format_percent(float(run['train_acc'][epoch]))}",
-              f"val {format_percent(float(run['val_acc'][epoch]))}"]
+    # Format the values the page gets (4 significant digits), so both write the same text.
+    loss, train, val = (math.nan if v is None else v for v in
+                        rounded([run["train_loss"][epoch], run["train_acc"][epoch], run["val_acc"][epoch]]))
+    parts += [f"loss {format_loss(loss)}", f"train {format_percent(train)}", f"val {format_percent(val)}"]
     if run["diverged"] and epoch == stopped:
         parts.append(f"training diverged at epoch {stopped}")
     return " · ".join(parts)
@@ -145,9 +161,14 @@ def readout_text(run: dict[str, Any], epoch: int, last: int, named: bool) -> str
 
 def figure_spec(slug: str, payload: dict[str, Any], dataset: dict[str, Any], id_base: int) -> dict[str, Any]:
     """Everything the page script needs for one experiment, with Bokeh ids counted from ``id_base``."""
-    reset_bokeh_ids(id_base)
+    if id_base < 1:
+        raise ValueError(f"id_base={id_base}: must be a positive integer")
     planes = plane_order(payload)
-    items = {key: json_item(model, f"fig-{slug}-{key}") for key, model in panels(payload, dataset).items()}
+    builders = panel_builders(payload, dataset)
+    if len(builders) > MAX_PANELS:
+        raise ValueError(f"{slug}: {len(builders)} panels, more than the {MAX_PANELS} an id range holds")
+    items = {key: panel_item(f"fig-{slug}-{key}", build, id_base + index * PANEL_IDS)
+             for index, (key, build) in enumerate(builders.items())}
     data = canonical({
         "version": SPEC_VERSION, "slug": slug, "max_epoch": max_epoch(payload), "planes": planes,
         "classes": list(CLASS_COLOURS[:class_count(dataset)]), "confidence_bits": CONFIDENCE_BITS,
@@ -160,13 +181,36 @@ def figure_spec(slug: str, payload: dict[str, Any], dataset: dict[str, Any], id_
     return {key: data[key] for key in sorted(data)}
 
 
-def reset_bokeh_ids(id_base: int) -> None:
-    """Make the next Bokeh model id ``p<id_base>``; ids then depend only on what this figure builds."""
-    if id_base < 1:
-        raise ValueError(f"id_base={id_base}: must be a positive integer")
+def figure_id_base(index: int) -> int:
+    """A safe ``id_base`` for the ``index``-th figure of a page: ranges of ``FIGURE_IDS`` never overlap."""
+    return 1000 + index * FIGURE_IDS
+
+
+def panel_item(target_id: str, build: Callable[[], Model], first_id: int) -> dict[str, Any]:
+    """Build one panel and serialize it with ids counted from ``first_id``.
+
+    Each panel restarts the counter: Bokeh also spends ids on the byte buffers of
+    the arrays it serializes, and spends two more the first time in a process, so
+    one running count would shift every later panel's ids between runs.
+    """
+    set_next_bokeh_id(first_id)
+    item = dict(json_item(build(), target_id))
+    used = next_bokeh_id() - first_id
+    if used > PANEL_IDS:
+        raise ValueError(f"{target_id}: {used} Bokeh ids, more than the {PANEL_IDS} reserved per panel")
+    return item
+
+
+def set_next_bokeh_id(first_id: int) -> None:
+    """Make the next Bokeh model id ``p<first_id>`` (Bokeh's simple ids are a process-wide counter)."""
     lock: threading.Lock = bokeh_serialization._simple_id_lock
     with lock:
-        bokeh_serialization._simple_id = id_base - 1
+        bokeh_serialization._simple_id = first_id - 1
+
+
+def next_bokeh_id() -> int:
+    """The number Bokeh's next simple id will carry."""
+    return int(bokeh_serialization._simple_id) + 1
 
 
 def canonical(node: Any) -> Any:
@@ -258,29 +302,32 @@ def layout_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
             row((1, [f"gap-{plane}"]), (1, [f"distance-{plane}"]))]
 
 
-def panels(payload: dict[str, Any], dataset: dict[str, Any]) -> dict[str, Model]:
-    """Every Bokeh plot of the figure, keyed as in :func:`layout_rows`, built in a fixed order."""
-    built: dict[str, Model] = {"regions": regions_plot(payload, dataset)}
-    planes = plane_order(payload)
+def panel_builders(payload: dict[str, Any], dataset: dict[str, Any]) -> dict[str, Callable[[], Model]]:
+    """How to build every Bokeh plot of the figure, keyed as in :func:`layout_rows`, in a fixed order."""
+    runs, planes = payload["runs"], plane_order(payload)
     scale = colour_scale([payload["planes"][m]["surface"]["loss"] for m in planes])
+    builders: dict[str, Callable[[], Model]] = {"regions": partial(regions_plot, payload, dataset)}
     for method in planes:
-        built[f"landscape-{method}"] = landscape_plot(method, payload["planes"][method], payload["runs"], scale)
-    built["loss"] = loss_plot(payload["runs"])
-    built["accuracy"] = accuracy_plot(payload["runs"], class_count(dataset))
+        builders[f"landscape-{method}"] = partial(landscape_plot, method, payload["planes"][method], runs, scale)
+    builders["loss"] = partial(loss_plot, runs)
+    builders["accuracy"] = partial(accuracy_plot, runs, class_count(dataset))
     for method in planes:
-        built[f"gap-{method}"] = gap_plot(method, payload["runs"])
-        built[f"distance-{method}"] = distance_plot(method, payload["runs"])
-    return built
+        builders[f"gap-{method}"] = partial(gap_plot, method, runs)
+        builders[f"distance-{method}"] = partial(distance_plot, method, runs)
+    return builders
 
 
 # ---------------------------------------------------------------- plots
 
 def base_plot(title: str, height: int, x_range: tuple[float, float], y_range: tuple[float, float],
-              **options: Any) -> Any:
-    """A quiet, fixed-range plot: no toolbar, no tools, thin rules, the article's type."""
+              left: int = 8, **options: Any) -> Any:
+    """A quiet, fixed-range plot: no toolbar, no tools, thin rules, the article's type.
+
+    ``left`` reserves room for the y axis, so stacked curves share one left edge.
+    """
     plot = bokeh_figure(height=height, sizing_mode="stretch_width", tools="", toolbar_location=None,
                         x_range=Range1d(*x_range), y_range=Range1d(*y_range), title=title,
-                        min_border_left=8, min_border_right=12, min_border_top=6, min_border_bottom=6,
+                        min_border_left=left, min_border_right=12, min_border_top=6, min_border_bottom=6,
                         outline_line_color=None, background_fill_color="#ffffff", border_fill_color=None,
                         **options)
     plot.title.text_font, plot.title.text_font_style = FONT, "normal"
@@ -300,16 +347,14 @@ def empty_source(name: str, *columns: str) -> ColumnDataSource:
     return ColumnDataSource(data={column: [] for column in columns}, name=name)
 
 
-def epoch_span(name: str) -> Span:
-    """The vertical marker at the current epoch, moved by the page."""
-    return Span(location=0, dimension="height", line_color="#888888", line_width=1, line_dash="dashed", name=name,
-                level=MOVING)
+def epoch_marker(plot: Any, name: str) -> None:
+    """The vertical dashed line at the current epoch; the page moves it by replacing the source.
 
-
-def padded(lo: float, hi: float, fraction: float = 0.04) -> tuple[float, float]:
-    """A linear range with a little air, never empty."""
-    span = (hi - lo) or abs(hi) or 1.0
-    return lo - fraction * span, hi + fraction * span
+    A ``vspan`` glyph, not a ``Span`` annotation: annotations read seven CSS
+    variables through ``getComputedStyle`` on every paint, glyphs do not.
+    """
+    plot.vspan(x="x", source=ColumnDataSource(data={"x": [0]}, name=name), line_color="#888888", line_width=1,
+               line_dash="dashed", level=MOVING)
 
 
 def log_range(values: Iterable[np.ndarray], cap_decades: float | None = None) -> tuple[float, float]:
@@ -362,7 +407,7 @@ def colour_scale(losses: Sequence[np.ndarray]) -> tuple[float, float]:
     The top is clipped to ``CLIP_DECADES`` above the lowest loss: a surface that
     overflows somewhere must not squash the interesting valley into one colour.
     """
-    logs = [clipped_log_loss(loss, None)[1] for loss in losses]
+    logs = [log_loss(loss) for loss in losses]
     finite = np.concatenate([z[np.isfinite(z)] for z in logs]) if logs else np.array([])
     if finite.size == 0:
         return 0.0, 1.0
@@ -371,17 +416,18 @@ def colour_scale(losses: Sequence[np.ndarray]) -> tuple[float, float]:
     return low, high if high > low else low + 1.0
 
 
-def clipped_log_loss(loss: np.ndarray, scale: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray]:
-    """``(clipped, raw)`` log10 of a loss grid; non-finite or too large values get the top colour."""
+def log_loss(loss: np.ndarray) -> np.ndarray:
+    """log10 of a loss grid, with NaN and +inf as +inf (overflowed) and 0 as -inf."""
     loss = np.asarray(loss, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        raw = np.where(loss > 0, np.log10(np.where(loss > 0, loss, 1.0)), -np.inf)
-    raw[np.isnan(loss) | np.isposinf(loss)] = np.inf
-    if scale is None:
-        return raw, raw
-    low, high = scale
-    clipped = np.clip(np.where(np.isnan(raw), high, raw), low, high)
-    return np.round(clipped, 3).astype(np.float32), raw
+        logs = np.where(loss > 0, np.log10(np.where(loss > 0, loss, 1.0)), -np.inf)
+    logs[np.isnan(loss) | np.isposinf(loss)] = np.inf
+    return logs
+
+
+def clipped_log_loss(loss: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
+    """The image a landscape draws: log10 loss inside ``scale``; overflow and huge values take the top."""
+    return np.round(np.clip(log_loss(loss), *scale), 3).astype(np.float32)
 
 
 def contour_lines(x: np.ndarray, y: np.ndarray, z: np.ndarray, scale: tuple[float, float]) -> dict[str, list]:
@@ -406,7 +452,7 @@ def landscape_plot(method: str, plane: dict[str, Any], runs: Sequence[dict[str, 
     plot = base_plot(plane_title(method), HEIGHT_SQUARE, x_edges, y_edges)
     plot.xaxis.axis_label, plot.yaxis.axis_label = plane["axis_labels"]
     plot.grid.visible = False
-    image, _ = clipped_log_loss(surface["loss"], scale)
+    image = clipped_log_loss(surface["loss"], scale)
     mapper = LinearColorMapper(palette=list(LANDSCAPE_PALETTE), low=round(scale[0], 4), high=round(scale[1], 4))
     plot.image(image=[image], x=x_edges[0], y=y_edges[0], dw=x_edges[1] - x_edges[0],
                dh=y_edges[1] - y_edges[0], color_mapper=mapper)
@@ -466,7 +512,7 @@ def epoch_range(runs: Sequence[dict[str, Any]]) -> tuple[float, float]:
 def loss_plot(runs: Sequence[dict[str, Any]]) -> Any:
     """Training loss of every run on a log axis, a dot at the current epoch of each."""
     plot = base_plot("Training loss", HEIGHT_CURVE, epoch_range(runs),
-                     log_range([r["train_loss"] for r in runs]), y_axis_type="log")
+                     log_range([r["train_loss"] for r in runs]), left=CURVE_LEFT, y_axis_type="log")
     log_ticks(plot)
     for index, run in enumerate(runs):
         colour, dash = run_style(index)
@@ -475,7 +521,7 @@ def loss_plot(runs: Sequence[dict[str, Any]]) -> Any:
                   line_dash=dash, line_width=1.6, **legend)
     plot.scatter("x", "y", source=empty_source("loss-now", "x", "y", "colour"), size=6,
                  fill_color="colour", line_color="#ffffff", line_width=1, level=MOVING)
-    plot.add_layout(epoch_span("epoch-loss"))
+    epoch_marker(plot, "epoch-loss")
     if len(runs) > 1:
         legend_style(plot)
     return plot
@@ -483,10 +529,9 @@ def loss_plot(runs: Sequence[dict[str, Any]]) -> Any:
 
 def accuracy_plot(runs: Sequence[dict[str, Any]], classes: int) -> Any:
     """Train (solid) and validation (dotted) accuracy in percent, with chance level for reference."""
-    plot = base_plot("Accuracy", HEIGHT_CURVE, epoch_range(runs), (0.0, 102.0))
+    plot = base_plot("Accuracy (%)", HEIGHT_CURVE, epoch_range(runs), (0.0, 102.0), left=CURVE_LEFT)
     plot.xaxis.axis_label = "epoch"
     plot.yaxis.ticker = [0, 50, 100]
-    plot.yaxis.axis_label = "%"
     plot.add_layout(Span(location=100 / classes, dimension="width", line_color="#bbbbbb", line_width=1,
                          line_dash="dotted"))
     for index, run in enumerate(runs):
@@ -495,7 +540,7 @@ def accuracy_plot(runs: Sequence[dict[str, Any]], classes: int) -> Any:
                   line_width=1.6, legend_label="train")
         plot.line("x", "y", source=empty_source(f"val-acc-{run['name']}", "x", "y"), line_color=colour,
                   line_width=1.6, line_dash=[2, 2], line_alpha=0.8, legend_label="val")
-    plot.add_layout(epoch_span("epoch-acc"))
+    epoch_marker(plot, "epoch-acc")
     legend_style(plot, "bottom_right")
     plot.legend.orientation = "horizontal"
     return plot
@@ -510,7 +555,7 @@ def gap_plot(method: str, runs: Sequence[dict[str, Any]]) -> Any:
     """The focused run's recorded loss against the surface's loss at its projection on the plane."""
     series = [r["train_loss"] for r in runs] + [r["paths"][method]["surface_loss"] for r in runs]
     plot = base_plot(focus_title(GAP_TITLE, runs), HEIGHT_STRIP, epoch_range(runs),
-                     log_range(series, cap_decades=CLIP_DECADES), y_axis_type="log")
+                     log_range(series, cap_decades=CLIP_DECADES), left=CURVE_LEFT, y_axis_type="log")
     plot.title.name = f"gap-title-{method}"
     plot.xaxis.axis_label = "epoch"
     log_ticks(plot)
@@ -518,7 +563,7 @@ def gap_plot(method: str, runs: Sequence[dict[str, Any]]) -> Any:
               line_width=1.6, legend_label="recorded")
     plot.line("x", "y", source=empty_source(f"gap-surface-{method}", "x", "y"), line_color="#D55E00",
               line_width=1.8, line_dash="dashed", legend_label="on the plane")
-    plot.add_layout(epoch_span(f"epoch-gap-{method}"))
+    epoch_marker(plot, f"epoch-gap-{method}")
     legend_style(plot)
     return plot
 
@@ -527,9 +572,11 @@ def distance_plot(method: str, runs: Sequence[dict[str, Any]]) -> Any:
     """How far the focused run's weights are from the plane: what the landscape cannot show."""
     top = max(float(np.nanmax(np.where(np.isfinite(d), d, np.nan))) if np.isfinite(d).any() else 0.0
               for d in (np.asarray(r["paths"][method]["distance"], np.float64) for r in runs))
-    plot = base_plot(focus_title(DISTANCE_TITLE, runs), HEIGHT_STRIP, epoch_range(runs), (0.0, top * 1.08 or 1.0))
+    plot = base_plot(focus_title(DISTANCE_TITLE, runs), HEIGHT_STRIP, epoch_range(runs), (0.0, top * 1.08 or 1.0),
+                     left=CURVE_LEFT)
     plot.title.name = f"distance-title-{method}"
     plot.xaxis.axis_label = "epoch"
+    plot.yaxis.ticker.desired_num_ticks = 4
     plot.line("x", "y", source=empty_source(f"distance-{method}", "x", "y"), line_color=INK, line_width=1.6)
-    plot.add_layout(epoch_span(f"epoch-distance-{method}"))
+    epoch_marker(plot, f"epoch-distance-{method}")
     return plot

@@ -52,7 +52,7 @@
 
   function formatLoss(v) {
     if (!Number.isFinite(v)) return v > 0 ? "∞" : "—";
-    if (v >= 0.01) return v.toFixed(Math.max(0, 1 - Math.floor(Math.log10(v))));
+    if (v >= 0.001) return v.toFixed(Math.max(0, 1 - Math.floor(Math.log10(v))));
     const [mantissa, exponent] = v.toExponential(1).split("e");
     return mantissa + "e" + parseInt(exponent, 10);
   }
@@ -128,7 +128,8 @@
       this.lut = colourLut(spec.classes, spec.confidence_bits);
       const [h, w] = spec.region_shape;
       this.pixels = h * w;
-      this.image = Bokeh.require("core/util/ndarray").ndarray(new Uint32Array(h * w), { dtype: "uint32", shape: [h, w] });
+      const { ndarray } = Bokeh.require("core/util/ndarray");
+      this.image = ndarray(new Uint32Array(h * w), { dtype: "uint32", shape: [h, w] });
       this.regions = find("regions-image");
       this.regions.data = { image: [this.image] };
       this.fillCurves();
@@ -138,7 +139,7 @@
         distance: find("distance-" + plane),
         gapTitle: find("gap-title-" + plane), distanceTitle: find("distance-title-" + plane),
       }));
-      this.spans = ["epoch-loss", "epoch-acc"].concat(
+      this.markers = ["epoch-loss", "epoch-acc"].concat(
         ...spec.planes.map((p) => ["epoch-gap-" + p, "epoch-distance-" + p])).map(find);
       this.lossNow = find("loss-now");
       this.colours = this.runs.map((r) => r.colour);
@@ -180,7 +181,7 @@
       this.drawRegions(this.runs[this.focus].frameAt[epoch]);
       for (const p of this.paths) this.drawPaths(p, at);
       this.lossNow.data = { x: at, y: at.map((e, i) => this.runs[i].loss[e]), colour: this.colours };
-      for (const span of this.spans) span.location = epoch;
+      for (const marker of this.markers) marker.data = { x: [epoch] };
       for (let i = 0; i < at.length; i++) this.shown[i] = at[i];
     }
 
