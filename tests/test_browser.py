@@ -68,7 +68,7 @@ class Visit:
 
     def ready(self, slug: str) -> None:
         """Scroll a figure into view and wait until its data is embedded."""
-        selector = "#explorer" if slug == "explorer" else f"#fig-{slug}"
+        selector = f"#fig-{slug}"
         self.page.locator(selector).scroll_into_view_if_needed()
         self.page.wait_for_selector(f"{selector}[data-ready='true']", timeout=20_000)
 
@@ -188,8 +188,8 @@ def test_explorer_switches_experiment_client_side(visit) -> None:
     page = visit(reduced_motion=True)
     page.ready("explorer")
     first = page.state("explorer")["slug"]
-    slug = page.page.locator("#explorer .la-choice[aria-pressed='false']").first.get_attribute("data-slug")
-    other = page.page.locator(f"#explorer .la-choice[data-slug='{slug}']")
+    slug = page.page.locator("#fig-explorer .la-choice[aria-pressed='false']").first.get_attribute("data-slug")
+    other = page.page.locator(f"#fig-explorer .la-choice[data-slug='{slug}']")
     before = page.plots_png("explorer")
     other.click()
     page.wait_until(f"window.lossarticle.state('explorer').slug === '{slug}'")

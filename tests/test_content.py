@@ -22,7 +22,7 @@ def parse(folder, summaries):
 def test_article_renders_sections_figures_variables_and_footnotes(tmp_path, tiny_summaries) -> None:
     article = parse(write_article(tmp_path / "article", TINY_ARTICLE), tiny_summaries)
     assert article.meta["title"] == "Tiny <article>" and "Lead paragraph." in article.lead_html
-    assert [(s.id, s.title) for s in article.sections] == [("intro", "Intro & more"), ("more", "More")]
+    assert [(s.id, s.title) for s in article.sections] == [("intro", "Intro & more"), ("explorer", "More")]
     intro, more = (s.html for s in article.sections)
     tiny = tiny_summaries["tiny"]
     assert f"Loss {num(tiny.final_loss)} and {pct(tiny.final_train_acc)}" in intro

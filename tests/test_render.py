@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import filecmp
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,8 @@ def test_render_writes_page_figures_bokeh_and_data(tmp_path, tiny_site) -> None:
     for attribute in ("src=\"/", "href=\"/", "src=\"http", "url(/"):
         assert attribute not in html
     assert not list(tmp_path.glob(".site.*")), "staging folders left behind"
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
 
 
 def test_rendering_twice_gives_identical_trees(tmp_path, tiny_site) -> None:

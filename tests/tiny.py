@@ -54,6 +54,6 @@ TINY_ARTICLE = {
     "01-intro.md": "---\ntitle: Intro & more\n---\n\nLoss {{ exp[\"tiny\"].final_loss | num }} and "
                    "{{ exp[\"tiny\"].final_train_acc | pct }}; see {{ figref(\"tiny\") }}.[^a]\n\n"
                    "::: figure tiny\nDrag *the slider*.\n:::\n\n[^a]: First note.\n",
-    "02-more.md": "---\ntitle: More\n---\n\n### A sub-heading\n\nSecond.[^b]\n\n::: explorer\nPick one.\n:::\n\n"
+    "02-explorer.md": "---\ntitle: More\n---\n\n### A sub-heading\n\nSecond.[^b]\n\n::: explorer\nPick one.\n:::\n\n"
                   "::: figure tiny-opt\nFour runs.\n:::\n\n[^b]: Second note.\n",
 }
