@@ -152,3 +152,24 @@ def test_two_cold_builds_are_byte_identical(tmp_path) -> None:
     # and the comparison itself notices a difference
     (tmp_path / "work" / "b" / "site" / "figures" / "tiny.js").write_text("changed")
     assert first_difference(tmp_path / "work" / "a" / "site", tmp_path / "work" / "b" / "site") == "figures/tiny.js"
+
+
+def test_a_diverging_experiment_builds_and_its_figure_says_so(tmp_path) -> None:
+    from lossarticle.render import RenderOptions, render_site
+    from tests.tiny import TEMPLATES
+    diverging = tiny("tiny-div", runs=(Run("sgd", "sgd", 1000.0, momentum=0.9),), epochs=20)
+    registry = (*TINY_REGISTRY, diverging)
+    site = tmp_path / "site"
+    train_experiments(TrainOptions(data_dir=site / "data", registry=registry, device="cpu", progress=False),
+                      echo=lambda line: None)
+    from lossarticle.export import load_experiment
+    run = load_experiment(site / "data" / "tiny-div.json")["runs"][0]
+    assert run["diverged"] and run["epochs"] < 20
+    article = write_article(tmp_path / "article", {
+        **TINY_ARTICLE, "03-div.md": "---\ntitle: D\n---\n\n::: figure tiny-div\nToo fast.\n:::\n"})
+    render_site(RenderOptions(site_dir=site, article_dir=article, templates_dir=TEMPLATES, registry=registry),
+                echo=lambda line: None)
+    html = (site / "index.html").read_text()
+    assert f"diverged at epoch {run['epochs']}" in html.lower()
+    assert f'max="{run["epochs"]}"' in html  # the slider stops at the last finite snapshot
+    assert (site / "figures" / "tiny-div.js").stat().st_size > 0
