@@ -17,6 +17,7 @@ from lossarticle.build import TrainOptions, train_experiments
 from lossarticle.configs import DataConfig, Run
 from lossarticle.pipeline import compute_experiment
 from tests.conftest import CPU, TINY_ARTICLE, TINY_REGISTRY, copy_data, render_tiny, tiny, write_article
+from tests.tiny import file_tree as tree
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,9 +47,6 @@ from tests.tiny import render_tiny
 render_tiny(Path({site!r}), Path({article!r}))
 """
 
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def kill_when_stalled(code: str) -> None:

@@ -12,12 +12,10 @@ from markupsafe import escape
 from lossarticle.errors import CacheError, ContentError
 from lossarticle.render import BOKEH_SITE_PATH, CONTENT_SECURITY_POLICY
 from tests.conftest import TINY_ARTICLE, copy_data, render_tiny, write_article
+from tests.tiny import file_tree as tree
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_render_writes_page_figures_bokeh_and_data(tmp_path, tiny_site) -> None:

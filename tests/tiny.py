@@ -57,3 +57,8 @@ TINY_ARTICLE = {
     "02-explorer.md": "---\ntitle: More\n---\n\n### A sub-heading\n\nSecond.[^b]\n\n::: explorer\nPick one.\n:::\n\n"
                   "::: figure tiny-opt\nFour runs.\n:::\n\n[^b]: Second note.\n",
 }
+
+
+def file_tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` by relative path, with its bytes: compares two builds."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
