@@ -73,7 +73,7 @@ def _f32(values: np.ndarray) -> dict[str, Any]:
     return encode_array(np.asarray(values, dtype=np.float32))
 
 
-def experiment_payload(result: "ExperimentResult") -> dict[str, Any]:
+def experiment_payload(result: ExperimentResult) -> dict[str, Any]:
     """The JSON document for one experiment (see docs in README, "Data files")."""
     experiment = result.experiment
     runs = []
@@ -110,7 +110,7 @@ def experiment_payload(result: "ExperimentResult") -> dict[str, Any]:
     }
 
 
-def dataset_payload(config: DataConfig, data: "Dataset") -> dict[str, Any]:
+def dataset_payload(config: DataConfig, data: Dataset) -> dict[str, Any]:
     """The standardized spiral points, for the scatter drawn over the decision regions."""
     return {"schema_version": SCHEMA_VERSION, "config": asdict(config),
             "mean": _f32(data.mean), "std": _f32(data.std),

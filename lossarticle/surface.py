@@ -70,8 +70,9 @@ def _thetas_on_plane(plane_t: torch.Tensor, coords: torch.Tensor) -> torch.Tenso
     return torch.addmm(origin, coords, basis)
 
 
-def losses_at(arch: Architecture, plane: Plane, coords: np.ndarray, data: Dataset, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
-    """Training loss and accuracy at each plane point ``coords`` (M, 2), ``chunk`` at a time."""
+def losses_at(arch: Architecture, plane: Plane, coords: np.ndarray, data: Dataset,
+              device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+    """Training loss and accuracy at each plane point ``coords`` (M, 2), a bounded chunk at a time."""
     x = torch.as_tensor(data.x_train, device=device)
     y = torch.as_tensor(data.y_train, device=device)
     plane_t = torch.as_tensor(np.stack([plane.origin, plane.d1, plane.d2]), dtype=torch.float32, device=device)
