@@ -222,3 +222,24 @@ def test_the_page_works_opened_as_a_file(browser, site) -> None:
     page.wait_for_selector("#fig-tiny[data-ready='true']", timeout=20_000)
     assert errors == []
     context.close()
+
+
+def test_epoch_markers_follow_the_slider_inside_their_plots(visit) -> None:
+    page = visit(reduced_motion=True)
+    page.ready("tiny")
+    slider = page.page.locator("#fig-tiny-epoch")
+
+    def marker_boxes() -> list[dict[str, float]]:
+        return page.page.evaluate("""() => [...document.querySelectorAll('#fig-tiny .la-marker')].map(m => {
+            const line = m.getBoundingClientRect(), panel = m.parentElement.getBoundingClientRect();
+            return {x: line.left - panel.left, width: panel.width, height: line.height}; })""")
+
+    slider.fill("0")
+    start = marker_boxes()
+    slider.fill("8")
+    end = marker_boxes()
+    assert len(start) == 4  # loss, accuracy, recorded-vs-plane and distance panels
+    for a, b in zip(start, end):
+        assert 0 < a["x"] < b["x"] < b["width"] and b["height"] > 20
+    dot = page.page.locator("#fig-tiny .la-dot").first
+    assert dot.is_visible()

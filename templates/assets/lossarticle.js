@@ -117,12 +117,65 @@
 
   const epochAxis = (n) => Float64Array.from({ length: n }, (_, i) => i);
 
+  /* ------------------------------------------------------------ HTML overlays on Bokeh plots */
+
+  function overlayLine(panel) {
+    // A dashed vertical line over a plot's frame at data x; positions come from Bokeh's own
+    // scales and frame box, so it lands where a glyph at that x would.
+    const line = document.createElement("div");
+    line.className = "la-marker";
+    line.setAttribute("aria-hidden", "true");
+    panel.el.appendChild(line);
+    let last = null;
+    return {
+      moveTo(x) {
+        last = x;
+        const { frame } = panel.view;
+        if (!frame || !frame.bbox) return;
+        const { top, height } = frame.bbox;
+        const left = frame.x_scale.compute(x);
+        line.style.transform = "translate(" + left.toFixed(1) + "px, " + top.toFixed(1) + "px)";
+        line.style.height = height.toFixed(1) + "px";
+      },
+      refresh() { if (last !== null) this.moveTo(last); },
+    };
+  }
+
+  function overlayDots(panel, colours) {
+    // One dot per run at (epoch, loss): the current point on the loss curve, as HTML for the
+    // same reason as the markers.
+    const dots = colours.map((colour) => {
+      const dot = document.createElement("div");
+      dot.className = "la-dot";
+      dot.setAttribute("aria-hidden", "true");
+      dot.style.backgroundColor = colour;
+      panel.el.appendChild(dot);
+      return dot;
+    });
+    let last = null;
+    return {
+      moveTo(xs, ys) {
+        last = [xs, ys];
+        const { frame } = panel.view;
+        if (!frame || !frame.bbox) return;
+        dots.forEach((dot, i) => {
+          const sx = frame.x_scale.compute(xs[i]), sy = frame.y_scale.compute(ys[i]);
+          const inside = Number.isFinite(sy) && sy >= frame.bbox.top && sy <= frame.bbox.bottom;
+          dot.style.visibility = inside ? "visible" : "hidden";
+          dot.style.transform = "translate(" + sx.toFixed(1) + "px, " + (inside ? sy : 0).toFixed(1) + "px)";
+        });
+      },
+      refresh() { if (last !== null) this.moveTo(...last); },
+    };
+  }
+
   /* ------------------------------------------------------------ a figure's Bokeh models, moved in place */
 
   class Scene {
-    constructor(spec, find) {
+    constructor(spec, find, panels) {
       this.spec = spec;
       this.find = find;
+      this.panels = panels;
       this.runs = spec.runs.map((r) => prepareRun(r, spec));
       this.named = this.runs.length > 1;
       this.lut = colourLut(spec.classes, spec.confidence_bits);
@@ -139,10 +192,21 @@
         distance: find("distance-" + plane),
         gapTitle: find("gap-title-" + plane), distanceTitle: find("distance-title-" + plane),
       }));
-      this.markers = ["epoch-loss", "epoch-acc"].concat(
-        ...spec.planes.map((p) => ["epoch-gap-" + p, "epoch-distance-" + p])).map(find);
-      this.lossNow = find("loss-now");
+      // The epoch markers move on every step. As Bokeh glyphs each one cost a repaint of its
+      // plot (2-4 ms each on a CPU renderer); as HTML lines over the plots they only move.
+      const markerPanels = { "epoch-loss": "loss", "epoch-acc": "accuracy" };
+      for (const p of spec.planes) {
+        markerPanels["epoch-gap-" + p] = "gap-" + p;
+        markerPanels["epoch-distance-" + p] = "distance-" + p;
+      }
+      this.markers = Object.entries(markerPanels).map(([name, key]) => {
+        find(name).data = { x: [] };  // the glyph stays in the plot, empty
+        return overlayLine(panels.get(key));
+      });
       this.colours = this.runs.map((r) => r.colour);
+      find("loss-now").data = { x: [], y: [], colour: [] };
+      this.lossNow = overlayDots(panels.get("loss"), this.colours);
+      this.markers.push(this.lossNow);  // refreshed on resize with the markers
       this.shown = this.runs.map(() => -1);  // path length drawn per run; skip unchanged runs
       this.frame = -1;
       this.epoch = spec.max_epoch;
@@ -180,8 +244,8 @@
       const at = this.runs.map((r) => Math.min(epoch, r.epochs));
       this.drawRegions(this.runs[this.focus].frameAt[epoch]);
       for (const p of this.paths) this.drawPaths(p, at);
-      this.lossNow.data = { x: at, y: at.map((e, i) => this.runs[i].loss[e]), colour: this.colours };
-      for (const marker of this.markers) marker.data = { x: [epoch] };
+      this.lossNow.moveTo(at, at.map((e, i) => this.runs[i].loss[e]));
+      for (const marker of this.markers) if (marker !== this.lossNow) marker.moveTo(epoch);
       for (let i = 0; i < at.length; i++) this.shown[i] = at[i];
     }
 
@@ -235,6 +299,7 @@
     }
     const views = await Promise.all(keys.map((key, i) => Bokeh.embed.embed_item(spec.items[key], targets[i])));
     plots._laViews = views;
+    plots._laPanels = new Map(keys.map((key, i) => [key, { el: document.getElementById(targets[i]), view: views[i].roots[0] }]));
     const docs = views.map((v) => v.roots[0].model.document);
     plots._laDocs = docs;
     return (name) => {
@@ -306,7 +371,14 @@
       this.setReady(false);
       const find = await embedPanels(spec, this.plots);
       const keep = this.scene ? Math.min(this.scene.epoch, spec.max_epoch) : spec.max_epoch;
-      this.scene = new Scene(spec, find);
+      this.scene = new Scene(spec, find, this.plots._laPanels);
+      if (!this.resizeWatch && window.ResizeObserver) {
+        // Plots stretch with the page: put the overlays back once Bokeh has laid them out again.
+        this.resizeWatch = new ResizeObserver(() => requestAnimationFrame(() => {
+          if (this.scene) for (const marker of this.scene.markers) marker.refresh();
+        }));
+        this.resizeWatch.observe(this.plots);
+      }
       this.slider.max = String(spec.max_epoch);
       if (this.runSelect) this.scene.setFocus(Number(this.runSelect.value) || 0);
       this.show(keep);
