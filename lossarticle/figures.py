@@ -19,8 +19,9 @@ models and fills or moves them (``<run>`` is a run name, ``<plane>`` a method):
   ``gap-surface-<plane>``, ``distance-<plane>`` and the titles
   ``gap-title-<plane>``, ``distance-title-<plane>``;
 * sources moved every epoch: ``regions-image``, ``path-<plane>-<run>``,
-  ``now-<plane>``, ``loss-now`` and the epoch markers ``epoch-loss``,
-  ``epoch-acc``, ``epoch-gap-<plane>``, ``epoch-distance-<plane>``.
+  ``now-<plane>``. The epoch markers on the curves and the current point on the
+  loss curve are HTML overlays the page places with each plot's own scales: as
+  glyphs they cost a repaint of four plots per step.
 
 Model ids come from Bokeh's counter, which :func:`figure_script` restarts at
 ``id_base + PANEL_IDS * panel index``: a script is byte-stable, and figures whose
@@ -347,16 +348,6 @@ def empty_source(name: str, *columns: str) -> ColumnDataSource:
     return ColumnDataSource(data={column: [] for column in columns}, name=name)
 
 
-def epoch_marker(plot: Any, name: str) -> None:
-    """The vertical dashed line at the current epoch; the page moves it by replacing the source.
-
-    A ``vspan`` glyph, not a ``Span`` annotation: annotations read seven CSS
-    variables through ``getComputedStyle`` on every paint, glyphs do not.
-    """
-    plot.vspan(x="x", source=ColumnDataSource(data={"x": [0]}, name=name), line_color="#888888", line_width=1,
-               line_dash="dashed", level=MOVING)
-
-
 def log_range(values: Iterable[np.ndarray], cap_decades: float | None = None) -> tuple[float, float]:
     """A log-axis range over the positive finite values, widened by a fifth of a decade each side."""
     flat = np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in values])
@@ -519,9 +510,6 @@ def loss_plot(runs: Sequence[dict[str, Any]]) -> Any:
         legend = {"legend_label": run["name"]} if len(runs) > 1 else {}
         plot.line("x", "y", source=empty_source(f"loss-{run['name']}", "x", "y"), line_color=colour,
                   line_dash=dash, line_width=1.6, **legend)
-    plot.scatter("x", "y", source=empty_source("loss-now", "x", "y", "colour"), size=6,
-                 fill_color="colour", line_color="#ffffff", line_width=1, level=MOVING)
-    epoch_marker(plot, "epoch-loss")
     if len(runs) > 1:
         legend_style(plot)
     return plot
@@ -540,7 +528,6 @@ def accuracy_plot(runs: Sequence[dict[str, Any]], classes: int) -> Any:
                   line_width=1.6, legend_label="train")
         plot.line("x", "y", source=empty_source(f"val-acc-{run['name']}", "x", "y"), line_color=colour,
                   line_width=1.6, line_dash=[2, 2], line_alpha=0.8, legend_label="val")
-    epoch_marker(plot, "epoch-acc")
     legend_style(plot, "bottom_right")
     plot.legend.orientation = "horizontal"
     return plot
@@ -563,7 +550,6 @@ def gap_plot(method: str, runs: Sequence[dict[str, Any]]) -> Any:
               line_width=1.6, legend_label="recorded")
     plot.line("x", "y", source=empty_source(f"gap-surface-{method}", "x", "y"), line_color="#D55E00",
               line_width=1.8, line_dash="dashed", legend_label="on the plane")
-    epoch_marker(plot, f"epoch-gap-{method}")
     legend_style(plot)
     return plot
 
@@ -578,5 +564,4 @@ def distance_plot(method: str, runs: Sequence[dict[str, Any]]) -> Any:
     plot.xaxis.axis_label = "epoch"
     plot.yaxis.ticker.desired_num_ticks = 4
     plot.line("x", "y", source=empty_source(f"distance-{method}", "x", "y"), line_color=INK, line_width=1.6)
-    epoch_marker(plot, f"epoch-distance-{method}")
     return plot

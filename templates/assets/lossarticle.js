@@ -194,19 +194,11 @@
       }));
       // The epoch markers move on every step. As Bokeh glyphs each one cost a repaint of its
       // plot (2-4 ms each on a CPU renderer); as HTML lines over the plots they only move.
-      const markerPanels = { "epoch-loss": "loss", "epoch-acc": "accuracy" };
-      for (const p of spec.planes) {
-        markerPanels["epoch-gap-" + p] = "gap-" + p;
-        markerPanels["epoch-distance-" + p] = "distance-" + p;
-      }
-      this.markers = Object.entries(markerPanels).map(([name, key]) => {
-        find(name).data = { x: [] };  // the glyph stays in the plot, empty
-        return overlayLine(panels.get(key));
-      });
+      const markerPanels = ["loss", "accuracy"].concat(...spec.planes.map((p) => ["gap-" + p, "distance-" + p]));
+      this.markers = markerPanels.map((key) => overlayLine(panels.get(key)));
       this.colours = this.runs.map((r) => r.colour);
-      find("loss-now").data = { x: [], y: [], colour: [] };
       this.lossNow = overlayDots(panels.get("loss"), this.colours);
-      this.markers.push(this.lossNow);  // refreshed on resize with the markers
+      this.overlays = [...this.markers, this.lossNow];  // put back in place after a resize
       this.shown = this.runs.map(() => -1);  // path length drawn per run; skip unchanged runs
       this.frame = -1;
       this.epoch = spec.max_epoch;
@@ -245,7 +237,7 @@
       this.drawRegions(this.runs[this.focus].frameAt[epoch]);
       for (const p of this.paths) this.drawPaths(p, at);
       this.lossNow.moveTo(at, at.map((e, i) => this.runs[i].loss[e]));
-      for (const marker of this.markers) if (marker !== this.lossNow) marker.moveTo(epoch);
+      for (const marker of this.markers) marker.moveTo(epoch);
       for (let i = 0; i < at.length; i++) this.shown[i] = at[i];
     }
 
@@ -375,7 +367,7 @@
       if (!this.resizeWatch && window.ResizeObserver) {
         // Plots stretch with the page: put the overlays back once Bokeh has laid them out again.
         this.resizeWatch = new ResizeObserver(() => requestAnimationFrame(() => {
-          if (this.scene) for (const marker of this.scene.markers) marker.refresh();
+          if (this.scene) for (const overlay of this.scene.overlays) overlay.refresh();
         }));
         this.resizeWatch.observe(this.plots);
       }
