@@ -92,6 +92,11 @@ def pct(value: float, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}\u202f%"
 
 
+def count(value: int) -> str:
+    """An integer with thousands separators: 91503 -> '91,503'."""
+    return f"{int(value):,}"
+
+
 def num(value: float, digits: int = 3) -> str:
     """A number to ``digits`` significant digits, without scientific notation for readable sizes."""
     if value == 0 or not np.isfinite(value):
