@@ -31,7 +31,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from lossarticle.errors import ContentError
-from lossarticle.summaries import ExperimentSummary, count, num, pct
+from lossarticle.summaries import ExperimentSummary, num, pct, thousands
 
 SOURCE_NAME = re.compile(r"^\d\d-[a-z0-9-]+\.md$")
 FIGURE_LINE = re.compile(r"^\s*:::\s*(figure|explorer)\b\s*(.*?)\s*$")
@@ -161,7 +161,7 @@ def template_environment() -> jinja2.Environment:
     """Jinja2 for prose: strict about unknown names, no HTML escaping (markdown-it escapes)."""
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
                                      keep_trailing_newline=True)
-    environment.filters.update(count=count, num=num, pct=pct)
+    environment.filters.update(thousands=thousands, num=num, pct=pct)
     return environment
 
 

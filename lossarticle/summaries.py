@@ -92,7 +92,7 @@ def pct(value: float, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}\u202f%"
 
 
-def count(value: int) -> str:
+def thousands(value: int) -> str:
     """An integer with thousands separators: 91503 -> '91,503'."""
     return f"{int(value):,}"
 

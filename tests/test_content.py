@@ -4,7 +4,7 @@ import pytest
 
 from lossarticle.content import FigureRef, number_figures, parse_article, read_sources
 from lossarticle.errors import ContentError
-from lossarticle.summaries import count, num, pct
+from lossarticle.summaries import num, pct, thousands
 from tests.conftest import TINY_ARTICLE, TINY_REGISTRY, write_article
 
 KNOWN = tuple(e.slug for e in TINY_REGISTRY)
@@ -101,6 +101,6 @@ def test_bad_file_name_is_refused(tmp_path, tiny_summaries) -> None:
 
 
 def test_number_filters() -> None:
-    assert count(91503) == "91,503" and count(9) == "9"
+    assert thousands(91503) == "91,503" and thousands(9) == "9"
     assert num(0.0042407) == "0.00424" and num(1.0986123, 5) == "1.0986" and num(25.3, 2) == "25"
     assert pct(0.9532) == "95.3\u202f%" and pct(1.0, 0) == "100\u202f%"
