@@ -15,7 +15,7 @@ import torch
 
 from lossarticle.configs import EXPERIMENTS, Experiment
 from lossarticle.data import load_spirals
-from lossarticle.pipeline import ExperimentResult, compute_experiment
+from lossarticle.pipeline import ExperimentResult, compute_experiment, sync
 
 
 @dataclass(frozen=True)
@@ -35,17 +35,12 @@ def gemm_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     best = float("inf")
     for _ in range(repeats + 2):
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         a @ b
-        _sync(device)
+        sync(device)
         best = min(best, time.perf_counter() - start)
     return 2 * n ** 3 / best / 1e9
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def reset_peak(device: torch.device) -> None:

@@ -54,7 +54,7 @@ class ExperimentResult:
     timings: Timings = field(compare=False)
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
     """Wait for queued GPU work so a timer measures it."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -87,7 +87,7 @@ def compute_experiment(experiment: Experiment, data: Dataset, device: torch.devi
     arch = architecture(experiment, inputs=data.x_train.shape[1], classes=int(data.y_train.max()) + 1)
     start = time.perf_counter()
     trajectories = train_runs(experiment, arch, data, device)
-    _sync(device)
+    sync(device)
     train_s = time.perf_counter() - start
     advance("train")
     rng = np.random.default_rng(experiment.seed)
@@ -95,7 +95,7 @@ def compute_experiment(experiment: Experiment, data: Dataset, device: torch.devi
     for method in experiment.planes:
         planes.append(plane_result(method, experiment, arch, trajectories, data, device, rng))
         advance(f"surface {method}")
-    _sync(device)
+    sync(device)
     surface_s = time.perf_counter() - start
     start = time.perf_counter()
     regions = {t.run.name: run_regions(experiment, arch, t, data, device) for t in trajectories}

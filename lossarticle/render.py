@@ -84,7 +84,7 @@ def load_payloads(options: RenderOptions, cache: RenderCache) -> dict[str, dict[
 def figure_scripts(slugs: list[str], payloads: dict[str, dict[str, Any]], dataset: dict[str, Any],
                    options: RenderOptions, cache: RenderCache) -> dict[str, str]:
     """``figures/<slug>.js`` text per slug, rebuilt only when its data file changed."""
-    from lossarticle.figures import figure_script
+    from lossarticle.figures import figure_id_base, figure_script
     order = [e.slug for e in options.registry]
     scripts = {}
     for slug in slugs:
@@ -92,7 +92,7 @@ def figure_scripts(slugs: list[str], payloads: dict[str, dict[str, Any]], datase
         cached = cache.scripts.get(slug)
         if cached is None or cached[0] != key:
             # A fixed id range per experiment keeps Bokeh's ids stable whatever was built before.
-            text = figure_script(slug, payloads[slug], dataset, id_base=1_000_000 * (order.index(slug) + 1))
+            text = figure_script(slug, payloads[slug], dataset, id_base=figure_id_base(order.index(slug)))
             cache.scripts[slug] = cached = (key, text)
         scripts[slug] = cached[1]
     return scripts
