@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from lossarticle.configs import SLUGS
+from lossarticle.schema import data_dir_of
 
 ROOT = Path(__file__).resolve().parent
 SITE = ROOT / "site"
@@ -40,7 +41,7 @@ def cli() -> None:
 def train(only: tuple[str, ...], device: str, force: bool, site_dir: Path) -> None:
     """Compute every experiment's trajectories and surfaces into SITE/data/<slug>.json."""
     from lossarticle.build import TrainOptions, train_experiments
-    train_experiments(TrainOptions(data_dir=site_dir / "data", only=only, device=device, force=force),
+    train_experiments(TrainOptions(data_dir=data_dir_of(site_dir), only=only, device=device, force=force),
                       echo=click.echo)
 
 
@@ -50,11 +51,11 @@ def train(only: tuple[str, ...], device: str, force: bool, site_dir: Path) -> No
 @site_option
 @article_option
 def build(device: str, force: bool, site_dir: Path, article_dir: Path) -> None:
-    """Train what the cache lacks, then render the article into SITE."""
-    from lossarticle.build import TrainOptions, train_experiments
-    from lossarticle.render import render_site
-    train_experiments(TrainOptions(data_dir=site_dir / "data", device=device, force=force), echo=click.echo)
-    render_site(render_options(site_dir, article_dir), echo=click.echo)
+    """Train what the cache lacks, then render the article into SITE (what `make site` runs)."""
+    from lossarticle.build import TrainOptions
+    from lossarticle.build import build as build_site
+    build_site(TrainOptions(data_dir=data_dir_of(site_dir), device=device, force=force),
+               render_options(site_dir, article_dir), echo=click.echo)
 
 
 @cli.command()
@@ -83,10 +84,9 @@ def verify(device: str, article_dir: Path) -> None:
     """Build the whole article twice from scratch and check both site/ trees are byte-identical."""
     import tempfile
 
-    from lossarticle.build import TrainOptions, verify_reproducible
+    from lossarticle.build import verify_reproducible
     with tempfile.TemporaryDirectory(prefix="lossarticle-verify-") as workdir:
-        difference = verify_reproducible(TrainOptions(data_dir=Path(workdir), device=device, progress=False),
-                                         render_options(SITE, article_dir), Path(workdir), echo=click.echo)
+        difference = verify_reproducible(article_dir, TEMPLATES, device, Path(workdir), echo=click.echo)
     if difference is not None:
         raise click.ClickException(f"the two builds differ, first at {difference}")
     click.echo("reproducible: the two cold builds are byte-identical")
@@ -102,8 +102,8 @@ def bench(device: str, compute: bool, reader: bool, site_dir: Path, article_dir:
     """Compute timings (GFLOP/s ratio of the surfaces) and the reader's side of the built site."""
     if compute:
         from lossarticle.bench import run_bench
-        from lossarticle.build import pick_device
-        run_bench(pick_device(device), echo=click.echo)
+        from lossarticle.train import resolve_device
+        run_bench(resolve_device(device), echo=click.echo)
     if reader:
         from lossarticle.bench import reader_bench
         reader_bench(site_dir, article_dir, TEMPLATES, echo=click.echo)

@@ -1,4 +1,4 @@
-"""The commands' work: make sure every experiment's JSON is current, then (later) the site.
+"""The commands' work: make every experiment's file current, then render the site.
 
 Like MkDocs' ``commands/build.py``: gather everything first, then write, each
 file atomically.
@@ -6,19 +6,19 @@ file atomically.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from lossarticle.configs import EXPERIMENTS, DataConfig, Experiment
+from lossarticle.configs import EXPERIMENTS, DataConfig, Experiment, experiment_by_slug
 from lossarticle.data import load_spirals
 from lossarticle.errors import CacheError, ConfigError
-from lossarticle.export import (check_cached, dataset_payload, experiment_payload, index_payload, to_json,
-                                write_atomic)
+from lossarticle.export import dataset_record, experiment_record, index_record, write_atomic
 from lossarticle.pipeline import ExperimentResult, compute_experiment, stage_count
 from lossarticle.render import RenderOptions, render_site
+from lossarticle.schema import DATASET_FILE, INDEX_FILE, data_dir_of, experiment_path, read_experiment, to_json
 from lossarticle.train import resolve_device
 
 
@@ -34,31 +34,14 @@ class TrainOptions:
     progress: bool = True  # show a progress bar per experiment
 
 
-def selected(options: TrainOptions) -> tuple[Experiment, ...]:
-    """The experiments ``--only`` names, in registry order (all when it names none)."""
-    known = {e.slug for e in options.registry}
-    unknown = [slug for slug in options.only if slug not in known]
-    if unknown:
-        raise ConfigError(f"unknown experiment {unknown[0]!r} (known: {', '.join(sorted(known))})")
-    return tuple(e for e in options.registry if not options.only or e.slug in options.only)
-
-
-def pick_device(name: str) -> torch.device:
-    """Resolve ``--device``, refusing CUDA on a machine without it in one clear line."""
-    device = resolve_device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device={name!r}: CUDA is not available on this machine (use --device cpu or auto)")
-    return device
-
-
 def stale_reason(path: Path, experiment: Experiment, force: bool) -> str | None:
-    """Why ``path`` must be recomputed, or None when the cached file is valid for ``experiment``."""
+    """Why ``path`` must be recomputed, or None when it decodes in full and was made from ``experiment``."""
     if force:
         return "--force"
     if not path.exists():
         return "not built yet"
     try:
-        check_cached(path, experiment)
+        read_experiment(path, experiment)
     except CacheError as error:
         return error.message
     return None
@@ -66,16 +49,18 @@ def stale_reason(path: Path, experiment: Experiment, force: bool) -> str | None:
 
 def train_experiments(options: TrainOptions, echo: Callable[[str], None] = print) -> list[ExperimentResult]:
     """Compute and write every experiment whose file is missing or stale; return what was computed."""
-    device = pick_device(options.device)
+    device = resolve_device(options.device)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    experiments = selected(options)
+    wanted = {experiment_by_slug(slug, options.registry).slug for slug in options.only}
     data_config = _shared_data_config(options.registry)
     data = load_spirals(data_config)
     remove_partial_files(options.data_dir)
-    write_atomic(options.data_dir / "spiral.json", to_json(dataset_payload(data_config, data)))
+    write_atomic(options.data_dir / DATASET_FILE, to_json(dataset_record(data_config, data)))
     computed = []
-    for experiment in experiments:
-        path = options.data_dir / f"{experiment.slug}.json"
+    for experiment in options.registry:
+        if wanted and experiment.slug not in wanted:
+            continue
+        path = experiment_path(options.data_dir, experiment.slug)
         reason = stale_reason(path, experiment, options.force)
         if reason is None:
             echo(f"{experiment.slug}: cached, up to date")
@@ -85,13 +70,18 @@ def train_experiments(options: TrainOptions, echo: Callable[[str], None] = print
         with tqdm(total=stage_count(experiment), desc=experiment.slug, unit="stage", leave=False,
                   disable=not options.progress) as bar:
             result = compute_experiment(experiment, data, device, advance=lambda stage: bar.update(1))
-        write_atomic(path, to_json(experiment_payload(result)))
+        write_atomic(path, to_json(experiment_record(result)))
         echo(f"{experiment.slug}: trained {result.timings.train_s:.1f}s, surfaces {result.timings.surface_s:.1f}s"
              f" on {device.type}")
         computed.append(result)
-    built = tuple(e for e in options.registry if (options.data_dir / f"{e.slug}.json").exists())
-    write_atomic(options.data_dir / "index.json", to_json(index_payload(built)))
+    write_atomic(options.data_dir / INDEX_FILE, to_json(index_record(options.data_dir, options.registry)))
     return computed
+
+
+def build(train: TrainOptions, render: RenderOptions, echo: Callable[[str], None] = print) -> Path:
+    """What ``make site`` runs: train what the cache lacks, then render the article."""
+    train_experiments(train, echo=echo)
+    return render_site(render, echo=echo)
 
 
 def remove_partial_files(data_dir: Path) -> None:
@@ -101,7 +91,7 @@ def remove_partial_files(data_dir: Path) -> None:
 
 
 def _shared_data_config(experiments: tuple[Experiment, ...]) -> DataConfig:
-    """The one data config every selected experiment uses (one spiral.json per site)."""
+    """The one data config every experiment uses (one spiral.json per site)."""
     configs = {e.data for e in experiments}
     if len(configs) > 1:
         raise ConfigError("data: experiments in one build must share one DataConfig")
@@ -120,14 +110,16 @@ def first_difference(left: Path, right: Path) -> str | None:
     return None
 
 
-def verify_reproducible(train: TrainOptions, render: RenderOptions, workdir: Path,
+def verify_reproducible(article_dir: Path, templates_dir: Path, device: str, workdir: Path,
+                        registry: tuple[Experiment, ...] = EXPERIMENTS,
                         echo: Callable[[str], None] = print) -> str | None:
-    """Two cold builds (train + render) into ``workdir``/a and /b; the first differing file, or None."""
+    """Two cold builds into ``workdir``/a and /b; the first file in which they differ, or None."""
     sites = []
     for name in ("a", "b"):
         site = workdir / name / "site"
         echo(f"cold build {name} into {site}")
-        train_experiments(replace(train, data_dir=site / "data", force=True), echo=lambda line: None)
-        render_site(replace(render, site_dir=site), echo=lambda line: None)
+        build(TrainOptions(data_dir=data_dir_of(site), registry=registry, device=device, force=True, progress=False),
+              RenderOptions(site_dir=site, article_dir=article_dir, templates_dir=templates_dir, registry=registry),
+              echo=lambda line: None)
         sites.append(site)
     return first_difference(*sites)

@@ -12,10 +12,6 @@ from typing import Any
 
 from lossarticle.errors import ConfigError
 
-#: Bumped whenever the meaning or layout of an exported JSON file changes;
-#: part of every cache key, so old files are recomputed rather than misread.
-SCHEMA_VERSION = 1
-
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 DIRECTION_METHODS = ("pca", "random", "init-final")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

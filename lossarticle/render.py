@@ -1,6 +1,6 @@
 """Assemble ``site/``: prose, figures, BokehJS and data, built aside and swapped in whole.
 
-Reads only exported JSON, so ``generate.py render`` never imports torch.
+Reads only exported files (``schema.py``), so ``generate.py render`` never imports torch.
 Nothing is written into ``site/`` itself: the page is built in a sibling
 temporary folder and renamed into place, so a failed build leaves the previous
 site exactly as it was.
@@ -13,7 +13,6 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import bokeh
 import jinja2
@@ -22,7 +21,9 @@ from markupsafe import Markup
 from lossarticle.configs import EXPERIMENTS, Experiment
 from lossarticle.content import EXPLORER, Article, FigureRef, number_figures, parse_article, read_sources
 from lossarticle.errors import CacheError
-from lossarticle.export import check_cached, decode_tree, read_json, write_atomic
+from lossarticle.export import write_atomic
+from lossarticle.schema import (DATASET_FILE, INDEX_FILE, SCHEMA_VERSION, DatasetFile, ExperimentFile, IndexEntry,
+                                IndexFile, data_dir_of, experiment_path, read_dataset, read_experiment, to_json)
 from lossarticle.summaries import ExperimentSummary, summarize
 
 BOKEH_JS = Path(bokeh.__file__).parent / "server" / "static" / "js" / "bokeh.min.js"
@@ -46,13 +47,13 @@ class RenderOptions:
 
 @dataclass
 class RenderCache:
-    """Decoded data and figure scripts kept between rebuilds by ``serve``.
+    """Decoded files and figure scripts kept between rebuilds by ``serve``.
 
     Keyed by each data file's (size, mtime), so a prose-only rebuild reuses
     them and a retrained experiment is picked up.
     """
 
-    payloads: dict[str, tuple[tuple[int, int], dict[str, Any]]] = field(default_factory=dict)
+    documents: dict[str, tuple[tuple[int, int], ExperimentFile]] = field(default_factory=dict)
     scripts: dict[str, tuple[tuple[int, int], str]] = field(default_factory=dict)
 
 
@@ -61,63 +62,70 @@ def stamp(path: Path) -> tuple[int, int]:
     return info.st_size, info.st_mtime_ns
 
 
-def load_payloads(options: RenderOptions, cache: RenderCache) -> dict[str, dict[str, Any]]:
-    """Every registry experiment's decoded JSON; a missing or stale file says how to fix it."""
-    payloads = {}
+def load_documents(options: RenderOptions, cache: RenderCache) -> dict[str, ExperimentFile]:
+    """Every registry experiment's file, decoded and validated; a missing or stale file says how to fix it."""
+    documents = {}
     for experiment in options.registry:
-        path = options.site_dir / "data" / f"{experiment.slug}.json"
+        path = experiment_path(data_dir_of(options.site_dir), experiment.slug)
         try:
             key = stamp(path)
         except FileNotFoundError as error:
             raise CacheError(f"{path}: missing; run `python generate.py train` first") from error
-        cached = cache.payloads.get(experiment.slug)
+        cached = cache.documents.get(experiment.slug)
         if cached is None or cached[0] != key:
             try:
-                payload = decode_tree(check_cached(path, experiment), str(path))
+                cached = (key, read_experiment(path, experiment))
             except CacheError as error:
                 raise CacheError(f"{error.message}; run `python generate.py train` to recompute it") from error
-            cache.payloads[experiment.slug] = cached = (key, payload)
-        payloads[experiment.slug] = cached[1]
-    return payloads
+            cache.documents[experiment.slug] = cached
+        documents[experiment.slug] = cached[1]
+    return documents
 
 
-def figure_scripts(slugs: list[str], payloads: dict[str, dict[str, Any]], dataset: dict[str, Any],
+def load_dataset(options: RenderOptions) -> DatasetFile:
+    """The data set every experiment of the registry was trained on."""
+    path = data_dir_of(options.site_dir) / DATASET_FILE
+    try:
+        return read_dataset(path, options.registry[0].data)
+    except CacheError as error:
+        raise CacheError(f"{error.message}; run `python generate.py train` to recompute it") from error
+
+
+def figure_scripts(slugs: list[str], documents: dict[str, ExperimentFile], dataset: DatasetFile,
                    options: RenderOptions, cache: RenderCache) -> dict[str, str]:
     """``figures/<slug>.js`` text per slug, rebuilt only when its data file changed."""
-    from lossarticle.figures import figure_id_base, figure_script
+    from lossarticle.page_data import figure_id_base, figure_script
     order = [e.slug for e in options.registry]
     scripts = {}
     for slug in slugs:
-        key = stamp(options.site_dir / "data" / f"{slug}.json")
+        key = stamp(experiment_path(data_dir_of(options.site_dir), slug))
         cached = cache.scripts.get(slug)
         if cached is None or cached[0] != key:
             # A fixed id range per experiment keeps Bokeh's ids stable whatever was built before.
-            text = figure_script(slug, payloads[slug], dataset, id_base=figure_id_base(order.index(slug)))
-            cache.scripts[slug] = cached = (key, text)
+            cached = (key, figure_script(documents[slug], dataset, id_base=figure_id_base(order.index(slug))))
+            cache.scripts[slug] = cached
         scripts[slug] = cached[1]
     return scripts
 
 
-def template_environment(templates_dir: Path) -> jinja2.Environment:
-    """Jinja2 for the page: strict, HTML-escaped by default (titles and captions included)."""
+def page_environment(templates_dir: Path) -> jinja2.Environment:
+    """Jinja2 for the page templates: strict, HTML-escaped by default (titles and captions included)."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir), undefined=jinja2.StrictUndefined,
                               autoescape=True, keep_trailing_newline=True)
 
 
-def figure_renderer(environment: jinja2.Environment, payloads: dict[str, dict[str, Any]],
+def figure_renderer(environment: jinja2.Environment, documents: dict[str, ExperimentFile],
                     registry: tuple[Experiment, ...]) -> Callable[[FigureRef, str], str]:
     """The callback content.parse_article uses to turn a ``:::`` container into HTML."""
-    from lossarticle.figures import figure_context
+    from lossarticle.page_data import explorer_grid, figure_context
 
     def render(ref: FigureRef, caption_html: str) -> str:
         if ref.slug == EXPLORER:
-            choices = [(e.slug, e.title) for e in registry if e.explorer]
             return environment.get_template("explorer.html").render(
-                number=ref.number, caption_html=Markup(caption_html), choices=choices)
-        payload = payloads[ref.slug]
+                number=ref.number, caption_html=Markup(caption_html), grid=explorer_grid(registry))
         return environment.get_template("figure.html").render(
-            slug=ref.slug, number=ref.number, caption_html=Markup(caption_html), title=payload["title"],
-            src=f"figures/{ref.slug}.js", download=f"data/{ref.slug}.json", **figure_context(ref.slug, payload))
+            number=ref.number, caption_html=Markup(caption_html), src=f"figures/{ref.slug}.js",
+            download=experiment_path(Path("data"), ref.slug).as_posix(), figure=figure_context(documents[ref.slug]))
 
     return render
 
@@ -130,21 +138,27 @@ def render_page(article: Article, environment: jinja2.Environment) -> str:
         csp=CONTENT_SECURITY_POLICY, bokeh_js=BOKEH_SITE_PATH)
 
 
+def published_index(documents: dict[str, ExperimentFile]) -> IndexFile:
+    """The index of what this build publishes: exactly the files it read and checked."""
+    return IndexFile(schema_version=SCHEMA_VERSION, dataset=DATASET_FILE, experiments=tuple(
+        IndexEntry(d.slug, d.title, experiment_path(Path(), d.slug).name, d.config_hash) for d in documents.values()))
+
+
 def build_files(options: RenderOptions, cache: RenderCache) -> dict[str, str]:
     """Every generated text file of the site, by relative path; gathers all before writing."""
-    environment = template_environment(options.templates_dir)
+    environment = page_environment(options.templates_dir)
     # Sources and figure slugs first: an editor's typo is reported before any data is read.
     sources = read_sources(options.article_dir, options.article_dir.name)
     figures = number_figures(sources, tuple(e.slug for e in options.registry))
-    payloads = load_payloads(options, cache)
-    dataset = decode_tree(read_json(options.site_dir / "data" / "spiral.json"), "spiral.json")
-    summaries: dict[str, ExperimentSummary] = {slug: summarize(p) for slug, p in payloads.items()}
-    article = parse_article(sources, summaries, figures, figure_renderer(environment, payloads, options.registry))
+    documents = load_documents(options, cache)
+    dataset = load_dataset(options)
+    summaries: dict[str, ExperimentSummary] = {slug: summarize(d) for slug, d in documents.items()}
+    article = parse_article(sources, summaries, figures, figure_renderer(environment, documents, options.registry))
     slugs = [f.slug for f in article.figures if f.slug != EXPLORER]
     if any(f.slug == EXPLORER for f in article.figures):
         slugs += [e.slug for e in options.registry if e.explorer and e.slug not in slugs]
-    files = {"index.html": render_page(article, environment)}
-    for slug, text in figure_scripts(slugs, payloads, dataset, options, cache).items():
+    files = {"index.html": render_page(article, environment), f"data/{INDEX_FILE}": to_json(published_index(documents))}
+    for slug, text in figure_scripts(slugs, documents, dataset, options, cache).items():
         files[f"figures/{slug}.js"] = text
     return files
 
@@ -165,7 +179,7 @@ def render_site(options: RenderOptions, cache: RenderCache | None = None,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    echo(f"rendered {site / 'index.html'} ({len(files) - 1} figure scripts)")
+    echo(f"rendered {site / 'index.html'} ({sum(name.startswith('figures/') for name in files)} figure scripts)")
     return site
 
 
@@ -177,16 +191,17 @@ def remove_leftovers(site: Path) -> None:
 
 
 def copy_static(options: RenderOptions, staging: Path) -> None:
-    """Assets, BokehJS from the installed package, and the data files (hard-linked when possible)."""
+    """Assets, BokehJS from the installed package, and the data files read (hard-linked when possible)."""
     shutil.copytree(options.templates_dir / "assets", staging / "assets")
     (staging / BOKEH_SITE_PATH).parent.mkdir(parents=True)
     shutil.copyfile(BOKEH_JS, staging / BOKEH_SITE_PATH)
-    (staging / "data").mkdir()
-    for path in sorted((options.site_dir / "data").glob("*.json")):
+    source = data_dir_of(options.site_dir)
+    names = [DATASET_FILE] + [experiment_path(source, e.slug).name for e in options.registry]
+    for name in names:
         try:
-            os.link(path, staging / "data" / path.name)
+            os.link(source / name, staging / "data" / name)
         except OSError:
-            shutil.copyfile(path, staging / "data" / path.name)
+            shutil.copyfile(source / name, staging / "data" / name)
     staging.chmod(0o755)  # mkdtemp makes 0700; the site is public
     for path in staging.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)

@@ -1,4 +1,4 @@
-"""Numbers the prose quotes, derived from the exported JSON so text and figures agree.
+"""Numbers the prose quotes, derived from the exported files so text and figures agree.
 
 Editors write ``{{ exp["mlp-d1-w100"].final_loss | num }}`` in Markdown; every
 name they may use is a field below.
@@ -6,9 +6,10 @@ name they may use is a field below.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+
+from lossarticle.schema import ExperimentFile, PlaneRecord, RunRecord
 
 
 @dataclass(frozen=True)
@@ -54,37 +55,35 @@ class ExperimentSummary(RunSummary):
     planes: dict[str, PlaneSummary]
 
 
-def run_summary(run: dict[str, Any]) -> RunSummary:
-    """Headline numbers of one decoded run."""
-    loss, acc = run["train_loss"], run["train_acc"]
-    reached = np.flatnonzero(acc >= 0.9)
-    return RunSummary(name=run["name"], optimizer=run["optimizer"], lr=run["lr"], epochs=run["epochs"],
-                      diverged=run["diverged"], initial_loss=float(loss[0]), final_loss=float(loss[-1]),
-                      min_loss=float(loss.min()), final_train_acc=float(acc[-1]),
-                      final_val_acc=float(run["val_acc"][-1]),
+def run_summary(run: RunRecord) -> RunSummary:
+    """Headline numbers of one run."""
+    reached = np.flatnonzero(run.train_acc >= 0.9)
+    return RunSummary(name=run.name, optimizer=run.optimizer, lr=run.lr, epochs=run.epochs,
+                      diverged=run.diverged, initial_loss=float(run.train_loss[0]),
+                      final_loss=float(run.train_loss[-1]), min_loss=float(run.train_loss.min()),
+                      final_train_acc=float(run.train_acc[-1]), final_val_acc=float(run.val_acc[-1]),
                       epochs_to_90=int(reached[0]) if reached.size else None)
 
 
-def plane_summary(method: str, plane: dict[str, Any], run: dict[str, Any]) -> PlaneSummary:
+def plane_summary(plane: PlaneRecord, run: RunRecord) -> PlaneSummary:
     """How far the reference path strays from ``plane`` and how wrong its surface loss gets."""
-    path = run["paths"][method]
-    gap = np.abs(path["surface_loss"].astype(np.float64) - run["train_loss"])
-    explained = plane["explained_variance"]
-    return PlaneSummary(method, tuple(explained) if explained else None, float(path["distance"].max()),
+    path = run.path(plane.method)
+    gap = np.abs(path.surface_loss.astype(np.float64) - run.train_loss)
+    return PlaneSummary(plane.method, plane.explained_variance, float(path.distance.max()),
                         float(np.nan_to_num(gap, nan=np.inf).max()))
 
 
-def summarize(payload: dict[str, Any]) -> ExperimentSummary:
-    """Summary of a decoded experiment file (see ``export.load_experiment``)."""
-    reference = payload["runs"][0]
-    planes = {m: plane_summary(m, p, reference) for m, p in payload["planes"].items()}
+def summarize(document: ExperimentFile) -> ExperimentSummary:
+    """Summary of one experiment file."""
+    reference, config = document.reference, document.config
+    planes = {p.method: plane_summary(p, reference) for p in document.planes}
     pca = planes.get("pca")
-    config = payload["config"]
     return ExperimentSummary(
-        **run_summary(reference).__dict__, slug=payload["slug"], title=payload["title"],
-        params=payload["architecture"]["num_params"], depth=config["depth"], width=config["width"],
-        skip=config["skip"], pc1=pca.explained[0] if pca else None, pc2=pca.explained[1] if pca else None,
-        runs={r["name"]: run_summary(r) for r in payload["runs"]}, planes=planes)
+        **run_summary(reference).__dict__, slug=document.slug, title=document.title,
+        params=document.architecture.num_params, depth=config.depth, width=config.width, skip=config.skip,
+        pc1=pca.explained[0] if pca and pca.explained else None,
+        pc2=pca.explained[1] if pca and pca.explained else None,
+        runs={r.name: run_summary(r) for r in document.runs}, planes=planes)
 
 
 def pct(value: float, digits: int = 1) -> str:

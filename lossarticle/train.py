@@ -14,6 +14,7 @@ import torch
 
 from lossarticle.configs import Run
 from lossarticle.data import Dataset
+from lossarticle.errors import ConfigError
 from lossarticle.models import Architecture, accuracy, cross_entropy, forward
 
 
@@ -50,13 +51,15 @@ def make_optimizer(run: Run, params: list[torch.Tensor]) -> torch.optim.Optimize
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when present, else the CPU."""
+    """``--device``: ``auto`` picks CUDA when present; CUDA on a machine without it is one clear line."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    elif name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r}: CUDA is not available on this machine (use --device cpu or auto)")
     elif name in ("cpu", "cuda"):
         return torch.device(name)
     else:
-        raise ValueError(f"unknown device {name!r}")
+        raise ConfigError(f"device={name!r}: unknown device (known: auto, cpu, cuda)")
 
 
 def finite_prefix(thetas: np.ndarray, losses: np.ndarray) -> int:

@@ -1,19 +1,16 @@
-"""Fixtures shared by the tests: tiny configurations, trained once per session."""
+"""Fixtures shared by the tests: the tiny registry trained once per session."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lossarticle.data import Dataset, load_spirals  # noqa: E402
-from tests.tiny import (TEMPLATES, TINY_ARTICLE, TINY_DATA, TINY_REGISTRY, TINY_SURFACE, copy_data,  # noqa: E402,F401
-                        render_tiny, tiny, write_article)
-
-CPU = torch.device("cpu")
+from lossarticle.schema import data_dir_of, experiment_path, read_experiment  # noqa: E402
+from tests.tiny import TINY_DATA, TINY_REGISTRY  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -23,18 +20,16 @@ def tiny_data() -> Dataset:
 
 @pytest.fixture(scope="session")
 def tiny_site(tmp_path_factory) -> Path:
-    """A site folder whose data/ holds the tiny registry's exported JSON (trained once per session)."""
+    """A site folder whose data/ holds the tiny registry's exported files (trained once per session)."""
     from lossarticle.build import TrainOptions, train_experiments
     site = tmp_path_factory.mktemp("tiny") / "site"
-    train_experiments(TrainOptions(data_dir=site / "data", registry=TINY_REGISTRY, device="cpu", progress=False),
-                      echo=lambda line: None)
+    train_experiments(TrainOptions(data_dir=data_dir_of(site), registry=TINY_REGISTRY, device="cpu",
+                                   progress=False), echo=lambda line: None)
     return site
 
 
 @pytest.fixture(scope="session")
 def tiny_summaries(tiny_site):
-    from lossarticle.export import load_experiment
     from lossarticle.summaries import summarize
-    return {e.slug: summarize(load_experiment(tiny_site / "data" / f"{e.slug}.json")) for e in TINY_REGISTRY}
-
-
+    return {e.slug: summarize(read_experiment(experiment_path(data_dir_of(tiny_site), e.slug), e))
+            for e in TINY_REGISTRY}

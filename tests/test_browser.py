@@ -243,3 +243,27 @@ def test_epoch_markers_follow_the_slider_inside_their_plots(visit) -> None:
         assert 0 < a["x"] < b["x"] < b["width"] and b["height"] > 20
     dot = page.page.locator("#fig-tiny .la-dot").first
     assert dot.is_visible()
+
+
+def test_a_figure_that_fails_says_so_inside_the_figure(browser, tmp_path, site) -> None:
+    import shutil
+    broken = tmp_path / "site"
+    shutil.copytree(site, broken)
+    # A spec the page cannot build a scene from: the error surfaces in attach, after embedding.
+    script = (broken / "figures" / "tiny.js").read_text()
+    (broken / "figures" / "tiny.js").write_text(script.replace('"planes":["pca"]', '"planes":["nowhere"]', 1))
+    server = start_server(broken, 0)
+    try:
+        page = Visit(browser, f"http://127.0.0.1:{server.server_port}/", reduced_motion=True)
+        page.page.locator("#fig-tiny").scroll_into_view_if_needed()
+        alert = page.page.locator("#fig-tiny .la-error[role='alert']")
+        alert.wait_for(timeout=20_000)
+        assert alert.inner_text().startswith("This figure could not be loaded (")
+        assert page.page.locator("#fig-tiny-epoch").is_disabled()
+        assert page.page.locator("#fig-tiny .la-panel").count() == 0  # no half-built plots left behind
+        page.ready("tiny-opt")  # the other figures are unaffected
+        assert [e for e in page.errors if "pageerror" in e] == []  # no unhandled rejection
+        page.close()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -4,24 +4,9 @@ import math
 
 import pytest
 
-from lossarticle.configs import (EXPERIMENTS, SLUGS, DataConfig, Experiment, Run, SurfaceConfig, check_unique,
-                                 experiment_by_slug)
+from lossarticle.configs import DataConfig, Run, SurfaceConfig, check_unique, experiment_by_slug, mlp
 from lossarticle.errors import ConfigError
-from tests.conftest import tiny
-
-
-def test_registry_has_the_article_experiments() -> None:
-    expected = {"logistic", "mlp-d20-w5", "mlp-d20-w5-skip", "optimizers", "directions"}
-    expected |= {f"mlp-d{d}-w{w}" for d in (1, 5, 10) for w in (5, 20, 100)}
-    assert set(SLUGS) == expected
-    assert len(SLUGS) == len(set(SLUGS))
-
-
-def test_optimizer_experiment_compares_four_optimizers_on_one_init() -> None:
-    runs = experiment_by_slug("optimizers").runs
-    assert [(r.optimizer, r.momentum > 0) for r in runs] == [
-        ("adam", False), ("sgd", False), ("sgd", True), ("rmsprop", False)]
-    assert experiment_by_slug("directions").planes == ("random", "init-final", "pca")
+from tests.tiny import tiny
 
 
 @pytest.mark.parametrize("changes, key", [
@@ -70,8 +55,15 @@ def test_unknown_slug_lists_the_valid_ones() -> None:
 
 
 def test_config_is_frozen_and_serializable() -> None:
-    experiment = EXPERIMENTS[0]
+    experiment = tiny()
     with pytest.raises(AttributeError):
         experiment.epochs = 3  # type: ignore[misc]
     assert experiment.to_dict()["runs"][0]["optimizer"] == "adam"
-    assert isinstance(experiment, Experiment)
+    assert experiment.to_dict()["surface"]["resolution"] == experiment.surface.resolution
+
+
+def test_mlp_names_its_slug_and_title_from_the_architecture() -> None:
+    plain, twin = mlp(20, 5, epochs=3), mlp(20, 5, epochs=3, skip=True)
+    assert (plain.slug, plain.title) == ("mlp-d20-w5", "20 hidden layers × 5 neurons")
+    assert (twin.slug, twin.skip) == ("mlp-d20-w5-skip", True) and twin.title.endswith("skip connections")
+    assert mlp(1, 7, epochs=3).title == "1 hidden layer × 7 neurons"

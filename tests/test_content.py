@@ -5,7 +5,7 @@ import pytest
 from lossarticle.content import FigureRef, number_figures, parse_article, read_sources
 from lossarticle.errors import ContentError
 from lossarticle.summaries import num, pct, thousands
-from tests.conftest import TINY_ARTICLE, TINY_REGISTRY, write_article
+from tests.tiny import TINY_ARTICLE, TINY_REGISTRY, write_article
 
 KNOWN = tuple(e.slug for e in TINY_REGISTRY)
 

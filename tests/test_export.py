@@ -2,38 +2,19 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from lossarticle.build import TrainOptions, train_experiments
-from lossarticle.configs import SCHEMA_VERSION
 from lossarticle.errors import CacheError
-from lossarticle.export import check_cached, decode_array, encode_array, load_experiment, write_atomic
-from tests.conftest import TINY_REGISTRY, tiny
+from lossarticle.export import write_atomic
+from lossarticle.schema import SCHEMA_VERSION, config_hash, read_experiment, read_index
+from tests.tiny import TINY_REGISTRY, tiny
 
 
 def options(tmp_path, **changes) -> TrainOptions:
     fields = dict(data_dir=tmp_path / "data", registry=TINY_REGISTRY, device="cpu", progress=False)
     fields.update(changes)
     return TrainOptions(**fields)
-
-
-def test_array_encoding_round_trips_little_endian() -> None:
-    for array in (np.arange(12, dtype=np.float32).reshape(3, 4), np.array([[1, 2]], dtype=np.uint8),
-                  np.array([np.inf, -1.5], dtype=np.float64), np.zeros((0, 2), dtype=np.int64)):
-        encoded = encode_array(array)
-        assert encoded["shape"] == list(array.shape)
-        decoded = decode_array(json.loads(json.dumps(encoded)))
-        np.testing.assert_array_equal(decoded, array)
-        assert decoded.dtype == array.dtype
-    assert encode_array(np.array([1.0], dtype=">f4"))["base64"] == encode_array(np.array([1.0], "<f4"))["base64"]
-
-
-def test_unsupported_dtype_is_refused() -> None:
-    with pytest.raises(ValueError, match="complex128"):
-        encode_array(np.array([1j]))
-    with pytest.raises(CacheError, match="not an encoded array"):
-        decode_array({"dtype": "float32", "shape": [3], "base64": "AAAA"})
 
 
 def test_two_runs_give_byte_identical_json(tmp_path) -> None:
@@ -45,18 +26,18 @@ def test_two_runs_give_byte_identical_json(tmp_path) -> None:
         assert (tmp_path / "a" / "data" / name).read_bytes() == (tmp_path / "b" / "data" / name).read_bytes()
 
 
-def test_exported_file_loads_back_into_arrays(tmp_path) -> None:
-    train_experiments(options(tmp_path, only=("tiny-opt",)), echo=lambda s: None)
-    payload = load_experiment(tmp_path / "data" / "tiny-opt.json")
-    assert payload["schema_version"] == SCHEMA_VERSION
-    assert [r["name"] for r in payload["runs"]] == ["adam", "sgd"]
-    adam = payload["runs"][0]
-    assert adam["train_loss"].shape == (9,) and adam["paths"]["pca"]["coords"].shape == (9, 2)
-    surface = payload["planes"]["pca"]["surface"]
-    assert surface["loss"].shape == (7, 7) and "loss[iy][ix]" in surface["layout"]
-    assert payload["provenance"]["device"] == "cpu" and payload["config"]["epochs"] == 8
-    index = json.loads((tmp_path / "data" / "index.json").read_text())
-    assert [e["slug"] for e in index["experiments"]] == ["tiny-opt"]
+def test_exported_file_reads_back_as_the_config_implies(tmp_path) -> None:
+    experiment = TINY_REGISTRY[1]
+    train_experiments(options(tmp_path, only=(experiment.slug,)), echo=lambda s: None)
+    document = read_experiment(tmp_path / "data" / "tiny-opt.json", experiment)
+    assert [r.name for r in document.runs] == ["adam", "sgd"]
+    adam = document.reference
+    assert adam.train_loss.shape == (experiment.epochs + 1,) and adam.path("pca").coords.shape == (9, 2)
+    assert document.plane("pca").surface.loss.shape == (experiment.surface.resolution,) * 2
+    assert document.provenance.device == "cpu"
+    assert json.loads((tmp_path / "data" / "tiny-opt.json").read_text())["config"]["epochs"] == 8
+    index = read_index(tmp_path / "data" / "index.json")
+    assert [(e.slug, e.config_hash) for e in index.experiments] == [("tiny-opt", config_hash(experiment))]
 
 
 def test_cache_reuse_mismatch_and_corruption(tmp_path) -> None:
@@ -74,7 +55,7 @@ def test_cache_reuse_mismatch_and_corruption(tmp_path) -> None:
     assert len(train_experiments(options(tmp_path, registry=changed, only=("tiny",)), echo=said.append)) == 1
     assert said[0] == f"tiny: recomputing: {path}: made from another config (hash mismatch)"
     with pytest.raises(CacheError, match="hash mismatch"):
-        check_cached(path, TINY_REGISTRY[0])
+        read_experiment(path, TINY_REGISTRY[0])
 
     # A truncated file is reported in one line and recomputed to the original bytes.
     write_atomic(path, first.decode()[: len(first) // 2])

@@ -5,7 +5,7 @@ import torch
 
 from lossarticle.configs import EXPERIMENTS
 from lossarticle.models import Architecture, architecture, cross_entropy, forward, init_params
-from tests.conftest import tiny
+from tests.tiny import tiny
 
 
 def closed_form_params(depth: int, width: int, inputs: int = 2, classes: int = 3) -> int:

@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 from lossarticle.content import number_figures, parse_article, read_sources
 from lossarticle.directions import Plane
 from lossarticle.errors import ContentError
-from lossarticle.export import ARRAY_DTYPES, decode_array, encode_array
+from lossarticle.schema import ARRAY_DTYPES, decode_array, encode_array
 from lossarticle.project import project_path
 from tests.tiny import TINY_ARTICLE, TINY_REGISTRY, write_article
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 from click.testing import CliRunner
 
@@ -16,7 +17,9 @@ from generate import cli
 from lossarticle.build import TrainOptions, train_experiments
 from lossarticle.configs import DataConfig, Run
 from lossarticle.pipeline import compute_experiment
-from tests.conftest import CPU, TINY_ARTICLE, TINY_REGISTRY, copy_data, render_tiny, tiny, write_article
+from tests.tiny import TINY_ARTICLE, TINY_REGISTRY, copy_data, render_tiny, tiny, write_article
+
+CPU = torch.device("cpu")
 from tests.tiny import file_tree as tree
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,17 +99,17 @@ def test_a_failing_figure_half_way_leaves_the_previous_site(tmp_path, tiny_site,
     article = write_article(tmp_path / "article", TINY_ARTICLE)
     render_tiny(site, article)
     before = tree(site)
-    import lossarticle.figures as figures
-    real = figures.figure_script
+    import lossarticle.page_data as page_data
+    real = page_data.figure_script
     calls: list[str] = []
 
-    def failing_second(slug, *args, **kwargs):
-        calls.append(slug)
+    def failing_second(document, *args, **kwargs):
+        calls.append(document.slug)
         if len(calls) == 2:
             raise RuntimeError("figure exploded")
-        return real(slug, *args, **kwargs)
+        return real(document, *args, **kwargs)
 
-    monkeypatch.setattr(figures, "figure_script", failing_second)
+    monkeypatch.setattr(page_data, "figure_script", failing_second)
     (site / "data" / "tiny.json").touch()  # new mtimes: no cached scripts to fall back on
     with pytest.raises(RuntimeError, match="figure exploded"):
         render_tiny(site, article)
@@ -141,12 +144,10 @@ def test_divergence_stops_at_the_last_finite_snapshot(run: Run) -> None:
 
 def test_two_cold_builds_are_byte_identical(tmp_path) -> None:
     from lossarticle.build import first_difference, verify_reproducible
-    from lossarticle.render import RenderOptions
     from tests.tiny import TEMPLATES
     article = write_article(tmp_path / "article", TINY_ARTICLE)
-    train = TrainOptions(data_dir=tmp_path, registry=TINY_REGISTRY, device="cpu", progress=False)
-    render = RenderOptions(site_dir=tmp_path, article_dir=article, templates_dir=TEMPLATES, registry=TINY_REGISTRY)
-    assert verify_reproducible(train, render, tmp_path / "work", echo=lambda line: None) is None
+    assert verify_reproducible(article, TEMPLATES, "cpu", tmp_path / "work", TINY_REGISTRY,
+                               echo=lambda line: None) is None
     # and the comparison itself notices a difference
     (tmp_path / "work" / "b" / "site" / "figures" / "tiny.js").write_text("changed")
     assert first_difference(tmp_path / "work" / "a" / "site", tmp_path / "work" / "b" / "site") == "figures/tiny.js"
@@ -160,14 +161,14 @@ def test_a_diverging_experiment_builds_and_its_figure_says_so(tmp_path) -> None:
     site = tmp_path / "site"
     train_experiments(TrainOptions(data_dir=site / "data", registry=registry, device="cpu", progress=False),
                       echo=lambda line: None)
-    from lossarticle.export import load_experiment
-    run = load_experiment(site / "data" / "tiny-div.json")["runs"][0]
-    assert run["diverged"] and run["epochs"] < 20
+    from lossarticle.schema import read_experiment
+    run = read_experiment(site / "data" / "tiny-div.json", diverging).reference
+    assert run.diverged and run.epochs < 20
     article = write_article(tmp_path / "article", {
         **TINY_ARTICLE, "03-div.md": "---\ntitle: D\n---\n\n::: figure tiny-div\nToo fast.\n:::\n"})
     render_site(RenderOptions(site_dir=site, article_dir=article, templates_dir=TEMPLATES, registry=registry),
                 echo=lambda line: None)
     html = (site / "index.html").read_text()
-    assert f"diverged at epoch {run['epochs']}" in html.lower()
-    assert f'max="{run["epochs"]}"' in html  # the slider stops at the last finite snapshot
+    assert f"diverged at epoch {run.epochs}" in html.lower()
+    assert f'max="{run.epochs}"' in html  # the slider stops at the last finite snapshot
     assert (site / "figures" / "tiny-div.js").stat().st_size > 0

@@ -11,7 +11,7 @@ from markupsafe import escape
 
 from lossarticle.errors import CacheError, ContentError
 from lossarticle.render import BOKEH_SITE_PATH, CONTENT_SECURITY_POLICY
-from tests.conftest import TINY_ARTICLE, copy_data, render_tiny, write_article
+from tests.tiny import TINY_ARTICLE, copy_data, render_tiny, write_article
 from tests.tiny import file_tree as tree
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,3 +74,16 @@ def test_render_command_never_imports_torch(tmp_path, tiny_site) -> None:
                             capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False", result.stderr
     assert filecmp.cmp(site / "data" / "tiny.json", tiny_site / "data" / "tiny.json", shallow=False)
+
+
+def test_the_published_index_lists_exactly_what_was_read(tmp_path, tiny_site) -> None:
+    from lossarticle.schema import config_hash, read_index
+    from tests.tiny import TINY_REGISTRY
+    site = copy_data(tiny_site, tmp_path / "site")
+    (site / "data" / "index.json").write_text('{"schema_version": 0, "experiments": "stale"}')
+    (site / "data" / "retired-experiment.json").write_text("{}")  # left over from an older registry
+    render_tiny(site, write_article(tmp_path / "article", TINY_ARTICLE))
+    index = read_index(site / "data" / "index.json")
+    assert [(e.slug, e.file, e.config_hash) for e in index.experiments] == [
+        (e.slug, f"{e.slug}.json", config_hash(e)) for e in TINY_REGISTRY]
+    assert not (site / "data" / "retired-experiment.json").exists()

@@ -8,7 +8,9 @@ from lossarticle.models import architecture, cross_entropy, forward
 from lossarticle.pipeline import compute_experiment, train_runs
 from lossarticle.surface import (decision_regions, evaluate_grid, frame_indices, input_axes, loss_grid,
                                  symmetric_axis)
-from tests.conftest import CPU, tiny
+from tests.tiny import tiny
+
+CPU = torch.device("cpu")
 
 
 def test_grid_is_indexed_rows_y_columns_x_on_a_lopsided_grid() -> None:

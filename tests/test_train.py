@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from lossarticle.configs import Run
+from lossarticle.errors import ConfigError
 from lossarticle.models import architecture, init_params
 from lossarticle.train import finite_prefix, resolve_device, train
-from tests.conftest import CPU, tiny
+from tests.tiny import tiny
+
+CPU = torch.device("cpu")
 
 
 def test_loss_decreases_and_snapshots_start_at_theta0(tiny_data) -> None:
@@ -38,6 +42,10 @@ def test_finite_prefix_stops_before_the_first_bad_snapshot() -> None:
     assert finite_prefix(np.zeros((3, 2)), np.ones(3)) == 3
 
 
-def test_auto_device_is_cpu_without_cuda() -> None:
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert resolve_device("auto").type == expected
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks what a CPU-only machine resolves")
+def test_devices_resolve_to_the_cpu_without_cuda() -> None:
+    assert resolve_device("auto") == torch.device("cpu") and resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ConfigError, match=r"^device='cuda': CUDA is not available on this machine"):
+        resolve_device("cuda")
+    with pytest.raises(ConfigError, match=r"^device='tpu': unknown device \(known: auto, cpu, cuda\)"):
+        resolve_device("tpu")

@@ -19,7 +19,7 @@ def tiny(slug: str = "tiny", **changes: object) -> Experiment:
 TINY_REGISTRY = (
     tiny("tiny", explorer=True),
     tiny("tiny-opt", depth=2, width=4, runs=(Run("adam"), Run("sgd", "sgd", 0.1))),
-    tiny("tiny-dirs", planes=("random", "init-final", "pca"), explorer=True),
+    tiny("tiny-dirs", depth=2, planes=("random", "init-final", "pca"), explorer=True),
 )
 
 

@@ -48,7 +48,7 @@
     return promise;
   }
 
-  /* ------------------------------------------------------------ numbers and words (mirror figures.py) */
+  /* ------------------------------------------------------------ numbers and words: the page's only formatter */
 
   function formatLoss(v) {
     if (!Number.isFinite(v)) return v > 0 ? "∞" : "—";
@@ -172,10 +172,11 @@
   /* ------------------------------------------------------------ a figure's Bokeh models, moved in place */
 
   class Scene {
-    constructor(spec, find, panels) {
+    constructor(spec, embedding) {
       this.spec = spec;
+      const find = (name) => embedding.find(name);
       this.find = find;
-      this.panels = panels;
+      const panels = embedding.panels;
       this.runs = spec.runs.map((r) => prepareRun(r, spec));
       this.named = this.runs.length > 1;
       this.lut = colourLut(spec.classes, spec.confidence_bits);
@@ -267,10 +268,13 @@
 
   /* ------------------------------------------------------------ embedding */
 
+  // Embeds every panel of ``spec`` into ``plots`` and returns what the figure needs of them:
+  // the panels by key (element and Bokeh view), a lookup of named models, and remove().
   async function embedPanels(spec, plots) {
-    clearPlots(plots);
-    const keys = [], targets = [];
+    plots.replaceChildren();
+    plots.classList.remove("la-plots--single", "la-plots--planes");
     plots.classList.add("la-plots--" + spec.layout_name);
+    const keys = [], targets = [], rows = [];
     for (const row of spec.layout) {
       const rowEl = document.createElement("div");
       rowEl.className = "la-row la-row--" + row.columns;
@@ -288,34 +292,39 @@
         rowEl.appendChild(cellEl);
       }
       plots.appendChild(rowEl);
+      rows.push(rowEl);
     }
-    const views = await Promise.all(keys.map((key, i) => Bokeh.embed.embed_item(spec.items[key], targets[i])));
-    plots._laViews = views;
-    plots._laPanels = new Map(keys.map((key, i) => [key, { el: document.getElementById(targets[i]), view: views[i].roots[0] }]));
-    const docs = views.map((v) => v.roots[0].model.document);
-    plots._laDocs = docs;
-    return (name) => {
-      for (const doc of docs) {
-        const model = doc.get_model_by_name(name);
-        if (model) return model;
-      }
-      throw new Error("lossarticle: no Bokeh model named " + name);
+    const managers = [];
+    const embedding = {
+      panels: new Map(),
+      find(name) {
+        for (const manager of managers) {
+          const model = manager.roots[0].model.document.get_model_by_name(name);
+          if (model) return model;
+        }
+        throw new Error("no Bokeh model named " + name);
+      },
+      remove() {
+        for (const manager of managers) {
+          const doc = manager.roots[0] ? manager.roots[0].model.document : null;
+          for (const view of [...manager.roots]) view.remove();
+          const i = doc && Array.isArray(Bokeh.documents) ? Bokeh.documents.indexOf(doc) : -1;
+          if (i >= 0) Bokeh.documents.splice(i, 1);
+        }
+        managers.length = 0;
+        for (const row of rows) row.remove();
+      },
     };
-  }
-
-  function clearPlots(plots) {
-    for (const manager of plots._laViews || []) {
-      for (const view of [...manager.roots]) view.remove();
-    }
-    if (plots._laDocs && Array.isArray(Bokeh.documents)) {
-      for (const doc of plots._laDocs) {
-        const i = Bokeh.documents.indexOf(doc);
-        if (i >= 0) Bokeh.documents.splice(i, 1);
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        managers.push(await Bokeh.embed.embed_item(spec.items[keys[i]], targets[i]));
+        embedding.panels.set(keys[i], { el: document.getElementById(targets[i]), view: managers[i].roots[0] });
       }
+    } catch (error) {
+      embedding.remove();
+      throw error;
     }
-    plots._laViews = plots._laDocs = null;
-    plots.className = plots.className.replace(/\bla-plots--(single|planes)\b/g, "").trim();
-    plots.replaceChildren();
+    return embedding;
   }
 
   /* ------------------------------------------------------------ controls */
@@ -323,9 +332,8 @@
   const reducedMotion = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : { matches: false };
 
   class Player {
-    constructor(root, key) {
+    constructor(root) {
       this.root = root;
-      this.key = key;
       this.plots = root.querySelector(".la-plots");
       this.slider = root.querySelector(".la-epoch");
       this.playButton = root.querySelector(".la-play");
@@ -334,6 +342,8 @@
       this.runSelect = root.querySelector(".la-run");
       this.output = root.querySelector(".la-readout");
       this.scene = null;
+      this.embedding = null;
+      this.token = 0;  // the latest load; an older one that finishes late is dropped
       this.playing = false;
       this.visible = false;
       this.autoplayed = false;
@@ -359,11 +369,33 @@
       }
     }
 
-    async attach(spec) {
+    // The one way a figure gets its data: every failure, from fetching the script to building
+    // the scene, ends up inside the figure as a message, never as an empty box.
+    async load(slug, src) {
+      const token = ++this.token;
+      this.pause();
       this.setReady(false);
-      const find = await embedPanels(spec, this.plots);
-      const keep = this.scene ? Math.min(this.scene.epoch, spec.max_epoch) : spec.max_epoch;
-      this.scene = new Scene(spec, find, this.plots._laPanels);
+      try {
+        const spec = await loadSpec(slug, src);
+        if (token !== this.token) return;
+        const keep = this.scene ? this.scene.epoch : null;
+        this.detach();
+        const embedding = await embedPanels(spec, this.plots);
+        if (token !== this.token) { embedding.remove(); return; }
+        this.attach(spec, embedding, keep);
+      } catch (error) {
+        if (token === this.token) this.fail(error);
+      }
+    }
+
+    detach() {
+      if (this.embedding) this.embedding.remove();
+      this.embedding = this.scene = null;
+    }
+
+    attach(spec, embedding, keep) {
+      this.embedding = embedding;
+      this.scene = new Scene(spec, embedding);
       if (!this.resizeWatch && window.ResizeObserver) {
         // Plots stretch with the page: put the overlays back once Bokeh has laid them out again.
         this.resizeWatch = new ResizeObserver(() => requestAnimationFrame(() => {
@@ -373,18 +405,20 @@
       }
       this.slider.max = String(spec.max_epoch);
       if (this.runSelect) this.scene.setFocus(Number(this.runSelect.value) || 0);
-      this.show(keep);
+      this.show(keep === null ? spec.max_epoch : Math.min(keep, spec.max_epoch));
       this.setReady(true);
       this.maybeAutoplay();
     }
 
     fail(error) {
       this.setReady(false);
+      this.detach();
       const note = document.createElement("p");
       note.className = "la-error";
       note.setAttribute("role", "alert");
-      note.textContent = "This figure could not be loaded (" + error.message + ").";
+      note.textContent = "This figure could not be loaded (" + (error && error.message ? error.message : error) + ").";
       this.plots.replaceChildren(note);
+      this.output.textContent = "";
     }
 
     setReady(ready) {
@@ -459,9 +493,8 @@
 
   class Explorer extends Player {
     constructor(root) {
-      super(root, "explorer");
+      super(root);
       this.choices = [...root.querySelectorAll(".la-choice")];
-      this.token = 0;
       for (const button of this.choices) {
         button.addEventListener("click", () => { this.touched = true; this.choose(button); });
       }
@@ -472,17 +505,10 @@
       return this.choices.find((b) => b.dataset.slug === wanted) || this.choices[0];
     }
 
-    async choose(button) {
-      const token = ++this.token;
-      this.pause();
+    choose(button) {
       for (const b of this.choices) b.setAttribute("aria-pressed", String(b === button));
       this.root.dataset.slug = button.dataset.slug;
-      try {
-        const spec = await loadSpec(button.dataset.slug, button.dataset.src);
-        if (token === this.token) await this.attach(spec);
-      } catch (error) {
-        if (token === this.token) this.fail(error);
-      }
+      return this.load(button.dataset.slug, button.dataset.src);
     }
   }
 
@@ -504,10 +530,9 @@
 
   function init() {
     for (const root of document.querySelectorAll(".la-figure[data-src]")) {
-      const player = new Player(root, root.dataset.slug);
+      const player = new Player(root);
       players.set(root.dataset.slug, player);
-      start(player, () => loadSpec(root.dataset.slug, root.dataset.src)
-        .then((spec) => player.attach(spec), (error) => player.fail(error)));
+      start(player, () => player.load(root.dataset.slug, root.dataset.src));
     }
     for (const root of document.querySelectorAll(".la-explorer")) {
       const explorer = new Explorer(root);
@@ -518,10 +543,7 @@
 
   window.lossarticle = {
     register,
-    state: (key) => (players.has(key) ? players.get(key).state() : null),
-    formatLoss,
-    formatPercent,
-    _players: players,  // for the browser tests and the console, not for pages
+    state: (key) => (players.has(key) ? players.get(key).state() : null),  // for tests and the console
   };
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

@@ -1,0 +1,251 @@
+"""What the page animates: one script per experiment, plus what the figure templates show around it.
+
+Each experiment becomes ``site/figures/<slug>.js``, a single call
+``window.lossarticle.register("<slug>", spec)``. ``spec`` carries
+
+* ``items``: one Bokeh ``json_item`` per panel (``panels.py`` draws them), so
+  CSS, not Bokeh, decides the grid and a phone gets one column;
+* ``layout``: rows of cells of panel keys, the reading order on every screen;
+* ``runs``: the per-epoch series the page moves (rounded to 4 significant
+  digits) and the decision regions of each snapshot frame, packed.
+
+The page formats every number it shows (``assets/lossarticle.js``); nothing
+here pre-formats a readout.
+"""
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+from bokeh.models import Model
+
+from lossarticle import panels
+from lossarticle.configs import Experiment
+from lossarticle.errors import ConfigError
+from lossarticle.schema import DatasetFile, ExperimentFile, RunRecord
+
+SPEC_VERSION = 2  # bumped when the page script must change with the spec
+MAX_PANELS = 16  # three planes make 12
+FIGURE_IDS = panels.PANEL_IDS * MAX_PANELS  # id_base values of two figures on one page must differ by this much
+CONFIDENCE_BITS = 5  # 32 shades per class; 8 bits gzip three times larger for no visible change
+MAX_EXPLORER_WIDTHS = 6  # columns figures.css lays out
+
+
+# ---------------------------------------------------------------- the script
+
+def figure_script(document: ExperimentFile, dataset: DatasetFile, id_base: int) -> str:
+    """The text of ``site/figures/<slug>.js``: one ``register`` call, safe inside any HTML page."""
+    spec = figure_spec(document, dataset, id_base)
+    text = json.dumps(spec, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    # No "</script>" or "<!--" can ever close or confuse the element that loads this file.
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f"window.lossarticle.register({json.dumps(document.slug)}, {text});\n"
+
+
+def figure_spec(document: ExperimentFile, dataset: DatasetFile, id_base: int) -> dict[str, Any]:
+    """Everything the page script needs for one experiment, with Bokeh ids counted from ``id_base``."""
+    if id_base < 1:
+        raise ValueError(f"id_base={id_base}: must be a positive integer")
+    slug, planes = document.slug, [p.method for p in document.planes]
+    builders = panel_builders(document, dataset)
+    if len(builders) > MAX_PANELS:
+        raise ValueError(f"{slug}: {len(builders)} panels, more than the {MAX_PANELS} an id range holds")
+    items = {key: panels.panel_item(f"fig-{slug}-{key}", build, id_base + index * panels.PANEL_IDS)
+             for index, (key, build) in enumerate(builders.items())}
+    data = canonical({
+        "version": SPEC_VERSION, "slug": slug, "max_epoch": document.max_epoch, "planes": planes,
+        "classes": list(panels.class_colours(dataset)), "confidence_bits": CONFIDENCE_BITS,
+        "region_shape": [len(document.region_axes.y), len(document.region_axes.x)],
+        "layout": layout_rows(planes), "layout_name": layout_name(planes),
+        "titles": {"gap": panels.GAP_TITLE, "distance": panels.DISTANCE_TITLE},
+        "runs": [run_data(run, index) for index, run in enumerate(document.runs)],
+    })
+    data["items"] = items  # Bokeh's own key order is left alone: it is already deterministic
+    return {key: data[key] for key in sorted(data)}
+
+
+def figure_id_base(index: int) -> int:
+    """A safe ``id_base`` for the ``index``-th figure of a page: ranges of ``FIGURE_IDS`` never overlap."""
+    return 1000 + index * FIGURE_IDS
+
+
+def canonical(node: Any) -> Any:
+    """Sorted dict keys all the way down, so the JSON text never depends on insertion order."""
+    if isinstance(node, dict):
+        return {key: canonical(node[key]) for key in sorted(node)}
+    if isinstance(node, list):
+        return [canonical(item) for item in node]
+    return node
+
+
+def encode_regions(label: np.ndarray, confidence: np.ndarray) -> str:
+    """One byte per pixel, ``label << bits | confidence >> (8 - bits)``, gzipped then base64.
+
+    gzip, not zlib, because BokehJS already ships a gunzip the page can reuse;
+    ``mtime=1`` keeps the header fixed (mtime=0 lets Python 3.11 write the host's OS byte).
+    """
+    if int(label.max(initial=0)) >= 1 << (8 - CONFIDENCE_BITS):
+        raise ValueError(f"labels up to {int(label.max())} do not fit beside {CONFIDENCE_BITS} confidence bits")
+    codes = (label.astype(np.uint8) << CONFIDENCE_BITS) | (confidence.astype(np.uint8) >> (8 - CONFIDENCE_BITS))
+    raw = np.ascontiguousarray(codes, dtype=np.uint8).tobytes()
+    return base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=1)).decode("ascii")
+
+
+def run_data(run: RunRecord, index: int) -> dict[str, Any]:
+    """Per-epoch series of one run (index = epoch) and its region frames, for the page to animate."""
+    colour, dash = panels.run_style(index)
+    rounded = panels.rounded
+    return {
+        "name": run.name, "label": run_label(run), "colour": colour, "dash": dash,
+        "epochs": run.epochs, "diverged": run.diverged,
+        "loss": rounded(run.train_loss), "train_acc": rounded(run.train_acc), "val_acc": rounded(run.val_acc),
+        "frames": [int(f) for f in run.regions.frames],
+        "regions": encode_regions(run.regions.label, run.regions.confidence),
+        "paths": {path.method: {"x": rounded(path.coords[:, 0]), "y": rounded(path.coords[:, 1]),
+                                "surface_loss": rounded(path.surface_loss), "distance": rounded(path.distance)}
+                  for path in run.paths},
+    }
+
+
+# ---------------------------------------------------------------- layout
+
+def layout_name(planes: Sequence[str]) -> str:
+    """``planes`` when several planes sit side by side, else ``single``; a CSS modifier."""
+    return "planes" if len(planes) > 1 else "single"
+
+
+def layout_rows(planes: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows of a CSS grid, each cell a stack of panel keys; also the phone's one-column reading order."""
+    def row(*cells: tuple[int, list[str]]) -> dict[str, Any]:
+        return {"columns": sum(span for span, _ in cells), "cells": [{"span": s, "keys": k} for s, k in cells]}
+
+    if len(planes) > 1:
+        return [row(*((1, [f"landscape-{m}", f"gap-{m}", f"distance-{m}"]) for m in planes)),
+                row((1, ["regions"]), (len(planes) - 1, ["loss", "accuracy"]))]
+    plane = planes[0]
+    return [row((1, ["regions"]), (1, [f"landscape-{plane}"]), (1, ["loss", "accuracy"])),
+            row((1, [f"gap-{plane}"]), (1, [f"distance-{plane}"]))]
+
+
+def panel_builders(document: ExperimentFile, dataset: DatasetFile) -> dict[str, Callable[[], Model]]:
+    """How to build every Bokeh plot of the figure, keyed as in :func:`layout_rows`, in a fixed order."""
+    runs = document.runs
+    scale = panels.colour_scale([p.surface.loss for p in document.planes])
+    builders: dict[str, Callable[[], Model]] = {"regions": partial(panels.regions_plot, document.region_axes,
+                                                                   dataset)}
+    for plane in document.planes:
+        builders[f"landscape-{plane.method}"] = partial(panels.landscape_plot, plane, runs, scale)
+    builders["loss"] = partial(panels.loss_plot, runs)
+    builders["accuracy"] = partial(panels.accuracy_plot, runs, dataset.classes)
+    for plane in document.planes:
+        builders[f"gap-{plane.method}"] = partial(panels.gap_plot, plane.method, runs)
+        builders[f"distance-{plane.method}"] = partial(panels.distance_plot, plane.method, runs)
+    return builders
+
+
+# ---------------------------------------------------------------- around the script: the figure templates
+
+@dataclass(frozen=True)
+class RunChoice:
+    """One entry of a figure's run menu."""
+
+    index: int
+    label: str  # "adam · lr 0.005"
+    epochs: int
+    diverged: bool
+
+
+@dataclass(frozen=True)
+class FigureContext:
+    """What ``templates/figure.html`` shows before the script runs."""
+
+    slug: str
+    title: str
+    max_epoch: int  # the slider's end
+    runs: tuple[RunChoice, ...]
+    notes: tuple[str, ...]  # one sentence per diverged run
+    layout_class: str  # CSS modifier of the plots' grid
+
+    @property
+    def multi_run(self) -> bool:
+        return len(self.runs) > 1
+
+
+def figure_context(document: ExperimentFile) -> FigureContext:
+    """The figure template's view of one experiment file."""
+    runs = tuple(RunChoice(i, run_label(r), r.epochs, r.diverged) for i, r in enumerate(document.runs))
+    return FigureContext(slug=document.slug, title=document.title, max_epoch=document.max_epoch, runs=runs,
+                         notes=divergence_notes(document.runs),
+                         layout_class=f"la-plots--{layout_name([p.method for p in document.planes])}")
+
+
+def run_label(run: RunRecord) -> str:
+    """``adam · lr 0.005``: the name readers pick in the run menu."""
+    return f"{run.name} · lr {run.lr:g}"
+
+
+def divergence_notes(runs: Sequence[RunRecord]) -> tuple[str, ...]:
+    """One sentence per diverged run, named when there are several runs."""
+    notes = []
+    for run in runs:
+        if run.diverged:
+            who = f"{run.name}: t" if len(runs) > 1 else "T"
+            notes.append(f"{who}raining diverged at epoch {run.epochs}.")
+    return tuple(notes)
+
+
+@dataclass(frozen=True)
+class ExplorerChoice:
+    """One button of the explorer."""
+
+    slug: str
+    title: str  # accessible name, e.g. "5 hidden layers × 20 neurons"
+    label: str  # what the button says, e.g. "5 × 20"
+
+
+@dataclass(frozen=True)
+class ExplorerGrid:
+    """The explorer's buttons: networks without a depth × width place first, then the grid by rows."""
+
+    singles: tuple[ExplorerChoice, ...]  # e.g. the logistic baseline
+    depths: tuple[int, ...]  # row heads
+    widths: tuple[int, ...]  # column heads
+    cells: tuple[tuple[ExplorerChoice | None, ...], ...]  # [row][column]; None where the registry has no net
+
+    @property
+    def rows(self) -> tuple[tuple[int, tuple[ExplorerChoice | None, ...]], ...]:
+        """(depth, that row's cells) pairs, for the template's loop."""
+        return tuple(zip(self.depths, self.cells))
+
+    @property
+    def choices(self) -> tuple[ExplorerChoice, ...]:
+        """Every choice in reading order: the first is shown first."""
+        return self.singles + tuple(c for row in self.cells for c in row if c is not None)
+
+
+def explorer_grid(registry: Sequence[Experiment]) -> ExplorerGrid:
+    """The explorer's layout from the registry's ``explorer``, ``depth`` and ``width`` fields."""
+    offered = [e for e in registry if e.explorer]
+    singles = tuple(ExplorerChoice(e.slug, e.title, e.title) for e in offered if e.depth == 0)
+    networks: dict[tuple[int, int], Experiment] = {}
+    for e in offered:
+        if e.depth > 0 and networks.setdefault((e.depth, e.width), e) is not e:
+            raise ConfigError(f"{e.slug}.explorer=True: the explorer already has a {e.depth} × {e.width} network "
+                              f"({networks[e.depth, e.width].slug})")
+    depths = tuple(sorted({d for d, _ in networks}))
+    widths = tuple(sorted({w for _, w in networks}))
+    if len(widths) > MAX_EXPLORER_WIDTHS:
+        raise ConfigError(f"explorer: {len(widths)} widths, more than the {MAX_EXPLORER_WIDTHS} columns the "
+                          f"page lays out (templates/assets/figures.css, .la-cols-N)")
+    cells = tuple(tuple(choice(networks[d, w]) if (d, w) in networks else None for w in widths) for d in depths)
+    return ExplorerGrid(singles, depths, widths, cells)
+
+
+def choice(experiment: Experiment) -> ExplorerChoice:
+    return ExplorerChoice(experiment.slug, experiment.title, f"{experiment.depth}\u2009×\u2009{experiment.width}")

@@ -1,0 +1,355 @@
+"""How Bokeh draws a figure's panels: regions, landscapes, curves and the strips of what a plane hides.
+
+Each builder takes records of the file format (``schema.py``) and returns one
+Bokeh plot. Nothing here moves: the page's CSP forbids the ``eval`` that Bokeh's
+``CustomJS`` needs, so ``assets/lossarticle.js`` finds the named sources below and
+fills or moves them (``<run>`` is a run name, ``<plane>`` a method):
+
+* filled once: ``loss-<run>``, ``train-acc-<run>``, ``val-acc-<run>``; on each change
+  of the focused run: ``gap-recorded-<plane>``, ``gap-surface-<plane>``,
+  ``distance-<plane>`` and the titles ``gap-title-<plane>``, ``distance-title-<plane>``;
+* moved every epoch: ``regions-image``, ``path-<plane>-<run>``, ``now-<plane>``.
+
+Model ids come from Bokeh's counter, which :func:`panel_item` restarts for each
+panel, so a serialized panel is byte-stable.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import contourpy
+import numpy as np
+from bokeh.embed import json_item
+from bokeh.models import (ColorBar, ColumnDataSource, FixedTicker, LinearColorMapper, Model, PrintfTickFormatter,
+                          Range1d, Span)
+from bokeh.plotting import figure as bokeh_figure
+from bokeh.util import serialization as bokeh_serialization
+
+from lossarticle.schema import AxesRecord, DatasetFile, PlaneRecord, RunRecord
+
+PANEL_IDS = 400  # Bokeh ids reserved per panel (a landscape uses about 70)
+CLASS_COLOURS = ("#E69F00", "#56B4E9", "#009E73")  # Okabe–Ito: orange, sky blue, bluish green
+RUN_STYLES = (("#D55E00", "solid"), ("#0072B2", "dashed"), ("#CC79A7", "dotted"), ("#000000", "dashdot"))
+SIGNIFICANT = 4  # digits kept for curves, paths and contours: below what a 300-pixel axis can show
+CLIP_DECADES = 3.0  # colour scale spans at most this many decades above the lowest loss
+CONTOUR_LEVELS = 6
+FONT = "Helvetica, Arial, sans-serif"
+INK, MUTED, RULE = "#222222", "#666666", "#e4e4e4"
+LANDSCAPE_PALETTE = tuple(f"#{v:02x}{v:02x}{min(v + 6, 255):02x}" for v in np.linspace(250, 70, 128).astype(int))
+PLANE_TITLES = {"pca": "PCA of the path", "random": "Random directions", "init-final": "Initial → final weights"}
+HEIGHT_SQUARE, HEIGHT_CURVE, HEIGHT_STRIP = 300, 150, 170
+CURVE_LEFT = 44  # pixels left of every time axis: stacked curves line up epoch for epoch
+GAP_TITLE, DISTANCE_TITLE = "Loss: recorded vs. read off the plane", "Distance from the plane"
+# Bokeh repaints only a plot's overlay layer when nothing else changed: everything that moves
+# with the epoch lives there, so a slider step never redraws images, curves or axes.
+MOVING = "overlay"
+
+
+# ---------------------------------------------------------------- serialization with stable ids
+
+def panel_item(target_id: str, build: Callable[[], Model], first_id: int) -> dict[str, Any]:
+    """Build one panel and serialize it with ids counted from ``first_id``.
+
+    Each panel restarts the counter: Bokeh also spends ids on the byte buffers of
+    the arrays it serializes, and spends two more the first time in a process, so
+    one running count would shift every later panel's ids between runs.
+    """
+    set_next_bokeh_id(first_id)
+    item = dict(json_item(build(), target_id))
+    used = next_bokeh_id() - first_id
+    if used > PANEL_IDS:
+        raise ValueError(f"{target_id}: {used} Bokeh ids, more than the {PANEL_IDS} reserved per panel")
+    return item
+
+
+def set_next_bokeh_id(first_id: int) -> None:
+    """Make the next Bokeh model id ``p<first_id>`` (Bokeh's simple ids are a process-wide counter)."""
+    lock: threading.Lock = bokeh_serialization._simple_id_lock
+    with lock:
+        bokeh_serialization._simple_id = first_id - 1
+
+
+def next_bokeh_id() -> int:
+    """The number Bokeh's next simple id will carry."""
+    return int(bokeh_serialization._simple_id) + 1
+
+
+# ---------------------------------------------------------------- shared by every panel
+
+def rounded(values: Iterable[float], digits: int = SIGNIFICANT) -> list[float | None]:
+    """Floats to ``digits`` significant digits; non-finite become null (JSON has no NaN)."""
+    out: list[float | None] = []
+    for v in np.asarray(values, dtype=np.float64).ravel():
+        out.append(float(f"{v:.{digits}g}") if math.isfinite(v) else None)
+    return out
+
+
+def run_style(index: int) -> tuple[str, str]:
+    """Colour and dash of the ``index``-th run: both differ, so the runs survive greyscale printing."""
+    return RUN_STYLES[index % len(RUN_STYLES)]
+
+
+def plane_title(method: str) -> str:
+    """A reader's name for a direction method (closed set: an unknown one is a bug upstream)."""
+    if method in PLANE_TITLES:
+        return PLANE_TITLES[method]
+    raise ValueError(f"unknown plane {method!r} (known: {', '.join(PLANE_TITLES)})")
+
+
+def class_colours(dataset: DatasetFile) -> tuple[str, ...]:
+    """One colour per class; the palette has three."""
+    if dataset.classes > len(CLASS_COLOURS):
+        raise ValueError(f"{dataset.classes} classes, but only {len(CLASS_COLOURS)} class colours")
+    return CLASS_COLOURS[:dataset.classes]
+
+
+def base_plot(title: str, height: int, x_range: tuple[float, float], y_range: tuple[float, float],
+              left: int = 8, **options: Any) -> Any:
+    """A quiet, fixed-range plot: no toolbar, no tools, thin rules, the article's type.
+
+    ``left`` reserves room for the y axis, so stacked curves share one left edge.
+    """
+    plot = bokeh_figure(height=height, sizing_mode="stretch_width", tools="", toolbar_location=None,
+                        x_range=Range1d(*x_range), y_range=Range1d(*y_range), title=title,
+                        min_border_left=left, min_border_right=12, min_border_top=6, min_border_bottom=6,
+                        outline_line_color=None, background_fill_color="#ffffff", border_fill_color=None,
+                        **options)
+    plot.title.text_font, plot.title.text_font_style = FONT, "normal"
+    plot.title.text_font_size, plot.title.text_color = "13px", INK
+    for axis in (plot.xaxis, plot.yaxis):
+        axis.axis_label_text_font, axis.major_label_text_font = FONT, FONT
+        axis.axis_label_text_font_size, axis.major_label_text_font_size = "11px", "10px"
+        axis.axis_label_text_font_style = "normal"
+        axis.axis_label_text_color, axis.major_label_text_color = MUTED, MUTED
+        axis.axis_line_color, axis.major_tick_line_color, axis.minor_tick_line_color = "#999999", "#999999", None
+    plot.grid.grid_line_color = RULE
+    return plot
+
+
+def empty_source(name: str, *columns: str) -> ColumnDataSource:
+    """A named source the page fills: shipping the data once, in the figure's runs, halves the file."""
+    return ColumnDataSource(data={column: [] for column in columns}, name=name)
+
+
+def log_range(values: Iterable[np.ndarray], cap_decades: float | None = None) -> tuple[float, float]:
+    """A log-axis range over the positive finite values, widened by a fifth of a decade each side."""
+    flat = np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in values])
+    good = flat[np.isfinite(flat) & (flat > 0)]
+    if good.size == 0:
+        return 0.1, 10.0
+    lo, hi = float(good.min()), float(good.max())
+    if cap_decades is not None:
+        hi = min(hi, lo * 10 ** cap_decades)
+    return lo / 10 ** 0.2, hi * 10 ** 0.2
+
+
+def legend_style(plot: Any, location: str = "top_right") -> None:
+    """Small, borderless legends that do not hide the curves' ends."""
+    plot.legend.location = location
+    plot.legend.label_text_font, plot.legend.label_text_font_size = FONT, "10px"
+    plot.legend.label_height = plot.legend.glyph_height = 12
+    plot.legend.glyph_width, plot.legend.spacing, plot.legend.padding, plot.legend.margin = 18, 0, 4, 4
+    plot.legend.background_fill_alpha, plot.legend.border_line_alpha = 0.8, 0.0
+
+
+def grid_extent(axis: np.ndarray) -> tuple[float, float]:
+    """Left and right edges of an image whose pixel centres are ``axis`` (uniform spacing)."""
+    step = float(axis[1] - axis[0]) if len(axis) > 1 else 1.0
+    return float(axis[0]) - step / 2, float(axis[-1]) + step / 2
+
+
+# ---------------------------------------------------------------- decision regions
+
+def regions_plot(axes: AxesRecord, dataset: DatasetFile) -> Any:
+    """Decision regions of the focused run, filled by the page, under the training points."""
+    x_edges, y_edges = grid_extent(axes.x), grid_extent(axes.y)
+    plot = base_plot("Decision regions", HEIGHT_SQUARE, x_edges, y_edges)
+    plot.xaxis.axis_label, plot.yaxis.axis_label = "x₁ (standardized)", "x₂ (standardized)"
+    plot.grid.visible = False
+    plot.image_rgba(image="image", x=x_edges[0], y=y_edges[0], dw=x_edges[1] - x_edges[0],
+                    dh=y_edges[1] - y_edges[0], source=empty_source("regions-image", "image"), level=MOVING)
+    points = dataset.train_x.astype(np.float64)
+    for cls, colour in enumerate(class_colours(dataset)):
+        mine = points[dataset.train_y == cls]
+        # No outline: stroking 1083 circles doubles the cost of every frame that changes the regions.
+        plot.scatter(x=np.round(mine[:, 0], 3).astype(np.float32), y=np.round(mine[:, 1], 3).astype(np.float32),
+                     size=4, fill_color=colour, line_color=None, level=MOVING)  # must stay above the image
+    return plot
+
+
+# ---------------------------------------------------------------- landscapes
+
+def colour_scale(losses: Sequence[np.ndarray]) -> tuple[float, float]:
+    """log10 range shared by a figure's planes, so one colour is one loss in every landscape.
+
+    The top is clipped to ``CLIP_DECADES`` above the lowest loss: a surface that
+    overflows somewhere must not squash the interesting valley into one colour.
+    """
+    logs = [log_loss(loss) for loss in losses]
+    finite = np.concatenate([z[np.isfinite(z)] for z in logs]) if logs else np.array([])
+    if finite.size == 0:
+        return 0.0, 1.0
+    low = float(finite.min())
+    high = min(float(finite.max()), low + CLIP_DECADES)
+    return low, high if high > low else low + 1.0
+
+
+def log_loss(loss: np.ndarray) -> np.ndarray:
+    """log10 of a loss grid, with NaN and +inf as +inf (overflowed) and 0 as -inf."""
+    loss = np.asarray(loss, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.where(loss > 0, np.log10(np.where(loss > 0, loss, 1.0)), -np.inf)
+    logs[np.isnan(loss) | np.isposinf(loss)] = np.inf
+    return logs
+
+
+def clipped_log_loss(loss: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
+    """The image a landscape draws: log10 loss inside ``scale``; overflow and huge values take the top."""
+    return np.round(np.clip(log_loss(loss), *scale), 3).astype(np.float32)
+
+
+def contour_lines(x: np.ndarray, y: np.ndarray, z: np.ndarray, scale: tuple[float, float]) -> dict[str, list]:
+    """Iso-loss lines at evenly spaced log levels inside the colour scale, every other vertex kept."""
+    generator = contourpy.contour_generator(np.asarray(x, np.float64), np.asarray(y, np.float64),
+                                            np.asarray(z, np.float64), line_type=contourpy.LineType.Separate)
+    xs, ys = [], []
+    for level in np.linspace(*scale, CONTOUR_LEVELS + 2)[1:-1]:
+        for line in generator.lines(float(level)):
+            thinned = np.vstack([line[:-1:2], line[-1:]])  # 101-point grids: halving is invisible
+            xs.append(rounded(thinned[:, 0]))
+            ys.append(rounded(thinned[:, 1]))
+    return {"xs": xs, "ys": ys}
+
+
+def landscape_plot(plane: PlaneRecord, runs: Sequence[RunRecord], scale: tuple[float, float]) -> Any:
+    """log10 loss on one plane, iso-lines, and each run's path so far (paths filled by the page)."""
+    surface, method = plane.surface, plane.method
+    x_edges, y_edges = grid_extent(surface.x), grid_extent(surface.y)
+    plot = base_plot(plane_title(method), HEIGHT_SQUARE, x_edges, y_edges)
+    plot.xaxis.axis_label, plot.yaxis.axis_label = plane.axis_labels
+    plot.grid.visible = False
+    image = clipped_log_loss(surface.loss, scale)
+    mapper = LinearColorMapper(palette=list(LANDSCAPE_PALETTE), low=round(scale[0], 4), high=round(scale[1], 4))
+    plot.image(image=[image], x=x_edges[0], y=y_edges[0], dw=x_edges[1] - x_edges[0],
+               dh=y_edges[1] - y_edges[0], color_mapper=mapper)
+    plot.multi_line(xs="xs", ys="ys", source=ColumnDataSource(contour_lines(surface.x, surface.y, image, scale)),
+                    line_color="#ffffff", line_alpha=0.75, line_width=0.8)
+    for index, run in enumerate(runs):
+        colour, dash = run_style(index)
+        plot.line("x", "y", source=empty_source(f"path-{method}-{run.name}", "x", "y"),
+                  line_color=colour, line_dash=dash, line_width=2.2, level=MOVING)
+    plot.scatter("x", "y", source=empty_source(f"now-{method}", "x", "y", "colour"), size=9,
+                 fill_color="colour", line_color="#ffffff", line_width=1.5, level=MOVING)
+    plot.add_layout(colour_bar(mapper, scale), "right")
+    return plot
+
+
+def nice_values(lo: float, hi: float, mantissas: Sequence[int]) -> list[float]:
+    """1-2-5 style values between ``lo`` and ``hi`` (both > 0), ascending."""
+    decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    return [float(f"{m}e{k}") for k in decades for m in mantissas if lo <= float(f"{m}e{k}") <= hi]
+
+
+def loss_ticks(lo: float, hi: float, wanted: int = 3) -> list[float]:
+    """Tick values for a log loss axis: powers of ten when they are enough, else 1-2-5, else 1-2-3-5."""
+    for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5, 7)):
+        ticks = nice_values(lo, hi, mantissas)
+        if len(ticks) >= wanted:
+            return ticks
+    return ticks
+
+
+def log_ticks(plot: Any) -> None:
+    """Plain-number ticks on a log axis (0.1, not 10⁻¹): readers compare them with the readout."""
+    y = plot.y_range
+    plot.yaxis.ticker = FixedTicker(ticks=loss_ticks(y.start, y.end))
+    plot.yaxis.formatter = PrintfTickFormatter(format="%g")
+    plot.ygrid.ticker = plot.yaxis.ticker
+
+
+def colour_bar(mapper: LinearColorMapper, scale: tuple[float, float]) -> ColorBar:
+    """The key to the landscape's shades, labelled in loss, not log loss; the top shade also means 'higher'."""
+    values = loss_ticks(10 ** scale[0], 10 ** scale[1], wanted=4)
+    ticks = [round(math.log10(v), 6) for v in values]
+    return ColorBar(color_mapper=mapper, width=8, padding=4, margin=4, title="loss",
+                    ticker=FixedTicker(ticks=ticks), major_label_overrides={t: f"{v:g}" for t, v in zip(ticks, values)},
+                    title_text_font=FONT, title_text_font_size="10px", title_text_font_style="normal",
+                    title_text_color=MUTED, major_label_text_font=FONT, major_label_text_font_size="9px",
+                    major_label_text_color=MUTED, major_tick_line_color=None, bar_line_color=None,
+                    label_standoff=4)
+
+
+# ---------------------------------------------------------------- curves over the epochs
+
+def epoch_range(runs: Sequence[RunRecord]) -> tuple[float, float]:
+    """The shared x range of every curve: epoch 0 to the longest run."""
+    return 0.0, float(max(run.epochs for run in runs)) or 1.0
+
+
+def loss_plot(runs: Sequence[RunRecord]) -> Any:
+    """Training loss of every run on a log axis (the current point is an overlay of the page's)."""
+    plot = base_plot("Training loss", HEIGHT_CURVE, epoch_range(runs), log_range([r.train_loss for r in runs]),
+                     left=CURVE_LEFT, y_axis_type="log")
+    log_ticks(plot)
+    for index, run in enumerate(runs):
+        colour, dash = run_style(index)
+        legend = {"legend_label": run.name} if len(runs) > 1 else {}
+        plot.line("x", "y", source=empty_source(f"loss-{run.name}", "x", "y"), line_color=colour,
+                  line_dash=dash, line_width=1.6, **legend)
+    if len(runs) > 1:
+        legend_style(plot)
+    return plot
+
+
+def accuracy_plot(runs: Sequence[RunRecord], classes: int) -> Any:
+    """Train (solid) and validation (dotted) accuracy in percent, with chance level for reference."""
+    plot = base_plot("Accuracy (%)", HEIGHT_CURVE, epoch_range(runs), (0.0, 102.0), left=CURVE_LEFT)
+    plot.xaxis.axis_label = "epoch"
+    plot.yaxis.ticker = [0, 50, 100]
+    plot.add_layout(Span(location=100 / classes, dimension="width", line_color="#bbbbbb", line_width=1,
+                         line_dash="dotted"))
+    for index, run in enumerate(runs):
+        colour, _ = run_style(index)
+        plot.line("x", "y", source=empty_source(f"train-acc-{run.name}", "x", "y"), line_color=colour,
+                  line_width=1.6, legend_label="train")
+        plot.line("x", "y", source=empty_source(f"val-acc-{run.name}", "x", "y"), line_color=colour,
+                  line_width=1.6, line_dash=[2, 2], line_alpha=0.8, legend_label="val")
+    legend_style(plot, "bottom_right")
+    plot.legend.orientation = "horizontal"
+    return plot
+
+
+def focus_title(text: str, runs: Sequence[RunRecord]) -> str:
+    """A panel title that names the focused run when there are several (the page rewrites it)."""
+    return f"{text} ({runs[0].name})" if len(runs) > 1 else text
+
+
+def gap_plot(method: str, runs: Sequence[RunRecord]) -> Any:
+    """The focused run's recorded loss against the surface's loss at its projection on the plane."""
+    series = [r.train_loss for r in runs] + [r.path(method).surface_loss for r in runs]
+    plot = base_plot(focus_title(GAP_TITLE, runs), HEIGHT_STRIP, epoch_range(runs),
+                     log_range(series, cap_decades=CLIP_DECADES), left=CURVE_LEFT, y_axis_type="log")
+    plot.title.name = f"gap-title-{method}"
+    plot.xaxis.axis_label = "epoch"
+    log_ticks(plot)
+    plot.line("x", "y", source=empty_source(f"gap-recorded-{method}", "x", "y"), line_color=INK,
+              line_width=1.6, legend_label="recorded")
+    plot.line("x", "y", source=empty_source(f"gap-surface-{method}", "x", "y"), line_color="#D55E00",
+              line_width=1.8, line_dash="dashed", legend_label="on the plane")
+    legend_style(plot)
+    return plot
+
+
+def distance_plot(method: str, runs: Sequence[RunRecord]) -> Any:
+    """How far the focused run's weights are from the plane: what the landscape cannot show."""
+    top = max(float(run.path(method).distance.max()) for run in runs)
+    plot = base_plot(focus_title(DISTANCE_TITLE, runs), HEIGHT_STRIP, epoch_range(runs), (0.0, top * 1.08 or 1.0),
+                     left=CURVE_LEFT)
+    plot.title.name = f"distance-title-{method}"
+    plot.xaxis.axis_label = "epoch"
+    plot.yaxis.ticker.desired_num_ticks = 4
+    plot.line("x", "y", source=empty_source(f"distance-{method}", "x", "y"), line_color=INK, line_width=1.6)
+    return plot

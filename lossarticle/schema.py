@@ -1,0 +1,490 @@
+"""The exported file format, spelled once: frozen dataclasses with the writer and the reader side by side.
+
+Torch-free: ``render`` and everything it calls read these objects, never raw dicts.
+
+Files in ``site/data/``: one :class:`ExperimentFile` per experiment (``<slug>.json``),
+the data set (:class:`DatasetFile`, ``spiral.json``) and :class:`IndexFile`
+(``index.json``). JSON keys are the field names below; nested dataclasses are
+objects, tuples are lists (in the order given: planes in the registry's order).
+
+Arrays are objects ``{"dtype": "float32", "shape": [101, 101], "base64": "..."}``
+holding the raw little-endian bytes in C order. Each array field states its
+dtype and shape, with named dimensions the reader fills in from the config
+(``snapshots`` = a run's epochs + 1, ``ny``/``nx`` = the surface resolution,
+``ry``/``rx`` = the region resolution) or binds on first use (``frames``). Grids
+are ``Z[iy][ix]``: the value at ``(x[ix], y[iy])``, the ``np.meshgrid(x, y)`` and
+Bokeh ``image()`` convention.
+
+Reading is validating: a wrong dtype or shape, a non-finite value where the
+format promises finite ones, a value out of range, a missing key, or a file made
+from another config or schema version raises :class:`~lossarticle.errors.CacheError`
+naming the file and the field, and the caller recomputes or says how to fix it.
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from lossarticle.configs import DataConfig, Experiment
+from lossarticle.errors import CacheError
+
+#: Bumped whenever the meaning or layout of an exported file changes; part of
+#: every cache key, so old files are recomputed rather than misread.
+SCHEMA_VERSION = 2
+
+DATASET_FILE = "spiral.json"
+INDEX_FILE = "index.json"
+ARRAY_DTYPES = ("bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "int64",
+                "float16", "float32", "float64")
+
+
+# ---------------------------------------------------------------- the format
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """What an array field must decode to."""
+
+    dtype: str  # one of ARRAY_DTYPES
+    shape: tuple[str | int, ...]  # named dimensions are filled in by the reader
+    finite: bool = True  # False where overflow is data (a loss surface may hold inf)
+    low: float | None = None  # every finite value >= low
+    high: float | None = None  # every finite value <= high
+
+
+def array(dtype: str, *shape: str | int, finite: bool = True, low: float | None = None,
+          high: float | None = None) -> Any:
+    """Declare a numpy field of a format dataclass."""
+    return field(metadata={"array": ArraySpec(dtype, shape, finite, low, high)})
+
+
+@dataclass(frozen=True)
+class SurfaceRecord:
+    """Training loss and accuracy on the grid ``x`` × ``y`` of a plane; ``Z[iy][ix]``."""
+
+    x: np.ndarray = array("float32", "nx")  # plane coordinate a of each column
+    y: np.ndarray = array("float32", "ny")  # plane coordinate b of each row
+    loss: np.ndarray = array("float32", "ny", "nx", finite=False, low=0)  # inf/NaN where the loss overflows
+    accuracy: np.ndarray = array("float32", "ny", "nx", low=0, high=1)
+
+
+@dataclass(frozen=True)
+class PlaneRecord:
+    """One plane ``θ_final + a·d1 + b·d2`` of the experiment and its loss surface."""
+
+    method: str  # one of configs.DIRECTION_METHODS
+    axis_labels: tuple[str, str]  # e.g. "PC1 · 95.3 % of variance"
+    explained_variance: tuple[float, float] | None  # PCA only: share of the path's variance per axis
+    surface: SurfaceRecord
+
+
+@dataclass(frozen=True)
+class PathRecord:
+    """One run's snapshots projected onto one plane."""
+
+    method: str  # the plane, as in PlaneRecord.method
+    coords: np.ndarray = array("float32", "snapshots", 2)  # least-squares (a, b) of each snapshot
+    distance: np.ndarray = array("float32", "snapshots", low=0)  # Euclidean distance of the snapshot from the plane
+    surface_loss: np.ndarray = array("float32", "snapshots", finite=False, low=0)  # loss at the projected point
+
+
+@dataclass(frozen=True)
+class RegionsRecord:
+    """Decision regions over the input grid (``ExperimentFile.region_axes``) at some snapshots."""
+
+    frames: np.ndarray = array("int32", "frames", low=0)  # epoch of each frame, ascending
+    label: np.ndarray = array("uint8", "frames", "ry", "rx")  # arg-max class at (x[ix], y[iy])
+    confidence: np.ndarray = array("uint8", "frames", "ry", "rx")  # round(255 · (p_max − 1/C) / (1 − 1/C))
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One optimizer run: metrics after every epoch (θ₀ first), its paths and regions."""
+
+    name: str  # as in configs.Run.name
+    optimizer: str
+    lr: float
+    momentum: float
+    epochs: int  # epochs run; fewer than configured when training diverged
+    diverged: bool  # True when training hit a non-finite loss; arrays stop before it
+    train_loss: np.ndarray = array("float32", "snapshots", low=0)
+    train_acc: np.ndarray = array("float32", "snapshots", low=0, high=1)
+    val_acc: np.ndarray = array("float32", "snapshots", low=0, high=1)
+    paths: tuple[PathRecord, ...]  # one per plane, in the planes' order
+    regions: RegionsRecord
+
+    @staticmethod
+    def dimensions(scalars: dict[str, Any]) -> dict[str, int]:
+        return {"snapshots": int(scalars["epochs"]) + 1}
+
+    def path(self, method: str) -> PathRecord:
+        """This run's path on the plane ``method``."""
+        return _by_method(self.paths, method)
+
+
+@dataclass(frozen=True)
+class ArchitectureRecord:
+    """Layer sizes of the network, for readers who do not import the registry."""
+
+    sizes: tuple[int, ...]  # input, hidden..., output
+    skip: bool  # residual connections between equal-width hidden layers
+    num_params: int
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What made a file; nothing about the host or the time, so rebuilds are byte-identical."""
+
+    seed: int  # the experiment's seed (initial weights, random directions)
+    data_seed: int
+    device: str  # "cpu" or "cuda": results differ in the last bits between them
+    versions: dict[str, str]  # python, torch, numpy, scikit-learn
+
+
+@dataclass(frozen=True)
+class AxesRecord:
+    """The input grid of the decision regions, in standardized coordinates."""
+
+    x: np.ndarray = array("float32", "rx")
+    y: np.ndarray = array("float32", "ry")
+
+
+@dataclass(frozen=True)
+class ExperimentFile:
+    """``<slug>.json``: everything the article shows of one experiment."""
+
+    schema_version: int
+    slug: str
+    title: str
+    config_hash: str  # SHA-256 of config + schema version: the cache key (config_hash below)
+    config: Experiment = field(metadata={"registry": True})  # written in full; read back as the registry's
+    provenance: Provenance
+    architecture: ArchitectureRecord
+    planes: tuple[PlaneRecord, ...]  # in the order the experiment lists them
+    runs: tuple[RunRecord, ...]  # in the order the experiment lists them; the first centres the planes
+    region_axes: AxesRecord
+
+    def plane(self, method: str) -> PlaneRecord:
+        return _by_method(self.planes, method)
+
+    @property
+    def reference(self) -> RunRecord:
+        """The run whose final weights are every plane's origin."""
+        return self.runs[0]
+
+    @property
+    def max_epoch(self) -> int:
+        """The longest run: where the slider ends."""
+        return max(run.epochs for run in self.runs)
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    """``spiral.json``: the standardized data set, for the points drawn over decision regions."""
+
+    schema_version: int
+    config: DataConfig = field(metadata={"registry": True})
+    mean: np.ndarray = array("float32", 2)  # subtracted from the raw inputs before dividing by std
+    std: np.ndarray = array("float32", 2, low=0)
+    train_x: np.ndarray = array("float32", "n_train", 2)
+    train_y: np.ndarray = array("uint8", "n_train")
+    val_x: np.ndarray = array("float32", "n_val", 2)
+    val_y: np.ndarray = array("uint8", "n_val")
+    test_x: np.ndarray = array("float32", "n_test", 2)
+    test_y: np.ndarray = array("uint8", "n_test")
+
+    @property
+    def classes(self) -> int:
+        return self.config.classes
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One published experiment file."""
+
+    slug: str
+    title: str
+    file: str  # relative to the index
+    config_hash: str  # the hash stored in that file
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    """``index.json``: the experiment files present, in registry order."""
+
+    schema_version: int
+    dataset: str  # the data set's file name
+    experiments: tuple[IndexEntry, ...]
+
+
+# ---------------------------------------------------------------- where files live
+
+def experiment_path(data_dir: Path, slug: str) -> Path:
+    """The one place the name of an experiment's file is spelled."""
+    return data_dir / f"{slug}.json"
+
+
+def data_dir_of(site_dir: Path) -> Path:
+    """Exported data lives in the site's ``data/`` folder, published beside the page."""
+    return site_dir / "data"
+
+
+# ---------------------------------------------------------------- the cache key
+
+def config_hash(config: Experiment | DataConfig) -> str:
+    """SHA-256 of the full config plus the schema version: the cache key stored in each file."""
+    text = json.dumps({"schema_version": SCHEMA_VERSION, "config": dataclasses.asdict(config)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- arrays
+
+def encode_array(values: np.ndarray) -> dict[str, Any]:
+    """Base64 of the little-endian bytes, with dtype and shape; refuses dtypes we do not document."""
+    values = np.asarray(values)
+    if values.dtype.name not in ARRAY_DTYPES:
+        raise ValueError(f"cannot encode dtype {values.dtype.name!r} (supported: {', '.join(ARRAY_DTYPES)})")
+    little = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<"))
+    return {"dtype": values.dtype.name, "shape": list(values.shape),
+            "base64": base64.b64encode(little.tobytes()).decode("ascii")}
+
+
+def decode_array(node: Any, where: str = "array") -> np.ndarray:
+    """Inverse of :func:`encode_array`; a malformed object raises CacheError naming ``where``."""
+    try:
+        dtype, shape, raw = node["dtype"], tuple(node["shape"]), base64.b64decode(node["base64"], validate=True)
+        if dtype not in ARRAY_DTYPES:
+            raise ValueError(f"unsupported dtype {dtype!r}")
+        return np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).reshape(shape).astype(dtype)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CacheError(f"{where}: not an encoded array ({error})") from error
+
+
+def check_array(values: np.ndarray, spec: ArraySpec, dims: dict[str, int], where: str) -> None:
+    """Dtype, shape (binding named dimensions seen first here), finiteness and range."""
+    if values.dtype.name != spec.dtype:
+        raise CacheError(f"{where}: dtype {values.dtype.name}, expected {spec.dtype}")
+    if values.ndim != len(spec.shape):
+        raise CacheError(f"{where}: {values.ndim}-D, expected shape {_shape_text(spec.shape)}")
+    for size, dim in zip(values.shape, spec.shape):
+        expected = dims.setdefault(dim, size) if isinstance(dim, str) else dim
+        if size != expected:
+            raise CacheError(f"{where}: shape {list(values.shape)}, expected {_shape_text(spec.shape, dims)}")
+    if values.dtype.kind != "f":
+        finite = values
+    else:
+        good = np.isfinite(values)
+        if spec.finite and not good.all():
+            raise CacheError(f"{where}: non-finite value at index {np.argwhere(~good)[0].tolist()}")
+        finite = values[good]
+    if finite.size and spec.low is not None and finite.min() < spec.low:
+        raise CacheError(f"{where}: value {finite.min()} below {spec.low}")
+    if finite.size and spec.high is not None and finite.max() > spec.high:
+        raise CacheError(f"{where}: value {finite.max()} above {spec.high}")
+
+
+def _shape_text(shape: tuple[str | int, ...], dims: dict[str, int] | None = None) -> str:
+    return "[" + ", ".join(str((dims or {}).get(d, d)) if isinstance(d, str) else str(d) for d in shape) + "]"
+
+
+# ---------------------------------------------------------------- the writer
+
+def to_tree(value: Any) -> Any:
+    """A format object as JSON-ready values: dataclasses become objects, tuples lists, arrays encoded."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        tree = {}
+        for item in dataclasses.fields(value):
+            spec = item.metadata.get("array")
+            content = getattr(value, item.name)
+            if spec is not None:
+                tree[item.name] = encode_array(np.asarray(content).astype(spec.dtype, copy=False))
+            elif item.metadata.get("registry"):
+                tree[item.name] = dataclasses.asdict(content)
+            else:
+                tree[item.name] = to_tree(content)
+        return tree
+    if isinstance(value, (tuple, list)):
+        return [to_tree(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_tree(v) for k, v in value.items()}
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if isinstance(value, float):
+        return value
+    raise TypeError(f"cannot write {type(value).__name__} into the file format")
+
+
+def to_json(document: Any) -> str:
+    """Canonical text: sorted keys, no spaces, no NaN (arrays carry non-finite values as bytes)."""
+    return json.dumps(to_tree(document), sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+# ---------------------------------------------------------------- the reader
+
+T = TypeVar("T")
+
+
+def from_tree(cls: type[T], node: Any, where: str, dims: dict[str, int], registry: dict[str, Any]) -> T:
+    """Build ``cls`` from JSON values, validating every field; ``registry`` supplies config fields."""
+    if not isinstance(node, dict):
+        raise CacheError(f"{where}: expected an object, got {type(node).__name__}")
+    hints = typing.get_type_hints(cls)
+    dims = dict(dims)  # a dimension bound inside this object does not leak to its siblings
+    items = dataclasses.fields(cls)  # type: ignore[arg-type]
+    scalars = [f for f in items if hints[f.name] in (int, float, str, bool) and not f.metadata]
+    values = {f.name: read_field(f, hints[f.name], node, where, dims, registry) for f in scalars}
+    if hasattr(cls, "dimensions"):
+        dims.update(cls.dimensions(values))  # scalars can fix array sizes: a run's epochs + 1 snapshots
+    for item in items:
+        if item.name not in values:
+            values[item.name] = read_field(item, hints[item.name], node, where, dims, registry)
+    return cls(**values)
+
+
+def read_field(item: dataclasses.Field, hint: Any, node: dict[str, Any], where: str, dims: dict[str, int],
+               registry: dict[str, Any]) -> Any:
+    """One field of a format object: from the registry, an array, or any other value."""
+    key = f"{where}.{item.name}"
+    if item.metadata.get("registry"):
+        return registry[item.name]
+    if item.name not in node:
+        raise CacheError(f"{key}: missing")
+    spec = item.metadata.get("array")
+    if spec is None:
+        return from_value(hint, node[item.name], key, dims, registry)
+    values = decode_array(node[item.name], key)
+    check_array(values, spec, dims, key)
+    return values
+
+
+def from_value(hint: Any, node: Any, where: str, dims: dict[str, int], registry: dict[str, Any]) -> Any:
+    """One field's value of type ``hint``: scalars, optionals, tuples, string dicts and dataclasses."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if node is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return from_value(inner, node, where, dims, registry)
+    if origin is tuple:
+        if not isinstance(node, list):
+            raise CacheError(f"{where}: expected a list, got {type(node).__name__}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(from_value(args[0], v, f"{where}[{i}]", dims, registry) for i, v in enumerate(node))
+        if len(node) != len(args):
+            raise CacheError(f"{where}: expected {len(args)} values, got {len(node)}")
+        return tuple(from_value(a, v, f"{where}[{i}]", dims, registry) for i, (a, v) in enumerate(zip(args, node)))
+    if origin is dict:
+        if not isinstance(node, dict) or not all(isinstance(v, str) for v in node.values()):
+            raise CacheError(f"{where}: expected an object of strings")
+        return dict(node)
+    if dataclasses.is_dataclass(hint):
+        return from_tree(hint, node, where, dims, registry)
+    if hint is float:
+        if isinstance(node, bool) or not isinstance(node, (int, float)):
+            raise CacheError(f"{where}: expected a number, got {node!r}")
+        return float(node)
+    if hint in (int, str, bool):
+        if not isinstance(node, hint) or (hint is int and isinstance(node, bool)):
+            raise CacheError(f"{where}: expected {hint.__name__}, got {node!r}")
+        return node
+    raise TypeError(f"{where}: the reader cannot read {hint!r}")
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file, turning every failure into one CacheError line naming the file."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise CacheError(f"{path}: missing") from error
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CacheError(f"{path}: unreadable ({error})") from error
+
+
+def check_version(node: Any, path: Path) -> None:
+    """Refuse a file of another schema version before reading any field."""
+    version = node.get("schema_version") if isinstance(node, dict) else None
+    if version != SCHEMA_VERSION:
+        raise CacheError(f"{path}: schema version {version!r}, expected {SCHEMA_VERSION}")
+
+
+def read_experiment(path: Path, experiment: Experiment) -> ExperimentFile:
+    """The experiment file at ``path``, if it was made from ``experiment`` and decodes in full."""
+    node = read_json(path)
+    check_version(node, path)
+    if node.get("config_hash") != config_hash(experiment):
+        raise CacheError(f"{path}: made from another config (hash mismatch)")
+    dims = {"ny": experiment.surface.resolution, "nx": experiment.surface.resolution,
+            "ry": experiment.surface.region_resolution, "rx": experiment.surface.region_resolution}
+    document = from_tree(ExperimentFile, node, str(path), dims, {"config": experiment})
+    check_experiment(document, experiment, str(path))
+    return document
+
+
+def check_experiment(document: ExperimentFile, experiment: Experiment, where: str) -> None:
+    """What the config implies beyond shapes: names, orders, lengths and frame positions."""
+    if document.slug != experiment.slug:
+        raise CacheError(f"{where}.slug: {document.slug!r}, expected {experiment.slug!r}")
+    if tuple(p.method for p in document.planes) != experiment.planes:
+        raise CacheError(f"{where}.planes: {[p.method for p in document.planes]}, expected {list(experiment.planes)}")
+    if tuple(r.name for r in document.runs) != tuple(r.name for r in experiment.runs):
+        raise CacheError(f"{where}.runs: {[r.name for r in document.runs]}, expected "
+                         f"{[r.name for r in experiment.runs]}")
+    for index, run in enumerate(document.runs):
+        key = f"{where}.runs[{index}]"
+        if run.epochs > experiment.epochs or (run.epochs < experiment.epochs and not run.diverged):
+            raise CacheError(f"{key}.epochs: {run.epochs} of {experiment.epochs} without diverging")
+        if tuple(p.method for p in run.paths) != experiment.planes:
+            raise CacheError(f"{key}.paths: {[p.method for p in run.paths]}, expected {list(experiment.planes)}")
+        frames = run.regions.frames
+        if frames.size == 0 or frames.size > experiment.surface.region_frames or np.any(np.diff(frames) <= 0) \
+                or frames[0] != 0 or frames[-1] != run.epochs:
+            raise CacheError(f"{key}.regions.frames: {frames.tolist()} is not an ascending 0..{run.epochs} "
+                             f"of at most {experiment.surface.region_frames} frames")
+
+
+def read_dataset(path: Path, config: DataConfig) -> DatasetFile:
+    """The data set file, checked against the config that made it."""
+    node = read_json(path)
+    check_version(node, path)
+    stored = node.get("config") if isinstance(node, dict) else None
+    if stored != dataclasses.asdict(config):
+        raise CacheError(f"{path}: made from another data config")
+    document = from_tree(DatasetFile, node, str(path), {}, {"config": config})
+    total = len(document.train_y) + len(document.val_y) + len(document.test_y)
+    if total != config.points_per_class * config.classes:
+        raise CacheError(f"{path}: {total} points, expected {config.points_per_class * config.classes}")
+    for split in ("train_y", "val_y", "test_y"):
+        labels = getattr(document, split)
+        if labels.size and labels.max() >= config.classes:
+            raise CacheError(f"{path}.{split}: label {labels.max()} of {config.classes} classes")
+    return document
+
+
+def read_index(path: Path) -> IndexFile:
+    """The index file."""
+    node = read_json(path)
+    check_version(node, path)
+    return from_tree(IndexFile, node, str(path), {}, {})
+
+
+def stored_hash(path: Path) -> str:
+    """The config hash a file says it was made from (no arrays decoded)."""
+    node = read_json(path)
+    if not isinstance(node, dict) or not isinstance(node.get("config_hash"), str):
+        raise CacheError(f"{path}.config_hash: missing")
+    return node["config_hash"]
+
+
+def _by_method(items: tuple[Any, ...], method: str) -> Any:
+    for item in items:
+        if item.method == method:
+            return item
+    raise KeyError(f"no plane {method!r} (have: {', '.join(i.method for i in items)})")

@@ -1,0 +1,216 @@
+"""The figure scripts and templates: byte-stable, safe to load in a page, honest about divergence and overflow."""
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from lossarticle import page_data, panels
+from lossarticle.configs import Experiment, Run, mlp
+from lossarticle.errors import ConfigError
+from lossarticle.render import page_environment
+from tests.records import EPOCHS, synthetic_dataset, synthetic_document, synthetic_experiment, synthetic_run
+from tests.tiny import TEMPLATES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def spec_of(script: str, slug: str = "tiny") -> dict[str, Any]:
+    """The JSON inside ``window.lossarticle.register("<slug>", <json>);``."""
+    prefix = f'window.lossarticle.register("{slug}", '
+    assert script.startswith(prefix) and script.endswith(");\n")
+    return json.loads(script[len(prefix):-3])
+
+
+def ndarrays(node: Any) -> list[np.ndarray]:
+    """Every Bokeh-serialized ndarray inside a json_item, decoded."""
+    found = []
+    if isinstance(node, dict):
+        if node.get("type") == "ndarray" and isinstance(node.get("array"), dict):
+            raw = base64.b64decode(node["array"]["data"])
+            raw = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+            found.append(np.frombuffer(raw, dtype=node["dtype"]).reshape(node["shape"]))
+        for value in node.values():
+            found += ndarrays(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += ndarrays(value)
+    return found
+
+
+@pytest.fixture()
+def dataset():
+    return synthetic_dataset()
+
+
+def script(dataset, id_base: int = 5000, **changes: Any) -> str:
+    return page_data.figure_script(synthetic_document(**changes), dataset, id_base)
+
+
+def test_same_input_gives_the_same_bytes(dataset) -> None:
+    first = script(dataset)
+    script(dataset, 9000, experiment=synthetic_experiment("other", planes=("random", "pca")))  # moves the counter
+    assert first == script(dataset)
+
+
+def test_first_build_in_a_fresh_process_matches_the_next() -> None:
+    # Bokeh spends extra ids the first time it serializes in a process; only a fresh one shows it.
+    code = ("import hashlib\nfrom lossarticle.page_data import figure_script\n"
+            "from tests.records import synthetic_dataset, synthetic_document\n"
+            "print(*(hashlib.sha256(figure_script(synthetic_document(), synthetic_dataset(), 5000).encode())"
+            ".hexdigest() for _ in range(2)))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first, second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                   check=True).stdout.split()
+    assert first == second
+
+
+def test_ids_start_at_the_base_and_do_not_collide(dataset) -> None:
+    base_a, base_b = page_data.figure_id_base(0), page_data.figure_id_base(1)
+    experiment = synthetic_experiment(planes=("random", "init-final", "pca"))  # the most panels a figure has
+    ids_a = set(map(int, re.findall(r'"id":"p(\d+)"', script(dataset, base_a, experiment=experiment))))
+    ids_b = set(map(int, re.findall(r'"id":"p(\d+)"', script(dataset, base_b, experiment=experiment))))
+    assert min(ids_a) == base_a and max(ids_a) < base_b <= min(ids_b)
+    assert not ids_a & ids_b
+
+
+def test_id_base_must_be_positive(dataset) -> None:
+    with pytest.raises(ValueError, match="id_base"):
+        script(dataset, 0)
+
+
+def test_script_is_one_register_call_with_every_panel(dataset) -> None:
+    spec = spec_of(script(dataset))
+    keys = [key for row in spec["layout"] for cell in row["cells"] for key in cell["keys"]]
+    assert sorted(keys) == sorted(spec["items"])
+    assert {"regions", "landscape-pca", "loss", "accuracy", "gap-pca", "distance-pca"} == set(keys)
+    assert all(item["target_id"] == f"fig-tiny-{key}" for key, item in spec["items"].items())
+    assert spec["max_epoch"] == EPOCHS and len(spec["runs"][0]["loss"]) == EPOCHS + 1
+
+
+def test_markup_in_labels_cannot_close_the_script(dataset) -> None:
+    nasty = "</script><script>alert(1)</script><!-- & \u2028"
+    text = page_data.figure_script(synthetic_document(axis_label=nasty), dataset, 5000)
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert nasty in json.dumps(spec_of(text), ensure_ascii=False)
+
+
+def test_regions_round_trip_through_the_packed_bytes() -> None:
+    regions = synthetic_run("adam", EPOCHS, ("pca",)).regions
+    packed = base64.b64decode(page_data.encode_regions(regions.label, regions.confidence))
+    codes = np.frombuffer(gzip.decompress(packed), np.uint8).reshape(regions.label.shape)
+    bits = page_data.CONFIDENCE_BITS
+    assert np.array_equal(codes >> bits, regions.label)
+    assert np.array_equal(codes & ((1 << bits) - 1), regions.confidence >> (8 - bits))
+
+
+def test_regions_refuse_labels_that_do_not_fit() -> None:
+    with pytest.raises(ValueError, match="do not fit"):
+        page_data.encode_regions(np.full((1, 2, 2), 9, np.uint8), np.zeros((1, 2, 2), np.uint8))
+
+
+def test_non_finite_and_huge_losses_get_the_top_colour(dataset) -> None:
+    document = synthetic_document()
+    loss = document.planes[0].surface.loss
+    loss[0, 0], loss[1, 2], loss[4, 6] = np.inf, np.nan, 1e30
+    scale = panels.colour_scale([loss])
+    assert scale[1] - scale[0] <= panels.CLIP_DECADES and scale[1] < 30
+    spec = spec_of(page_data.figure_script(document, dataset, 5000))
+    [image] = [a for a in ndarrays(spec["items"]["landscape-pca"]) if a.shape == loss.shape]
+    assert np.isfinite(image).all()
+    top = np.float32(round(scale[1], 3))
+    assert image[0, 0] == image[1, 2] == image[4, 6] == top
+    assert image[2, 3] == pytest.approx(math.log10(loss[2, 3]), abs=1e-3)  # the valley keeps its detail
+
+
+def test_colour_scale_spans_at_most_the_clip() -> None:
+    loss = np.logspace(-2, 10, 30, dtype=np.float64).reshape(5, 6)
+    low, high = panels.colour_scale([loss])
+    assert low == pytest.approx(-2) and high == pytest.approx(-2 + panels.CLIP_DECADES)
+
+
+def test_surface_image_keeps_rows_as_y(dataset) -> None:
+    document = synthetic_document()
+    surface = document.planes[0].surface  # rows (y) by columns (x), steeper along y
+    spec = spec_of(page_data.figure_script(document, dataset, 5000))
+    [image] = [a for a in ndarrays(spec["items"]["landscape-pca"]) if a.ndim == 2]
+    assert image.shape == (len(surface.y), len(surface.x))
+    assert image[0, 3] > image[3, 0] + 0.1  # y = -0.5 on the centre column costs more than x = -1 on the centre row
+
+
+def test_diverged_run_stops_the_slider_and_says_so(dataset) -> None:
+    experiment = synthetic_experiment()
+    document = synthetic_document(experiment, runs=(synthetic_run("adam", 3, ("pca",), diverged=True),))
+    context = page_data.figure_context(document)
+    assert context.max_epoch == 3 and context.notes == ("Training diverged at epoch 3.",)
+    spec = spec_of(page_data.figure_script(document, dataset, 5000))
+    assert spec["max_epoch"] == 3 and spec["runs"][0]["diverged"] is True
+
+
+def test_one_diverged_run_among_several_is_named() -> None:
+    experiment = synthetic_experiment(runs=(Run("adam"), Run("sgd", "sgd", 0.1)))
+    runs = (synthetic_run("adam", EPOCHS, ("pca",)), synthetic_run("sgd", 4, ("pca",), diverged=True))
+    context = page_data.figure_context(synthetic_document(experiment, runs=runs))
+    assert context.max_epoch == EPOCHS and context.multi_run
+    assert context.notes == ("sgd: training diverged at epoch 4.",)
+
+
+def test_layout_follows_the_planes_in_the_registry_order(dataset) -> None:
+    planes = ("random", "init-final", "pca")
+    spec = spec_of(script(dataset, experiment=synthetic_experiment(planes=planes)))
+    assert spec["planes"] == list(planes)
+    assert [cell["keys"][0] for cell in spec["layout"][0]["cells"]] == [f"landscape-{m}" for m in planes]
+
+
+def render(name: str, **context: Any) -> str:
+    return page_environment(TEMPLATES).get_template(name).render(**context)
+
+
+def test_figure_template_has_accessible_controls_and_no_inline_code() -> None:
+    experiment = synthetic_experiment(runs=(Run("adam"), Run("sgd", "sgd", 0.1)))
+    html = render("figure.html", number=3, caption_html="A <em>caption</em>.", src="figures/tiny.js",
+                  download="data/tiny.json", figure=page_data.figure_context(synthetic_document(experiment)))
+    assert 'id="fig-tiny"' in html and 'data-src="figures/tiny.js"' in html and 'id="fig-tiny-plots"' in html
+    assert 'aria-label="Epoch"' in html and 'aria-live="polite"' in html and 'max="8"' in html
+    assert html.count('<button type="button"') == 3 and '<select class="la-run"' in html
+    assert ">adam · lr 0.005<" in html and ">sgd · lr 0.005<" in html
+    assert "style=" not in html and "<script" not in html and " on" not in re.sub(r'"[^"]*"', '""', html)
+    assert 'href="data/tiny.json"' in html and "Figure 3." in html
+
+
+def test_single_run_figure_has_no_run_menu() -> None:
+    html = render("figure.html", number=1, caption_html="c", src="figures/tiny.js", download="data/tiny.json",
+                  figure=page_data.figure_context(synthetic_document()))
+    assert "<select" not in html
+
+
+def test_explorer_grid_comes_from_depth_width_and_explorer() -> None:
+    registry = (Experiment(slug="logistic", title="logistic regression", depth=0, width=0, epochs=3, explorer=True),
+                *(mlp(d, w, epochs=3, explorer=True) for d, w in ((10, 5), (1, 5), (1, 100))),
+                mlp(20, 5, epochs=3))  # not offered
+    grid = page_data.explorer_grid(registry)
+    assert grid.depths == (1, 10) and grid.widths == (5, 100)
+    assert [[c.slug if c else None for c in row] for row in grid.cells] == [
+        ["mlp-d1-w5", "mlp-d1-w100"], ["mlp-d10-w5", None]]
+    assert [c.slug for c in grid.choices] == ["logistic", "mlp-d1-w5", "mlp-d1-w100", "mlp-d10-w5"]
+    html = render("explorer.html", grid=grid, caption_html="Pick one.", number=4)
+    slugs = re.findall(r'data-slug="([^"]+)" data-src="figures/([^"]+)\.js"', html)
+    assert [a for a, _ in slugs] == [b for _, b in slugs] == [c.slug for c in grid.choices]
+    assert html.count('aria-pressed="true"') == 1 and 'data-initial="logistic"' in html
+    assert "la-cols-2" in html and html.count("la-choice-empty") == 1
+    assert 'aria-label="Epoch"' in html and "style=" not in html and "<script" not in html
+
+
+def test_two_explorer_networks_in_one_cell_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"mlp-d20-w5-skip\.explorer=True: the explorer already has a 20 × 5"):
+        page_data.explorer_grid((mlp(20, 5, epochs=3, explorer=True), mlp(20, 5, epochs=3, skip=True, explorer=True)))
