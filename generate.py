@@ -2,14 +2,22 @@
 """lossarticle's command line: parse options into dataclasses, then call the library."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from lossarticle.configs import SLUGS
-from lossarticle.schema import data_dir_of
+from lossarticle.errors import ConfigError, located
 
 ROOT = Path(__file__).resolve().parent
+try:  # an invalid registry fails at import; say where in one line, before click can't
+    from lossarticle.configs import SLUGS
+except ConfigError as error:
+    import lossarticle
+    click.echo(f"Error: {located(error, Path(lossarticle.__file__).with_name('configs.py'), ROOT)}: "
+               f"{error.message}", err=True)
+    sys.exit(1)
+from lossarticle.schema import data_dir_of  # noqa: E402
 SITE = ROOT / "site"
 ARTICLE = ROOT / "article"
 TEMPLATES = ROOT / "templates"

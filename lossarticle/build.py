@@ -15,10 +15,11 @@ from tqdm import tqdm
 from lossarticle.configs import EXPERIMENTS, DataConfig, Experiment, experiment_by_slug
 from lossarticle.data import load_spirals
 from lossarticle.errors import CacheError, ConfigError
-from lossarticle.export import dataset_record, experiment_record, index_record, write_atomic
+from lossarticle.export import dataset_record, experiment_record, index_record, write_atomic, write_if_changed
 from lossarticle.pipeline import ExperimentResult, compute_experiment, stage_count
 from lossarticle.render import RenderOptions, render_site
 from lossarticle.schema import DATASET_FILE, INDEX_FILE, data_dir_of, experiment_path, read_experiment, to_json
+from lossarticle.site_folder import recover, site_lock
 from lossarticle.train import resolve_device
 
 
@@ -48,14 +49,26 @@ def stale_reason(path: Path, experiment: Experiment, force: bool) -> str | None:
 
 
 def train_experiments(options: TrainOptions, echo: Callable[[str], None] = print) -> list[ExperimentResult]:
-    """Compute and write every experiment whose file is missing or stale; return what was computed."""
+    """Compute and write every experiment whose file is missing or stale; return what was computed.
+
+    Holds the site folder's lock throughout: a second run waits, and never deletes this one's files.
+    """
     device = resolve_device(options.device)
-    torch.use_deterministic_algorithms(True, warn_only=True)
     wanted = {experiment_by_slug(slug, options.registry).slug for slug in options.only}
+    site = options.data_dir.parent
+    with site_lock(site, echo):
+        recover(site, echo)
+        remove_partial_files(options.data_dir)
+        return compute_stale(options, wanted, device, echo)
+
+
+def compute_stale(options: TrainOptions, wanted: set[str], device: torch.device,
+                  echo: Callable[[str], None]) -> list[ExperimentResult]:
+    """The work of :func:`train_experiments`, under its lock."""
+    torch.use_deterministic_algorithms(True, warn_only=True)
     data_config = _shared_data_config(options.registry)
     data = load_spirals(data_config)
-    remove_partial_files(options.data_dir)
-    write_atomic(options.data_dir / DATASET_FILE, to_json(dataset_record(data_config, data)))
+    write_if_changed(options.data_dir / DATASET_FILE, to_json(dataset_record(data_config, data)))
     computed = []
     for experiment in options.registry:
         if wanted and experiment.slug not in wanted:
@@ -74,14 +87,15 @@ def train_experiments(options: TrainOptions, echo: Callable[[str], None] = print
         echo(f"{experiment.slug}: trained {result.timings.train_s:.1f}s, surfaces {result.timings.surface_s:.1f}s"
              f" on {device.type}")
         computed.append(result)
-    write_atomic(options.data_dir / INDEX_FILE, to_json(index_record(options.data_dir, options.registry)))
+    write_if_changed(options.data_dir / INDEX_FILE, to_json(index_record(options.data_dir, options.registry)))
     return computed
 
 
 def build(train: TrainOptions, render: RenderOptions, echo: Callable[[str], None] = print) -> Path:
-    """What ``make site`` runs: train what the cache lacks, then render the article."""
-    train_experiments(train, echo=echo)
-    return render_site(render, echo=echo)
+    """What ``make site`` runs: train what the cache lacks, then render the article, under one lock."""
+    with site_lock(render.site_dir, echo):
+        train_experiments(train, echo=echo)
+        return render_site(render, echo=echo)
 
 
 def remove_partial_files(data_dir: Path) -> None:

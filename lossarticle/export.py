@@ -17,7 +17,7 @@ from lossarticle.configs import DataConfig, Experiment
 from lossarticle.schema import (DATASET_FILE, SCHEMA_VERSION, ArchitectureRecord, AxesRecord, DatasetFile,
                                 ExperimentFile, IndexEntry, IndexFile, PathRecord, PlaneRecord, Provenance,
                                 RegionsRecord, RunRecord, SurfaceRecord, config_hash, experiment_path, stored_hash)
-from lossarticle.errors import CacheError
+from lossarticle.errors import CacheError, cannot_write
 
 if TYPE_CHECKING:  # only the type: importing pipeline would import torch
     from lossarticle.data import Dataset
@@ -88,10 +88,17 @@ def index_record(data_dir: Path, registry: tuple[Experiment, ...]) -> IndexFile:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file beside ``path`` and ``os.replace`` it in: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False)
+    """Write through a temporary file beside ``path`` and ``os.replace`` it in: never half a file.
+
+    A full disk or a read-only file system is one line naming the file; the
+    file that was there before stays as it was.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                             suffix=".tmp", delete=False)
+    except OSError as error:
+        raise cannot_write(error, path) from error
     try:
         with handle:
             handle.write(text)
@@ -99,6 +106,19 @@ def write_atomic(path: Path, text: str) -> None:
             os.fsync(handle.fileno())
         os.chmod(handle.name, 0o644)  # NamedTemporaryFile makes 0600; the site is public
         os.replace(handle.name, path)
-    except BaseException:
+    except BaseException as error:
         Path(handle.name).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise cannot_write(error, path) from error
         raise
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write ``path`` only when its bytes would change: a cached tree is never rewritten (or must be writable)."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_atomic(path, text)
+    return True

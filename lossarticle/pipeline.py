@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,6 +15,7 @@ import torch
 from lossarticle.configs import Experiment
 from lossarticle.data import Dataset
 from lossarticle.directions import Plane, make_plane
+from lossarticle.errors import ConfigError
 from lossarticle.models import Architecture, architecture, init_params
 from lossarticle.project import Projection, project_path
 from lossarticle.surface import (Regions, Surface, decision_regions, frame_indices, input_axes, loss_grid,
@@ -85,6 +87,7 @@ def compute_experiment(experiment: Experiment, data: Dataset, device: torch.devi
                        advance: Callable[[str], None] = lambda stage: None) -> ExperimentResult:
     """All arrays for one experiment; ``advance`` is called after each stage (progress bars)."""
     arch = architecture(experiment, inputs=data.x_train.shape[1], classes=int(data.y_train.max()) + 1)
+    check_memory(experiment, arch, len(data.x_train), available_bytes())
     start = time.perf_counter()
     trajectories = train_runs(experiment, arch, data, device)
     sync(device)
@@ -119,3 +122,51 @@ def run_regions(experiment: Experiment, arch: Architecture, trajectory: Trajecto
 def stage_count(experiment: Experiment) -> int:
     """How many times ``compute_experiment`` calls ``advance``: sizes its progress bar."""
     return 2 + len(experiment.planes)
+
+
+def memory_needs(experiment: Experiment, arch: Architecture, samples: int) -> dict[str, int]:
+    """Bytes of the largest allocations of one experiment, by what they hold (an over- rather than underestimate).
+
+    Counted: the weight snapshots (device tensor, host copy, and the float64 path
+    PCA centres); training activations (forward and backward); the surface grid's
+    coordinates and values; the decision regions; the exported text (base64 and
+    the JSON tree, twice the array bytes each).
+    """
+    runs, planes, config = len(experiment.runs), len(experiment.planes), experiment.surface
+    snapshots = runs * (experiment.epochs + 1) * arch.num_params
+    grid = config.resolution ** 2 * planes
+    frames = min(config.region_frames, experiment.epochs + 1) * config.region_resolution ** 2 * runs
+    exported = 4 * runs * (experiment.epochs + 1) * (3 + 4 * planes) + 8 * grid + 2 * frames
+    return {
+        "weight snapshots": snapshots * (4 + 4 + 16),
+        "training activations": 3 * 4 * samples * sum(arch.sizes[1:]),
+        "loss surface": grid * (16 + 8 + 8),
+        "decision regions": frames * (2 + 12),
+        "exported file": 4 * exported,
+    }
+
+
+def available_bytes() -> int | None:
+    """Memory the kernel says a new allocation can get (Linux MemAvailable), or None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def check_memory(experiment: Experiment, arch: Architecture, samples: int, available: int | None) -> None:
+    """Refuse, before allocating anything, an experiment that cannot fit: one line with the estimate."""
+    needs = memory_needs(experiment, arch, samples)
+    total = sum(needs.values())
+    if available is not None and total > available:
+        part, size = max(needs.items(), key=lambda item: item[1])
+        raise ConfigError(f"{experiment.slug}: needs about {gib(total)} of memory ({part}: {gib(size)}), more "
+                          f"than the {gib(available)} available; reduce its width, depth, epochs or resolution "
+                          f"in lossarticle/configs.py")
+
+
+def gib(size: float) -> str:
+    return f"{size / 2 ** 30:,.1f} GiB"

@@ -2,8 +2,8 @@
 
 Reads only exported files (``schema.py``), so ``generate.py render`` never imports torch.
 Nothing is written into ``site/`` itself: the page is built in a sibling
-temporary folder and renamed into place, so a failed build leaves the previous
-site exactly as it was.
+temporary folder and renamed into place (``site_folder.swap_in``), so a failed
+build leaves the previous site exactly as it was.
 """
 from __future__ import annotations
 
@@ -20,10 +20,11 @@ from markupsafe import Markup
 
 from lossarticle.configs import EXPERIMENTS, Experiment
 from lossarticle.content import EXPLORER, Article, FigureRef, number_figures, parse_article, read_sources
-from lossarticle.errors import CacheError
+from lossarticle.errors import CacheError, cannot_write
 from lossarticle.export import write_atomic
 from lossarticle.schema import (DATASET_FILE, INDEX_FILE, SCHEMA_VERSION, DatasetFile, ExperimentFile, IndexEntry,
                                 IndexFile, data_dir_of, experiment_path, read_dataset, read_experiment, to_json)
+from lossarticle.site_folder import check_replaceable, recover, site_lock, swap_in
 from lossarticle.summaries import ExperimentSummary, summarize
 
 BOKEH_JS = Path(bokeh.__file__).parent / "server" / "static" / "js" / "bokeh.min.js"
@@ -166,10 +167,23 @@ def build_files(options: RenderOptions, cache: RenderCache) -> dict[str, str]:
 def render_site(options: RenderOptions, cache: RenderCache | None = None,
                 echo: Callable[[str], None] = print) -> Path:
     """Build the whole site beside ``site_dir`` and swap it in; returns ``site_dir``."""
-    files = build_files(options, cache or RenderCache())
+    site = options.site_dir
+    check_replaceable(site, (options.article_dir, options.templates_dir, Path.cwd()))
+    with site_lock(site, echo):
+        recover(site, echo)
+        files = build_files(options, cache or RenderCache())
+        try:
+            write_site(options, files)
+        except OSError as error:
+            raise cannot_write(error, site.parent) from error
+    echo(f"rendered {site / 'index.html'} ({sum(name.startswith('figures/') for name in files)} figure scripts)")
+    return site
+
+
+def write_site(options: RenderOptions, files: dict[str, str]) -> None:
+    """Write ``files`` and the static ones into a sibling folder, then swap it in."""
     site = options.site_dir
     site.parent.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(site)
     staging = Path(tempfile.mkdtemp(prefix=f".{site.name}.build-", dir=site.parent))
     try:
         for relative, text in files.items():
@@ -179,15 +193,6 @@ def render_site(options: RenderOptions, cache: RenderCache | None = None,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    echo(f"rendered {site / 'index.html'} ({sum(name.startswith('figures/') for name in files)} figure scripts)")
-    return site
-
-
-def remove_leftovers(site: Path) -> None:
-    """Delete staging folders an earlier build left when it was killed mid-way."""
-    for pattern in (f".{site.name}.build-*", f".{site.name}.old-*"):
-        for leftover in site.parent.glob(pattern):
-            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def copy_static(options: RenderOptions, staging: Path) -> None:
@@ -205,15 +210,3 @@ def copy_static(options: RenderOptions, staging: Path) -> None:
     staging.chmod(0o755)  # mkdtemp makes 0700; the site is public
     for path in staging.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
-
-
-def swap_in(staging: Path, site: Path) -> None:
-    """Replace ``site`` by ``staging`` with two renames; the old tree is removed only afterwards."""
-    if not site.exists():
-        os.replace(staging, site)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{site.name}.old-", dir=site.parent))
-    os.replace(site, retired / site.name)
-    os.replace(staging, site)
-    shutil.rmtree(retired, ignore_errors=True)
-

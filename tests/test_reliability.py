@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 from generate import cli
 from lossarticle.build import TrainOptions, train_experiments
 from lossarticle.configs import DataConfig, Run
+from lossarticle.errors import CacheError, LossArticleError
 from lossarticle.pipeline import compute_experiment
 from tests.tiny import TINY_ARTICLE, TINY_REGISTRY, copy_data, render_tiny, tiny, write_article
 
@@ -43,11 +45,6 @@ from lossarticle.build import TrainOptions, train_experiments
 from tests.tiny import TINY_REGISTRY
 train_experiments(TrainOptions(data_dir=Path({data!r}), registry=TINY_REGISTRY, device="cpu", force=True,
                                progress=False), echo=print)
-"""
-RENDER_BODY = """
-from pathlib import Path
-from tests.tiny import render_tiny
-render_tiny(Path({site!r}), Path({article!r}))
 """
 
 
@@ -79,21 +76,6 @@ def test_killed_training_keeps_the_cache_and_the_next_run_recovers(tmp_path, tin
     assert tree(site / "data") == before  # leftovers removed, finished files untouched
 
 
-def test_killed_render_keeps_the_previous_site_and_the_next_render_recovers(tmp_path, tiny_site) -> None:
-    site = copy_data(tiny_site, tmp_path / "site")
-    article = write_article(tmp_path / "article", TINY_ARTICLE)
-    render_tiny(site, article)
-    before = tree(site)
-    (article / "01-intro.md").write_text(TINY_ARTICLE["01-intro.md"].replace("Drag", "Now drag"))
-    kill_when_stalled(STALL_THEN_RUN.format(root=str(ROOT), body=RENDER_BODY.format(site=str(site),
-                                                                                    article=str(article))))
-    assert tree(site) == before
-    assert list(tmp_path.glob(".site.build-*")), "the child was killed before staging; the test proves nothing"
-    render_tiny(site, article)
-    assert "Now drag" in (site / "index.html").read_text()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["article", "site"]
-
-
 def test_a_failing_figure_half_way_leaves_the_previous_site(tmp_path, tiny_site, monkeypatch) -> None:
     site = copy_data(tiny_site, tmp_path / "site")
     article = write_article(tmp_path / "article", TINY_ARTICLE)
@@ -114,7 +96,7 @@ def test_a_failing_figure_half_way_leaves_the_previous_site(tmp_path, tiny_site,
     with pytest.raises(RuntimeError, match="figure exploded"):
         render_tiny(site, article)
     assert tree(site) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["article", "site"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "article", "site"]
 
 
 def test_content_error_through_the_cli_is_one_line_exit_1(tmp_path) -> None:
@@ -172,3 +154,79 @@ def test_a_diverging_experiment_builds_and_its_figure_says_so(tmp_path) -> None:
     assert f"diverged at epoch {run.epochs}" in html.lower()
     assert f'max="{run.epochs}"' in html  # the slider stops at the last finite snapshot
     assert (site / "figures" / "tiny-div.js").stat().st_size > 0
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_cached_file(tmp_path, tiny_site, monkeypatch) -> None:
+    import errno
+    site = copy_data(tiny_site, tmp_path / "site")
+    before = tree(site / "data")
+    def full(fd: int) -> None:  # where a full disk shows up with delayed allocation
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(LossArticleError) as caught:
+        train_experiments(TrainOptions(data_dir=site / "data", registry=TINY_REGISTRY, only=("tiny",), force=True,
+                                       device="cpu", progress=False), echo=lambda line: None)
+    monkeypatch.undo()
+    message = caught.value.message
+    assert message == f"{site / 'data' / 'tiny.json'}: cannot write (no space left on the device); nothing " \
+                      f"already built was lost"
+    assert tree(site / "data") == before  # no temporary file left, the cached file untouched
+
+
+def test_everything_cached_trains_on_a_read_only_tree(tmp_path, tiny_site, monkeypatch) -> None:
+    import errno
+    site = copy_data(tiny_site, tmp_path / "site")
+    train_experiments(TrainOptions(data_dir=site / "data", registry=TINY_REGISTRY, device="cpu", progress=False),
+                      echo=lambda line: None)  # the lock file exists from now on
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr("tempfile.NamedTemporaryFile", read_only)
+    said: list[str] = []
+    train_experiments(TrainOptions(data_dir=site / "data", registry=TINY_REGISTRY, device="cpu", progress=False),
+                      echo=said.append)
+    assert said == [f"{e.slug}: cached, up to date" for e in TINY_REGISTRY]
+
+
+def test_an_invalid_registry_is_one_line_naming_the_registry(tmp_path) -> None:
+    import shutil
+    shutil.copytree(ROOT / "lossarticle", tmp_path / "lossarticle")
+    shutil.copy(ROOT / "generate.py", tmp_path / "generate.py")
+    configs = tmp_path / "lossarticle" / "configs.py"
+    configs.write_text(configs.read_text().replace("mlp(20, 5, epochs=400),", "mlp(20, 0, epochs=400),"))
+    result = subprocess.run([sys.executable, "generate.py", "render"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1 and result.stdout == ""
+    assert re.fullmatch(r"Error: lossarticle/configs\.py:\d+: mlp-d20-w0\.width=0: must be a positive integer\n",
+                        result.stderr), result.stderr
+
+
+def test_a_damaged_data_set_file_is_one_line(tmp_path, tiny_site) -> None:
+    import json
+    site = copy_data(tiny_site, tmp_path / "site")
+    spiral = json.loads((site / "data" / "spiral.json").read_text())
+    del spiral["val_x"]
+    (site / "data" / "spiral.json").write_text(json.dumps(spiral))
+    with pytest.raises(CacheError, match=r"spiral\.json\.val_x: missing; run `python generate\.py train`"):
+        render_tiny(site, write_article(tmp_path / "article", TINY_ARTICLE))
+
+
+def test_an_experiment_too_big_for_memory_is_refused_before_allocating(tiny_data) -> None:
+    from lossarticle.errors import ConfigError
+    from lossarticle.models import architecture
+    from lossarticle.pipeline import check_memory
+    wide = tiny("wide", width=1_000_000, epochs=1000)
+    with pytest.raises(ConfigError, match=r"^wide: needs about 1\d\d\.\d GiB of memory \(weight snapshots: "
+                                          r"1\d\d\.\d GiB\), more than the 2\.0 GiB available"):
+        check_memory(wide, architecture(wide), len(tiny_data.x_train), 2 * 2 ** 30)
+    check_memory(tiny(), architecture(tiny()), len(tiny_data.x_train), 2 * 2 ** 30)  # the tiny one fits
+
+
+def test_the_site_may_not_be_the_working_directory(tmp_path, monkeypatch) -> None:
+    article = write_article(tmp_path / "article", TINY_ARTICLE)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["render", "--site", ".", "--article", str(article)])
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert result.output.startswith("Error: .: contains ") and "which the build reads" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["article"]

@@ -32,7 +32,7 @@ def test_render_writes_page_figures_bokeh_and_data(tmp_path, tiny_site) -> None:
     # Relative URLs only: the page must work under a project path and from file://.
     for attribute in ("src=\"/", "href=\"/", "src=\"http", "url(/"):
         assert attribute not in html
-    assert not list(tmp_path.glob(".site.*")), "staging folders left behind"
+    assert not list(tmp_path.glob(".site.build-*")) + list(tmp_path.glob(".site.old-*")), "staging left behind"
     ids = re.findall(r'\bid="([^"]+)"', html)
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
 
@@ -54,7 +54,7 @@ def test_a_content_error_leaves_the_previous_site_untouched(tmp_path, tiny_site)
     with pytest.raises(ContentError, match="01-intro.md:5: unknown figure 'nope'"):
         render_tiny(site, article)
     assert tree(site) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["article", "site"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "article", "site"]
 
 
 def test_missing_data_says_how_to_fix_it(tmp_path, tiny_site) -> None:
