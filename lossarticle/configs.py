@@ -85,6 +85,8 @@ class SurfaceConfig:
 
     resolution: int = 101  # grid points per axis of the loss surface (odd: the centre is a grid point)
     margin: float = 0.25  # extra extent beyond the path's bounding box, as a fraction of its span
+    random_extent: float = 1.0  # random planes span ±this (filter-normalized units), as Li et al. draw them
+    stretch_min: float = 1.5  # a plane also gets a stretched view when its path is this much longer one way
     region_resolution: int = 100  # input-space grid points per axis for decision regions
     region_frames: int = 60  # snapshots shown in the article; first and last always included
 
@@ -98,6 +100,9 @@ class SurfaceConfig:
                  "surface.margin", self.margin, "must be a finite number >= 0")
         _require(isinstance(self.region_frames, int) and self.region_frames >= 2,
                  "surface.region_frames", self.region_frames, "must be an integer >= 2")
+        _positive_finite("surface.random_extent", self.random_extent)
+        _require(isinstance(self.stretch_min, (int, float)) and math.isfinite(self.stretch_min)
+                 and self.stretch_min >= 1, "surface.stretch_min", self.stretch_min, "must be a finite number >= 1")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ import numpy as np
 from lossarticle.configs import DataConfig, Experiment
 from lossarticle.schema import (DATASET_FILE, SCHEMA_VERSION, ArchitectureRecord, AxesRecord, DatasetFile,
                                 ExperimentFile, IndexEntry, IndexFile, PathRecord, PlaneRecord, Provenance,
-                                RegionsRecord, RunRecord, SurfaceRecord, config_hash, experiment_path, stored_hash)
+                                RegionsRecord, RunRecord, SegmentRecord, SurfaceRecord, ViewRecord, config_hash,
+                                experiment_path, stored_hash)
 from lossarticle.errors import CacheError, cannot_write
 
 if TYPE_CHECKING:  # only the type: importing pipeline would import torch
@@ -35,12 +36,16 @@ def provenance(experiment: Experiment, device: str) -> Provenance:
 
 
 def plane_record(result: PlaneResult) -> PlaneRecord:
-    """One plane's labels and surface."""
-    plane, surface = result.plane, result.surface
+    """One plane's labels, views and, for init→final, the loss along the segment."""
+    plane = result.plane
+    views = tuple(ViewRecord(name=v.name, stretch=round(v.stretch, 6), surface=SurfaceRecord(
+        v.surface.x, v.surface.y, v.surface.loss, v.surface.accuracy)) for v in result.views)
+    segment = None if result.segment is None else SegmentRecord(result.segment.alpha, result.segment.loss)
     return PlaneRecord(method=plane.method, axis_labels=plane.axis_labels,
                        explained_variance=None if plane.explained_variance is None
                        else (round(plane.explained_variance[0], 6), round(plane.explained_variance[1], 6)),
-                       surface=SurfaceRecord(surface.x, surface.y, surface.loss, surface.accuracy))
+                       axis_lengths=tuple(round(length, 6) for length in plane.axis_lengths),  # type: ignore[arg-type]
+                       views=views, segment=segment)
 
 
 def run_record(trajectory: Trajectory, result: ExperimentResult) -> RunRecord:

@@ -28,9 +28,10 @@ from bokeh.models import Model
 from lossarticle import panels
 from lossarticle.configs import Experiment
 from lossarticle.errors import ConfigError
-from lossarticle.schema import DatasetFile, ExperimentFile, RunRecord
+from lossarticle.scales import Scale, figure_scale, range_note
+from lossarticle.schema import DatasetFile, ExperimentFile, PlaneRecord, RunRecord
 
-SPEC_VERSION = 2  # bumped when the page script must change with the spec
+SPEC_VERSION = 3  # bumped when the page script must change with the spec
 MAX_PANELS = 16  # three planes make 12
 FIGURE_IDS = panels.PANEL_IDS * MAX_PANELS  # id_base values of two figures on one page must differ by this much
 CONFIDENCE_BITS = 5  # 32 shades per class; 8 bits gzip three times larger for no visible change
@@ -39,21 +40,25 @@ MAX_EXPLORER_WIDTHS = 6  # columns figures.css lays out
 
 # ---------------------------------------------------------------- the script
 
-def figure_script(document: ExperimentFile, dataset: DatasetFile, id_base: int) -> str:
-    """The text of ``site/figures/<slug>.js``: one ``register`` call, safe inside any HTML page."""
-    spec = figure_spec(document, dataset, id_base)
+def figure_script(document: ExperimentFile, dataset: DatasetFile, id_base: int, shared: Scale) -> str:
+    """The text of ``site/figures/<slug>.js``: one ``register`` call, safe inside any HTML page.
+
+    ``shared`` is the article-wide colour scale the reader can switch the landscapes to.
+    """
+    spec = figure_spec(document, dataset, id_base, shared)
     text = json.dumps(spec, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     # No "</script>" or "<!--" can ever close or confuse the element that loads this file.
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f"window.lossarticle.register({json.dumps(document.slug)}, {text});\n"
 
 
-def figure_spec(document: ExperimentFile, dataset: DatasetFile, id_base: int) -> dict[str, Any]:
+def figure_spec(document: ExperimentFile, dataset: DatasetFile, id_base: int, shared: Scale) -> dict[str, Any]:
     """Everything the page script needs for one experiment, with Bokeh ids counted from ``id_base``."""
     if id_base < 1:
         raise ValueError(f"id_base={id_base}: must be a positive integer")
     slug, planes = document.slug, [p.method for p in document.planes]
-    builders = panel_builders(document, dataset)
+    scales = {"figure": figure_scale_of(document), "shared": shared}
+    builders = panel_builders(document, dataset, scales)
     if len(builders) > MAX_PANELS:
         raise ValueError(f"{slug}: {len(builders)} panels, more than the {MAX_PANELS} an id range holds")
     items = {key: panels.panel_item(f"fig-{slug}-{key}", build, id_base + index * panels.PANEL_IDS)
@@ -65,9 +70,24 @@ def figure_spec(document: ExperimentFile, dataset: DatasetFile, id_base: int) ->
         "layout": layout_rows(planes), "layout_name": layout_name(planes),
         "titles": {"gap": panels.GAP_TITLE, "distance": panels.DISTANCE_TITLE},
         "runs": [run_data(run, index) for index, run in enumerate(document.runs)],
+        "landscapes": {plane.method: landscape_views(plane) for plane in document.planes},
+        "scales": {key: {"low": scale.low, "high": scale.high, "ticks": list(scale.ticks), "labels": list(scale.labels)}
+                   for key, scale in scales.items()},
     })
     data["items"] = items  # Bokeh's own key order is left alone: it is already deterministic
     return {key: data[key] for key in sorted(data)}
+
+
+def figure_scale_of(document: ExperimentFile) -> Scale:
+    """The colour scale of one figure: every view of every plane, so one colour is one loss throughout."""
+    return figure_scale([view.surface.loss for plane in document.planes for view in plane.views])
+
+
+def landscape_views(plane: PlaneRecord) -> list[dict[str, Any]]:
+    """What the page switches when the reader changes a landscape's proportions."""
+    return [{"name": view.name, "title": panels.view_title(plane, view), "note": range_note(view.surface.loss),
+             "x_range": list(panels.grid_extent(view.surface.x)), "y_range": list(panels.grid_extent(view.surface.y))}
+            for view in plane.views]
 
 
 def figure_id_base(index: int) -> int:
@@ -133,14 +153,14 @@ def layout_rows(planes: Sequence[str]) -> list[dict[str, Any]]:
             row((1, [f"gap-{plane}"]), (1, [f"distance-{plane}"]))]
 
 
-def panel_builders(document: ExperimentFile, dataset: DatasetFile) -> dict[str, Callable[[], Model]]:
+def panel_builders(document: ExperimentFile, dataset: DatasetFile,
+                   scales: dict[str, Scale]) -> dict[str, Callable[[], Model]]:
     """How to build every Bokeh plot of the figure, keyed as in :func:`layout_rows`, in a fixed order."""
     runs = document.runs
-    scale = panels.colour_scale([p.surface.loss for p in document.planes])
     builders: dict[str, Callable[[], Model]] = {"regions": partial(panels.regions_plot, document.region_axes,
                                                                    dataset)}
     for plane in document.planes:
-        builders[f"landscape-{plane.method}"] = partial(panels.landscape_plot, plane, runs, scale)
+        builders[f"landscape-{plane.method}"] = partial(panels.landscape_plot, plane, runs, scales)
     builders["loss"] = partial(panels.loss_plot, runs)
     builders["accuracy"] = partial(panels.accuracy_plot, runs, dataset.classes)
     for plane in document.planes:
@@ -171,6 +191,7 @@ class FigureContext:
     runs: tuple[RunChoice, ...]
     notes: tuple[str, ...]  # one sentence per diverged run
     layout_class: str  # CSS modifier of the plots' grid
+    stretchable: bool  # some plane has a stretched view besides its true proportions
 
     @property
     def multi_run(self) -> bool:
@@ -182,7 +203,8 @@ def figure_context(document: ExperimentFile) -> FigureContext:
     runs = tuple(RunChoice(i, run_label(r), r.epochs, r.diverged) for i, r in enumerate(document.runs))
     return FigureContext(slug=document.slug, title=document.title, max_epoch=document.max_epoch, runs=runs,
                          notes=divergence_notes(document.runs),
-                         layout_class=f"la-plots--{layout_name([p.method for p in document.planes])}")
+                         layout_class=f"la-plots--{layout_name([p.method for p in document.planes])}",
+                         stretchable=any(len(p.views) > 1 for p in document.planes))
 
 
 def run_label(run: RunRecord) -> str:

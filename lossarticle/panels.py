@@ -24,17 +24,17 @@ import contourpy
 import numpy as np
 from bokeh.embed import json_item
 from bokeh.models import (ColorBar, ColumnDataSource, FixedTicker, LinearColorMapper, Model, PrintfTickFormatter,
-                          Range1d, Span)
+                          Range1d, Span, Title)
 from bokeh.plotting import figure as bokeh_figure
 from bokeh.util import serialization as bokeh_serialization
 
-from lossarticle.schema import AxesRecord, DatasetFile, PlaneRecord, RunRecord
+from lossarticle.scales import Scale, log_loss, range_note
+from lossarticle.schema import AxesRecord, DatasetFile, PlaneRecord, RunRecord, ViewRecord
 
 PANEL_IDS = 400  # Bokeh ids reserved per panel (a landscape uses about 70)
 CLASS_COLOURS = ("#E69F00", "#56B4E9", "#009E73")  # Okabe–Ito: orange, sky blue, bluish green
 RUN_STYLES = (("#D55E00", "solid"), ("#0072B2", "dashed"), ("#CC79A7", "dotted"), ("#000000", "dashdot"))
 SIGNIFICANT = 4  # digits kept for curves, paths and contours: below what a 300-pixel axis can show
-CLIP_DECADES = 3.0  # colour scale spans at most this many decades above the lowest loss
 CONTOUR_LEVELS = 6
 FONT = "Helvetica, Arial, sans-serif"
 INK, MUTED, RULE = "#222222", "#666666", "#e4e4e4"
@@ -42,6 +42,7 @@ LANDSCAPE_PALETTE = tuple(f"#{v:02x}{v:02x}{min(v + 6, 255):02x}" for v in np.li
 PLANE_TITLES = {"pca": "PCA of the path", "random": "Random directions", "init-final": "Initial → final weights"}
 HEIGHT_SQUARE, HEIGHT_CURVE, HEIGHT_STRIP = 300, 150, 170
 CURVE_LEFT = 44  # pixels left of every time axis: stacked curves line up epoch for epoch
+GAP_DECADES = 3.0  # the recorded-vs-plane strip shows at most this many decades above its lowest loss
 GAP_TITLE, DISTANCE_TITLE = "Loss: recorded vs. read off the plane", "Distance from the plane"
 # Bokeh repaints only a plot's overlay layer when nothing else changed: everything that moves
 # with the epoch lives there, so a slider step never redraws images, curves or axes.
@@ -182,41 +183,30 @@ def regions_plot(axes: AxesRecord, dataset: DatasetFile) -> Any:
 
 # ---------------------------------------------------------------- landscapes
 
-def colour_scale(losses: Sequence[np.ndarray]) -> tuple[float, float]:
-    """log10 range shared by a figure's planes, so one colour is one loss in every landscape.
-
-    The top is clipped to ``CLIP_DECADES`` above the lowest loss: a surface that
-    overflows somewhere must not squash the interesting valley into one colour.
-    """
-    logs = [log_loss(loss) for loss in losses]
-    finite = np.concatenate([z[np.isfinite(z)] for z in logs]) if logs else np.array([])
-    if finite.size == 0:
-        return 0.0, 1.0
-    low = float(finite.min())
-    high = min(float(finite.max()), low + CLIP_DECADES)
-    return low, high if high > low else low + 1.0
+AXIS_NAMES = {"pca": ("PC1", "PC2"), "init-final": ("the θ₀→θ_final axis", "the orthogonal axis"),
+              "random": ("direction 1", "direction 2")}
+SCALES = ("figure", "shared")  # the landscape's colour scale: this figure's own, or the article's
 
 
-def log_loss(loss: np.ndarray) -> np.ndarray:
-    """log10 of a loss grid, with NaN and +inf as +inf (overflowed) and 0 as -inf."""
-    loss = np.asarray(loss, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.where(loss > 0, np.log10(np.where(loss > 0, loss, 1.0)), -np.inf)
-    logs[np.isnan(loss) | np.isposinf(loss)] = np.inf
-    return logs
+def stretch_label(method: str, stretch: float) -> str:
+    """What a view does to proportions: "true proportions" or "PC2 stretched ×12"."""
+    if stretch == 1:
+        return "true proportions"
+    axis, factor = (AXIS_NAMES[method][1], stretch) if stretch > 1 else (AXIS_NAMES[method][0], 1 / stretch)
+    return f"{axis} stretched ×{factor:.0f}" if factor >= 10 else f"{axis} stretched ×{factor:.1f}"
 
 
-def clipped_log_loss(loss: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
-    """The image a landscape draws: log10 loss inside ``scale``; overflow and huge values take the top."""
-    return np.round(np.clip(log_loss(loss), *scale), 3).astype(np.float32)
+def view_title(plane: PlaneRecord, view: ViewRecord) -> str:
+    return f"{plane_title(plane.method)} · {stretch_label(plane.method, view.stretch)}"
 
 
-def contour_lines(x: np.ndarray, y: np.ndarray, z: np.ndarray, scale: tuple[float, float]) -> dict[str, list]:
+def contour_lines(x: np.ndarray, y: np.ndarray, z: np.ndarray, scale: Scale) -> dict[str, list]:
     """Iso-loss lines at evenly spaced log levels inside the colour scale, every other vertex kept."""
     generator = contourpy.contour_generator(np.asarray(x, np.float64), np.asarray(y, np.float64),
-                                            np.asarray(z, np.float64), line_type=contourpy.LineType.Separate)
+                                            np.clip(np.asarray(z, np.float64), scale.low, scale.high),
+                                            line_type=contourpy.LineType.Separate)
     xs, ys = [], []
-    for level in np.linspace(*scale, CONTOUR_LEVELS + 2)[1:-1]:
+    for level in np.linspace(scale.low, scale.high, CONTOUR_LEVELS + 2)[1:-1]:
         for line in generator.lines(float(level)):
             thinned = np.vstack([line[:-1:2], line[-1:]])  # 101-point grids: halving is invisible
             xs.append(rounded(thinned[:, 0]))
@@ -224,39 +214,51 @@ def contour_lines(x: np.ndarray, y: np.ndarray, z: np.ndarray, scale: tuple[floa
     return {"xs": xs, "ys": ys}
 
 
-def landscape_plot(plane: PlaneRecord, runs: Sequence[RunRecord], scale: tuple[float, float]) -> Any:
-    """log10 loss on one plane, iso-lines, and each run's path so far (paths filled by the page)."""
-    surface, method = plane.surface, plane.method
-    x_edges, y_edges = grid_extent(surface.x), grid_extent(surface.y)
-    plot = base_plot(plane_title(method), HEIGHT_SQUARE, x_edges, y_edges)
+def landscape_plot(plane: PlaneRecord, runs: Sequence[RunRecord], scales: dict[str, Scale]) -> Any:
+    """log10 loss on one plane, every view and scale ready for the page to switch, and the paths so far.
+
+    Each view draws its own surface (computed over the extent it shows) as a named
+    image with iso-lines per scale; the page shows one view and one scale at a time
+    (``image-<plane>-<view>``, ``contours-<plane>-<view>-<scale>``). The image holds
+    log10(loss) unrounded; overflow (inf, NaN) takes the top colour.
+    """
+    method, first, scale = plane.method, plane.views[0], scales["figure"]
+    x_edges, y_edges = grid_extent(first.surface.x), grid_extent(first.surface.y)
+    plot = base_plot(view_title(plane, first), HEIGHT_SQUARE, x_edges, y_edges)
+    plot.title.name = f"title-{method}"
     plot.xaxis.axis_label, plot.yaxis.axis_label = plane.axis_labels
     plot.grid.visible = False
-    image = clipped_log_loss(surface.loss, scale)
-    mapper = LinearColorMapper(palette=list(LANDSCAPE_PALETTE), low=round(scale[0], 4), high=round(scale[1], 4))
-    plot.image(image=[image], x=x_edges[0], y=y_edges[0], dw=x_edges[1] - x_edges[0],
-               dh=y_edges[1] - y_edges[0], color_mapper=mapper)
-    plot.multi_line(xs="xs", ys="ys", source=ColumnDataSource(contour_lines(surface.x, surface.y, image, scale)),
-                    line_color="#ffffff", line_alpha=0.75, line_width=0.8)
+    mapper = LinearColorMapper(palette=list(LANDSCAPE_PALETTE), low=scale.low, high=scale.high,
+                               nan_color=LANDSCAPE_PALETTE[-1], name=f"mapper-{method}")
+    for view in plane.views:
+        surface, shown = view.surface, view is first
+        x_edges, y_edges = grid_extent(surface.x), grid_extent(surface.y)
+        image = log_loss(surface.loss).astype(np.float32)
+        plot.image(image=[image], x=x_edges[0], y=y_edges[0], dw=x_edges[1] - x_edges[0],
+                   dh=y_edges[1] - y_edges[0], color_mapper=mapper, name=f"image-{method}-{view.name}",
+                   visible=shown)
+        for key, each in scales.items():
+            plot.multi_line(xs="xs", ys="ys", source=ColumnDataSource(contour_lines(surface.x, surface.y, image, each)),
+                            line_color="#ffffff", line_alpha=0.75, line_width=0.8,
+                            name=f"contours-{method}-{view.name}-{key}", visible=shown and key == "figure")
     for index, run in enumerate(runs):
         colour, dash = run_style(index)
         plot.line("x", "y", source=empty_source(f"path-{method}-{run.name}", "x", "y"),
                   line_color=colour, line_dash=dash, line_width=2.2, level=MOVING)
     plot.scatter("x", "y", source=empty_source(f"now-{method}", "x", "y", "colour"), size=9,
                  fill_color="colour", line_color="#ffffff", line_width=1.5, level=MOVING)
-    plot.add_layout(colour_bar(mapper, scale), "right")
+    plot.add_layout(colour_bar(mapper, scale, f"bar-{method}"), "right")
+    note = range_note(first.surface.loss)
+    plot.add_layout(Title(text=note, name=f"note-{method}", text_font=FONT, text_font_size="10px",
+                          text_font_style="normal", text_color=MUTED), "below")
     return plot
-
-
-def nice_values(lo: float, hi: float, mantissas: Sequence[int]) -> list[float]:
-    """1-2-5 style values between ``lo`` and ``hi`` (both > 0), ascending."""
-    decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
-    return [float(f"{m}e{k}") for k in decades for m in mantissas if lo <= float(f"{m}e{k}") <= hi]
 
 
 def loss_ticks(lo: float, hi: float, wanted: int = 3) -> list[float]:
     """Tick values for a log loss axis: powers of ten when they are enough, else 1-2-5, else 1-2-3-5."""
     for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5, 7)):
-        ticks = nice_values(lo, hi, mantissas)
+        decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+        ticks = [v for k in decades for m in mantissas if lo <= (v := float(f"{m}e{k}")) <= hi]
         if len(ticks) >= wanted:
             return ticks
     return ticks
@@ -270,12 +272,11 @@ def log_ticks(plot: Any) -> None:
     plot.ygrid.ticker = plot.yaxis.ticker
 
 
-def colour_bar(mapper: LinearColorMapper, scale: tuple[float, float]) -> ColorBar:
-    """The key to the landscape's shades, labelled in loss, not log loss; the top shade also means 'higher'."""
-    values = loss_ticks(10 ** scale[0], 10 ** scale[1], wanted=4)
-    ticks = [round(math.log10(v), 6) for v in values]
-    return ColorBar(color_mapper=mapper, width=8, padding=4, margin=4, title="loss",
-                    ticker=FixedTicker(ticks=ticks), major_label_overrides={t: f"{v:g}" for t, v in zip(ticks, values)},
+def colour_bar(mapper: LinearColorMapper, scale: Scale, name: str) -> ColorBar:
+    """The key to the landscape's shades, labelled in loss (at least three values), not log loss."""
+    return ColorBar(color_mapper=mapper, width=8, padding=4, margin=4, title="loss", name=name,
+                    ticker=FixedTicker(ticks=list(scale.ticks)),
+                    major_label_overrides=dict(zip(scale.ticks, scale.labels)),
                     title_text_font=FONT, title_text_font_size="10px", title_text_font_style="normal",
                     title_text_color=MUTED, major_label_text_font=FONT, major_label_text_font_size="9px",
                     major_label_text_color=MUTED, major_tick_line_color=None, bar_line_color=None,
@@ -331,7 +332,7 @@ def gap_plot(method: str, runs: Sequence[RunRecord]) -> Any:
     """The focused run's recorded loss against the surface's loss at its projection on the plane."""
     series = [r.train_loss for r in runs] + [r.path(method).surface_loss for r in runs]
     plot = base_plot(focus_title(GAP_TITLE, runs), HEIGHT_STRIP, epoch_range(runs),
-                     log_range(series, cap_decades=CLIP_DECADES), left=CURVE_LEFT, y_axis_type="log")
+                     log_range(series, cap_decades=GAP_DECADES), left=CURVE_LEFT, y_axis_type="log")
     plot.title.name = f"gap-title-{method}"
     plot.xaxis.axis_label = "epoch"
     log_ticks(plot)

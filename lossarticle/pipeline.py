@@ -18,19 +18,20 @@ from lossarticle.directions import Plane, make_plane
 from lossarticle.errors import ConfigError
 from lossarticle.models import Architecture, architecture, init_params
 from lossarticle.project import Projection, project_path
-from lossarticle.surface import (Regions, Surface, decision_regions, frame_indices, input_axes, loss_grid,
-                                 losses_at, matmul_flops, symmetric_axis)
+from lossarticle.surface import (Regions, Segment, View, decision_regions, frame_indices, input_axes, loss_grid,
+                                 losses_at, matmul_flops, segment_losses, stretch_of, view_axes)
 from lossarticle.train import Trajectory, train
 
 
 @dataclass(frozen=True)
 class PlaneResult:
-    """One plane, its surface, and every run's path in it."""
+    """One plane, its surfaces, and every run's path in it."""
 
     plane: Plane
-    surface: Surface
+    views: list[View]  # "true" first; "stretched" where the path is much longer one way
     projections: dict[str, Projection]  # run name -> path in this plane
     path_loss: dict[str, np.ndarray]  # run name -> surface loss at each projected snapshot
+    segment: Segment | None  # init-final only: the loss along θ₀ -> θ_final
 
 
 @dataclass(frozen=True)
@@ -74,13 +75,17 @@ def plane_result(method: str, experiment: Experiment, arch: Architecture, trajec
     plane = make_plane(method, [t.thetas for t in trajectories], arch, rng)
     projections = {t.run.name: project_path(t.thetas, plane) for t in trajectories}
     every_point = np.concatenate([p.coords for p in projections.values()])
-    config = experiment.surface
-    x_axis = symmetric_axis(every_point[:, 0], config.margin, config.resolution)
-    y_axis = symmetric_axis(every_point[:, 1], config.margin, config.resolution)
-    surface = loss_grid(arch, plane, x_axis, y_axis, data, device)
+    views = [View(name, stretch_of(x_axis, y_axis), loss_grid(arch, plane, x_axis, y_axis, data, device))
+             for name, x_axis, y_axis in view_axes(method, every_point, experiment.surface)]
     path_loss = {name: losses_at(arch, plane, p.coords, data, device)[0]
                  for name, p in projections.items()}
-    return PlaneResult(plane, surface, projections, path_loss)
+    segment = None
+    if method == "init-final" and not plane.fallback:
+        segment = segment_losses(arch, plane, experiment.surface.resolution, data, device)
+    return PlaneResult(plane, views, projections, path_loss, segment)
+
+
+
 
 
 def compute_experiment(experiment: Experiment, data: Dataset, device: torch.device,
@@ -104,7 +109,7 @@ def compute_experiment(experiment: Experiment, data: Dataset, device: torch.devi
     regions = {t.run.name: run_regions(experiment, arch, t, data, device) for t in trajectories}
     regions_s = time.perf_counter() - start
     advance("regions")
-    grid_points = experiment.surface.resolution ** 2 * len(planes)
+    grid_points = experiment.surface.resolution ** 2 * sum(len(p.views) for p in planes)
     flops = matmul_flops(arch, len(data.x_train)) * grid_points
     return ExperimentResult(experiment, arch, device.type, trajectories, planes, regions,
                             Timings(train_s, surface_s, regions_s, flops))
@@ -134,7 +139,7 @@ def memory_needs(experiment: Experiment, arch: Architecture, samples: int) -> di
     """
     runs, planes, config = len(experiment.runs), len(experiment.planes), experiment.surface
     snapshots = runs * (experiment.epochs + 1) * arch.num_params
-    grid = config.resolution ** 2 * planes
+    grid = config.resolution ** 2 * planes * 2  # a true and a stretched view
     frames = min(config.region_frames, experiment.epochs + 1) * config.region_resolution ** 2 * runs
     exported = 4 * runs * (experiment.epochs + 1) * (3 + 4 * planes) + 8 * grid + 2 * frames
     return {

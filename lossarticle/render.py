@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import bokeh
 import jinja2
@@ -22,6 +23,7 @@ from lossarticle.configs import EXPERIMENTS, Experiment
 from lossarticle.content import EXPLORER, Article, FigureRef, number_figures, parse_article, read_sources
 from lossarticle.errors import CacheError, cannot_write
 from lossarticle.export import write_atomic
+from lossarticle.scales import shared_scale
 from lossarticle.schema import (DATASET_FILE, INDEX_FILE, SCHEMA_VERSION, DatasetFile, ExperimentFile, IndexEntry,
                                 IndexFile, data_dir_of, experiment_path, read_dataset, read_experiment, to_json)
 from lossarticle.site_folder import check_replaceable, recover, site_lock, swap_in
@@ -55,7 +57,7 @@ class RenderCache:
     """
 
     documents: dict[str, tuple[tuple[int, int], ExperimentFile]] = field(default_factory=dict)
-    scripts: dict[str, tuple[tuple[int, int], str]] = field(default_factory=dict)
+    scripts: dict[str, tuple[tuple[Any, ...], str]] = field(default_factory=dict)
 
 
 def stamp(path: Path) -> tuple[int, int]:
@@ -94,16 +96,17 @@ def load_dataset(options: RenderOptions) -> DatasetFile:
 
 def figure_scripts(slugs: list[str], documents: dict[str, ExperimentFile], dataset: DatasetFile,
                    options: RenderOptions, cache: RenderCache) -> dict[str, str]:
-    """``figures/<slug>.js`` text per slug, rebuilt only when its data file changed."""
+    """``figures/<slug>.js`` text per slug, rebuilt only when its data file (or the shared scale) changed."""
     from lossarticle.page_data import figure_id_base, figure_script
     order = [e.slug for e in options.registry]
+    shared = shared_scale(view.surface.loss for d in documents.values() for p in d.planes for view in p.views)
     scripts = {}
     for slug in slugs:
-        key = stamp(experiment_path(data_dir_of(options.site_dir), slug))
+        key = (*stamp(experiment_path(data_dir_of(options.site_dir), slug)), shared)
         cached = cache.scripts.get(slug)
         if cached is None or cached[0] != key:
             # A fixed id range per experiment keeps Bokeh's ids stable whatever was built before.
-            cached = (key, figure_script(documents[slug], dataset, id_base=figure_id_base(order.index(slug))))
+            cached = (key, figure_script(documents[slug], dataset, figure_id_base(order.index(slug)), shared))
             cache.scripts[slug] = cached
         scripts[slug] = cached[1]
     return scripts

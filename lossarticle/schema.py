@@ -10,8 +10,9 @@ objects, tuples are lists (in the order given: planes in the registry's order).
 Arrays are objects ``{"dtype": "float32", "shape": [101, 101], "base64": "..."}``
 holding the raw little-endian bytes in C order. Each array field states its
 dtype and shape, with named dimensions the reader fills in from the config
-(``snapshots`` = a run's epochs + 1, ``ny``/``nx`` = the surface resolution,
-``ry``/``rx`` = the region resolution) or binds on first use (``frames``). Grids
+(``snapshots`` = a run's epochs + 1, ``ny``/``nx``/``segment`` = the surface
+resolution, ``ry``/``rx`` = the region resolution) or binds on first use
+(``frames``). Grids
 are ``Z[iy][ix]``: the value at ``(x[ix], y[iy])``, the ``np.meshgrid(x, y)`` and
 Bokeh ``image()`` convention.
 
@@ -39,7 +40,7 @@ from lossarticle.errors import CacheError
 
 #: Bumped whenever the meaning or layout of an exported file changes; part of
 #: every cache key, so old files are recomputed rather than misread.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 DATASET_FILE = "spiral.json"
 INDEX_FILE = "index.json"
@@ -77,13 +78,38 @@ class SurfaceRecord:
 
 
 @dataclass(frozen=True)
+class ViewRecord:
+    """One way to draw a plane, with a surface computed over exactly what it shows."""
+
+    name: str  # "true": equal units on both axes; "stretched": fitted to the path per axis
+    stretch: float  # how many times longer a unit of b is drawn than a unit of a in a square plot (1: true)
+    surface: SurfaceRecord
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    """The loss along the straight line θ₀ + α(θ_final − θ₀) (Goodfellow et al. 2015), exactly, not read off a grid."""
+
+    alpha: np.ndarray = array("float32", "segment", low=0, high=1)  # 0 at θ₀, 1 at θ_final
+    loss: np.ndarray = array("float32", "segment", finite=False, low=0)
+
+
+@dataclass(frozen=True)
 class PlaneRecord:
-    """One plane ``θ_final + a·d1 + b·d2`` of the experiment and its loss surface."""
+    """One plane ``θ_final + a·d1 + b·d2`` of the experiment and its loss surfaces."""
 
     method: str  # one of configs.DIRECTION_METHODS
-    axis_labels: tuple[str, str]  # e.g. "PC1 · 95.3 % of variance"
-    explained_variance: tuple[float, float] | None  # PCA only: share of the path's variance per axis
-    surface: SurfaceRecord
+    axis_labels: tuple[str, str]  # e.g. "PC1 · 95.3 % of the path"
+    explained_variance: tuple[float, float] | None  # PCA only: share of Σ|θᵢ − θ_final|² along each axis
+    axis_lengths: tuple[float, float]  # |d1|, |d2|: weight-space length of one unit (equal: true proportions)
+    views: tuple[ViewRecord, ...]  # "true" first, then "stretched" where the path is much longer one way
+    segment: SegmentRecord | None  # init-final planes only
+
+    def view(self, name: str) -> ViewRecord:
+        for view in self.views:
+            if view.name == name:
+                return view
+        raise KeyError(f"plane {self.method!r} has no view {name!r}")
 
 
 @dataclass(frozen=True)
@@ -421,8 +447,9 @@ def read_experiment(path: Path, experiment: Experiment) -> ExperimentFile:
     check_version(node, path)
     if node.get("config_hash") != config_hash(experiment):
         raise CacheError(f"{path}: made from another config (hash mismatch)")
-    dims = {"ny": experiment.surface.resolution, "nx": experiment.surface.resolution,
-            "ry": experiment.surface.region_resolution, "rx": experiment.surface.region_resolution}
+    config = experiment.surface
+    dims = {"ny": config.resolution, "nx": config.resolution, "segment": config.resolution,
+            "ry": config.region_resolution, "rx": config.region_resolution}
     document = from_tree(ExperimentFile, node, str(path), dims, {"config": experiment})
     check_experiment(document, experiment, str(path))
     return document
@@ -434,6 +461,8 @@ def check_experiment(document: ExperimentFile, experiment: Experiment, where: st
         raise CacheError(f"{where}.slug: {document.slug!r}, expected {experiment.slug!r}")
     if tuple(p.method for p in document.planes) != experiment.planes:
         raise CacheError(f"{where}.planes: {[p.method for p in document.planes]}, expected {list(experiment.planes)}")
+    for index, plane in enumerate(document.planes):
+        check_plane(plane, f"{where}.planes[{index}]")
     if tuple(r.name for r in document.runs) != tuple(r.name for r in experiment.runs):
         raise CacheError(f"{where}.runs: {[r.name for r in document.runs]}, expected "
                          f"{[r.name for r in experiment.runs]}")
@@ -448,6 +477,15 @@ def check_experiment(document: ExperimentFile, experiment: Experiment, where: st
                 or frames[0] != 0 or frames[-1] != run.epochs:
             raise CacheError(f"{key}.regions.frames: {frames.tolist()} is not an ascending 0..{run.epochs} "
                              f"of at most {experiment.surface.region_frames} frames")
+
+
+def check_plane(plane: PlaneRecord, where: str) -> None:
+    """A true view first, at most one stretched view, and a segment exactly on init→final planes."""
+    names = [view.name for view in plane.views]
+    if names not in (["true"], ["true", "stretched"]):
+        raise CacheError(f"{where}.views: {names}, expected ['true'] or ['true', 'stretched']")
+    if (plane.segment is not None) != (plane.method == "init-final"):
+        raise CacheError(f"{where}.segment: {'missing' if plane.segment is None else 'only on init-final planes'}")
 
 
 def read_dataset(path: Path, config: DataConfig) -> DatasetFile:

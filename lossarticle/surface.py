@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lossarticle.configs import SurfaceConfig
 from lossarticle.data import Dataset
 from lossarticle.directions import Plane
 from lossarticle.models import Architecture, accuracy, cross_entropy, forward
@@ -24,6 +25,23 @@ class Surface:
     y: np.ndarray  # (ny,) plane coordinate b
     loss: np.ndarray  # (ny, nx) float32, may hold inf where the loss overflows
     accuracy: np.ndarray  # (ny, nx) float32
+
+
+@dataclass(frozen=True)
+class View:
+    """One way to draw a plane: its own grid, so the surface covers exactly what is shown."""
+
+    name: str  # "true": one unit is one length on both axes; "stretched": fitted to the path per axis
+    stretch: float  # x span / y span of the grid over that of true proportions (1 for a true view)
+    surface: Surface
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Loss along θ₀ + α(θ_final − θ₀): Goodfellow et al.'s straight line, evaluated exactly."""
+
+    alpha: np.ndarray  # (n,) from 0 (θ₀) to 1 (θ_final)
+    loss: np.ndarray  # (n,)
 
 
 @dataclass(frozen=True)
@@ -46,6 +64,43 @@ def symmetric_axis(values: np.ndarray, margin: float, resolution: int) -> np.nda
     reach = float(np.max(np.abs(values))) if values.size else 0.0
     reach = reach * (1.0 + margin) if reach > 0 else 1.0
     return np.linspace(-reach, reach, resolution)
+
+
+def view_axes(method: str, coords: np.ndarray, config: SurfaceConfig) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The grids a plane is drawn on, each as (view name, x axis, y axis).
+
+    Always a square "true" view, in which a straight path looks straight. A random
+    plane spans ±``random_extent`` (Li et al.'s standard extent: the path is then a
+    short stroke near the centre, which is the point); the others fit the path. A
+    path much longer one way than the other also gets a "stretched" view, fitted
+    per axis, which the page labels with its stretch factor.
+    """
+    reach = np.abs(coords).ravel()
+    if method == "random":
+        reach = np.append(reach, config.random_extent / (1.0 + config.margin))
+    square = symmetric_axis(reach, config.margin, config.resolution)
+    views = [("true", square, square)]
+    if method != "random":
+        x_axis = symmetric_axis(coords[:, 0], config.margin, config.resolution)
+        y_axis = symmetric_axis(coords[:, 1], config.margin, config.resolution)
+        if max(stretch_of(x_axis, y_axis), 1 / stretch_of(x_axis, y_axis)) >= config.stretch_min:
+            views.append(("stretched", x_axis, y_axis))
+    return views
+
+
+def stretch_of(x_axis: np.ndarray, y_axis: np.ndarray) -> float:
+    """How many times more of the y axis than of the x axis a square plot of this grid shows per unit."""
+    return float(x_axis[-1] / y_axis[-1])
+
+
+def segment_losses(arch: Architecture, plane: Plane, points: int, data: Dataset, device: torch.device) -> Segment:
+    """The loss at ``points`` evenly spaced points of the init→final segment, ends included.
+
+    On an init→final plane θ₀ + α(θ_final − θ₀) is the point (α − 1, 0).
+    """
+    alpha = np.arange(points) / (points - 1)
+    coords = np.column_stack([alpha - 1, np.zeros_like(alpha)])
+    return Segment(alpha, losses_at(arch, plane, coords, data, device)[0])
 
 
 def matmul_flops(arch: Architecture, samples: int) -> int:

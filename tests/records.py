@@ -5,8 +5,8 @@ import numpy as np
 
 from lossarticle.configs import DataConfig, Experiment, Run, SurfaceConfig
 from lossarticle.schema import (SCHEMA_VERSION, ArchitectureRecord, AxesRecord, DatasetFile, ExperimentFile,
-                                PathRecord, PlaneRecord, Provenance, RegionsRecord, RunRecord, SurfaceRecord,
-                                config_hash)
+                                PathRecord, PlaneRecord, Provenance, RegionsRecord, RunRecord, SegmentRecord,
+                                SurfaceRecord, ViewRecord, config_hash)
 
 EPOCHS, FRAMES, GRID, NX, NY = 8, 3, 6, 7, 7
 
@@ -49,13 +49,25 @@ def synthetic_document(experiment: Experiment | None = None, runs: tuple[RunReco
     if runs is None:
         runs = tuple(synthetic_run(r.name, experiment.epochs, experiment.planes) for r in experiment.runs)
     axis = np.linspace(-2, 2, GRID, dtype=np.float32)
-    planes = tuple(PlaneRecord(method=m, axis_labels=(axis_label, "PC2"), explained_variance=None,
-                               surface=lopsided_surface()) for m in experiment.planes)
+    planes = tuple(synthetic_plane(m, axis_label) for m in experiment.planes)
     return ExperimentFile(schema_version=SCHEMA_VERSION, slug=experiment.slug, title=experiment.title,
                           config_hash=config_hash(experiment), config=experiment,
                           provenance=Provenance(seed=0, data_seed=0, device="cpu", versions={"python": "3"}),
                           architecture=ArchitectureRecord(sizes=(2, 4, 3), skip=False, num_params=27),
                           planes=planes, runs=runs, region_axes=AxesRecord(axis, axis))
+
+
+def synthetic_plane(method: str, axis_label: str = "PC1 · 90.0 % of the path") -> PlaneRecord:
+    """A plane with a true view and, except for random planes, a stretched one (the same lopsided grid)."""
+    views = (ViewRecord("true", 1.0, lopsided_surface()),)
+    if method != "random":
+        views += (ViewRecord("stretched", 2.0, lopsided_surface()),)
+    segment = None
+    if method == "init-final":
+        alpha = np.linspace(0, 1, NX, dtype=np.float32)
+        segment = SegmentRecord(alpha=alpha, loss=(1.1 - alpha).astype(np.float32))
+    return PlaneRecord(method=method, axis_labels=(axis_label, "PC2"), explained_variance=None,
+                       axis_lengths=(1.0, 1.0), views=views, segment=segment)
 
 
 def synthetic_dataset(points: int = 12) -> DatasetFile:

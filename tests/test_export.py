@@ -33,7 +33,7 @@ def test_exported_file_reads_back_as_the_config_implies(tmp_path) -> None:
     assert [r.name for r in document.runs] == ["adam", "sgd"]
     adam = document.reference
     assert adam.train_loss.shape == (experiment.epochs + 1,) and adam.path("pca").coords.shape == (9, 2)
-    assert document.plane("pca").surface.loss.shape == (experiment.surface.resolution,) * 2
+    assert document.plane("pca").views[0].surface.loss.shape == (experiment.surface.resolution,) * 2
     assert document.provenance.device == "cpu"
     assert json.loads((tmp_path / "data" / "tiny-opt.json").read_text())["config"]["epochs"] == 8
     index = read_index(tmp_path / "data" / "index.json")

@@ -19,6 +19,7 @@ from lossarticle import page_data, panels
 from lossarticle.configs import Experiment, Run, mlp
 from lossarticle.errors import ConfigError
 from lossarticle.render import page_environment
+from lossarticle.scales import shared_scale
 from tests.records import EPOCHS, synthetic_dataset, synthetic_document, synthetic_experiment, synthetic_run
 from tests.tiny import TEMPLATES
 
@@ -53,8 +54,11 @@ def dataset():
     return synthetic_dataset()
 
 
+SHARED = shared_scale([np.array([0.01, 10.0])])
+
+
 def script(dataset, id_base: int = 5000, **changes: Any) -> str:
-    return page_data.figure_script(synthetic_document(**changes), dataset, id_base)
+    return page_data.figure_script(synthetic_document(**changes), dataset, id_base, SHARED)
 
 
 def test_same_input_gives_the_same_bytes(dataset) -> None:
@@ -67,7 +71,9 @@ def test_first_build_in_a_fresh_process_matches_the_next() -> None:
     # Bokeh spends extra ids the first time it serializes in a process; only a fresh one shows it.
     code = ("import hashlib\nfrom lossarticle.page_data import figure_script\n"
             "from tests.records import synthetic_dataset, synthetic_document\n"
-            "print(*(hashlib.sha256(figure_script(synthetic_document(), synthetic_dataset(), 5000).encode())"
+            "from lossarticle.scales import shared_scale\nimport numpy as np\n"
+            "print(*(hashlib.sha256(figure_script(synthetic_document(), synthetic_dataset(), 5000, "
+            "shared_scale([np.array([0.01, 10.0])])).encode())"
             ".hexdigest() for _ in range(2)))")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     first, second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
@@ -100,7 +106,7 @@ def test_script_is_one_register_call_with_every_panel(dataset) -> None:
 
 def test_markup_in_labels_cannot_close_the_script(dataset) -> None:
     nasty = "</script><script>alert(1)</script><!-- & \u2028"
-    text = page_data.figure_script(synthetic_document(axis_label=nasty), dataset, 5000)
+    text = page_data.figure_script(synthetic_document(axis_label=nasty), dataset, 5000, SHARED)
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert nasty in json.dumps(spec_of(text), ensure_ascii=False)
 
@@ -119,31 +125,53 @@ def test_regions_refuse_labels_that_do_not_fit() -> None:
         page_data.encode_regions(np.full((1, 2, 2), 9, np.uint8), np.zeros((1, 2, 2), np.uint8))
 
 
-def test_non_finite_and_huge_losses_get_the_top_colour(dataset) -> None:
+def test_landscape_images_hold_the_unrounded_log_loss_and_overflow_takes_the_top_colour(dataset) -> None:
     document = synthetic_document()
-    loss = document.planes[0].surface.loss
+    loss = document.planes[0].views[0].surface.loss
     loss[0, 0], loss[1, 2], loss[4, 6] = np.inf, np.nan, 1e30
-    scale = panels.colour_scale([loss])
-    assert scale[1] - scale[0] <= panels.CLIP_DECADES and scale[1] < 30
-    spec = spec_of(page_data.figure_script(document, dataset, 5000))
-    [image] = [a for a in ndarrays(spec["items"]["landscape-pca"]) if a.shape == loss.shape]
-    assert np.isfinite(image).all()
-    top = np.float32(round(scale[1], 3))
-    assert image[0, 0] == image[1, 2] == image[4, 6] == top
-    assert image[2, 3] == pytest.approx(math.log10(loss[2, 3]), abs=1e-3)  # the valley keeps its detail
+    spec = spec_of(page_data.figure_script(document, dataset, 5000, SHARED))
+    images = [a for a in ndarrays(spec["items"]["landscape-pca"]) if a.shape == loss.shape]
+    assert len(images) == 2  # the true and the stretched view
+    image = images[0]
+    finite = np.isfinite(loss)
+    np.testing.assert_array_equal(image[finite], np.log10(loss[finite].astype(np.float64)).astype(np.float32))
+    assert image[0, 0] == image[1, 2] == np.inf  # overflow (inf or NaN) is +inf, which the mapper clamps to the top
+    mapper = next(node for node in walk(spec["items"]["landscape-pca"]) if node.get("name") == "mapper-pca")
+    assert mapper["nan_color"] == panels.LANDSCAPE_PALETTE[-1]
+    figure_scale = spec["scales"]["figure"]
+    assert figure_scale["high"] - figure_scale["low"] <= 3.0 + 1e-9  # 1e30 does not squash the valley
 
 
-def test_colour_scale_spans_at_most_the_clip() -> None:
-    loss = np.logspace(-2, 10, 30, dtype=np.float64).reshape(5, 6)
-    low, high = panels.colour_scale([loss])
-    assert low == pytest.approx(-2) and high == pytest.approx(-2 + panels.CLIP_DECADES)
+def walk(node: Any):
+    """Every dict inside a json_item."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def test_every_landscape_carries_its_views_and_both_scales(dataset) -> None:
+    experiment = synthetic_experiment(planes=("random", "pca"))
+    spec = spec_of(script(dataset, experiment=experiment))
+    assert [v["name"] for v in spec["landscapes"]["random"]] == ["true"]
+    assert [v["name"] for v in spec["landscapes"]["pca"]] == ["true", "stretched"]
+    assert spec["landscapes"]["pca"][1]["title"] == "PCA of the path · PC2 stretched ×2.0"
+    assert spec["landscapes"]["pca"][0]["title"] == "PCA of the path · true proportions"
+    names = {node.get("name") for node in walk(spec["items"]["landscape-pca"])}
+    assert {"image-pca-true", "image-pca-stretched", "contours-pca-true-figure", "contours-pca-true-shared",
+            "contours-pca-stretched-figure", "contours-pca-stretched-shared", "mapper-pca", "bar-pca",
+            "title-pca", "note-pca"} <= names
+    assert spec["scales"]["shared"]["low"] == SHARED.low and len(spec["scales"]["figure"]["ticks"]) >= 3
 
 
 def test_surface_image_keeps_rows_as_y(dataset) -> None:
     document = synthetic_document()
-    surface = document.planes[0].surface  # rows (y) by columns (x), steeper along y
-    spec = spec_of(page_data.figure_script(document, dataset, 5000))
-    [image] = [a for a in ndarrays(spec["items"]["landscape-pca"]) if a.ndim == 2]
+    surface = document.planes[0].views[0].surface  # rows (y) by columns (x), steeper along y
+    spec = spec_of(page_data.figure_script(document, dataset, 5000, SHARED))
+    image = [a for a in ndarrays(spec["items"]["landscape-pca"]) if a.ndim == 2][0]  # the true view
     assert image.shape == (len(surface.y), len(surface.x))
     assert image[0, 3] > image[3, 0] + 0.1  # y = -0.5 on the centre column costs more than x = -1 on the centre row
 
@@ -153,7 +181,7 @@ def test_diverged_run_stops_the_slider_and_says_so(dataset) -> None:
     document = synthetic_document(experiment, runs=(synthetic_run("adam", 3, ("pca",), diverged=True),))
     context = page_data.figure_context(document)
     assert context.max_epoch == 3 and context.notes == ("Training diverged at epoch 3.",)
-    spec = spec_of(page_data.figure_script(document, dataset, 5000))
+    spec = spec_of(page_data.figure_script(document, dataset, 5000, SHARED))
     assert spec["max_epoch"] == 3 and spec["runs"][0]["diverged"] is True
 
 
@@ -182,7 +210,8 @@ def test_figure_template_has_accessible_controls_and_no_inline_code() -> None:
                   download="data/tiny.json", figure=page_data.figure_context(synthetic_document(experiment)))
     assert 'id="fig-tiny"' in html and 'data-src="figures/tiny.js"' in html and 'id="fig-tiny-plots"' in html
     assert 'aria-label="Epoch"' in html and 'aria-live="polite"' in html and 'max="8"' in html
-    assert html.count('<button type="button"') == 3 and '<select class="la-run"' in html
+    assert html.count('<button type="button"') == 5 and '<select class="la-run"' in html
+    assert html.count('aria-pressed="false"') == 2  # stretch to fit, one colour scale: off by default
     assert ">adam · lr 0.005<" in html and ">sgd · lr 0.005<" in html
     assert "style=" not in html and "<script" not in html and " on" not in re.sub(r'"[^"]*"', '""', html)
     assert 'href="data/tiny.json"' in html and "Figure 3." in html

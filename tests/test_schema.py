@@ -76,7 +76,7 @@ def test_arrays_are_little_endian_whatever_the_input() -> None:
 
 
 def surface_loss_as_int32(tree: dict) -> None:
-    node = tree["planes"][0]["surface"]["loss"]
+    node = tree["planes"][0]["views"][0]["surface"]["loss"]
     values = np.frombuffer(base64.b64decode(node["base64"]), "<f4").astype("<i4")
     node.update(dtype="int32", base64=base64.b64encode(values.tobytes()).decode())
 
@@ -106,7 +106,7 @@ def accuracy_above_one(tree: dict) -> None:
 
 
 @pytest.mark.parametrize("edit, message", [
-    (surface_loss_as_int32, r"edited\.json\.planes\[0\]\.surface\.loss: dtype int32, expected float32"),
+    (surface_loss_as_int32, r"edited\.json\.planes\[0\]\.views\[0\]\.surface\.loss: dtype int32, expected float32"),
     (nan_in_train_loss, r"edited\.json\.runs\[0\]\.train_loss: non-finite value at index \[3\]"),
     (truncated_val_acc, r"edited\.json\.runs\[0\]\.val_acc: not an encoded array"),
     (shorter_series, r"edited\.json\.runs\[0\]\.train_acc: shape \[4\], expected \[9\]"),
@@ -115,6 +115,9 @@ def accuracy_above_one(tree: dict) -> None:
     (lambda t: t["runs"][0].update(epochs="8"), r"edited\.json\.runs\[0\]\.epochs: expected int, got '8'"),
     (lambda t: t["runs"][0].update(epochs=5), r"runs\[0\]\.train_loss: shape \[9\], expected \[6\]"),
     (lambda t: t["planes"].reverse(), r"edited\.json\.planes: \['pca', 'random'\], expected \['random', 'pca'\]"),
+    (lambda t: t["planes"][1]["views"].reverse(), r"planes\[1\]\.views: \['stretched', 'true'\], expected"),
+    (lambda t: t["planes"][1].update(segment=t["planes"][1]["views"][0]["surface"]),
+     r"planes\[1\]\.segment\.alpha: missing"),
     (lambda t: t.update(schema_version=SCHEMA_VERSION - 1),
      rf"schema version {SCHEMA_VERSION - 1}, expected {SCHEMA_VERSION}"),
     (lambda t: t.update(config_hash="0" * 64), r"made from another config \(hash mismatch\)"),
@@ -128,11 +131,12 @@ def test_damage_is_one_error_naming_the_file_and_the_field(tmp_path, edit, messa
 
 def test_a_surface_may_hold_overflow_but_paths_may_not_leave_the_grid_shape(tmp_path) -> None:
     document = synthetic_document()
-    document.planes[0].surface.loss[0, 0] = np.inf  # what an overflowing loss records
+    document.planes[0].views[0].surface.loss[0, 0] = np.inf  # what an overflowing loss records
     read_experiment(written(tmp_path, document), document.config)
-    wrong = dataclasses.replace(document.planes[0].surface, x=document.planes[0].surface.x[:-1])
-    plane = dataclasses.replace(document.planes[0], surface=wrong)
-    with pytest.raises(CacheError, match=r"surface\.x: shape \[6\], expected \[7\]"):
+    view = document.planes[0].views[0]
+    wrong = dataclasses.replace(view, surface=dataclasses.replace(view.surface, x=view.surface.x[:-1]))
+    plane = dataclasses.replace(document.planes[0], views=(wrong,) + document.planes[0].views[1:])
+    with pytest.raises(CacheError, match=r"views\[0\]\.surface\.x: shape \[6\], expected \[7\]"):
         read_experiment(written(tmp_path, dataclasses.replace(document, planes=(plane,))), document.config)
 
 

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from lossarticle.directions import make_plane
 from lossarticle.models import architecture, cross_entropy, forward
 from lossarticle.pipeline import compute_experiment, train_runs
-from lossarticle.surface import (decision_regions, evaluate_grid, frame_indices, input_axes, loss_grid,
+from lossarticle.configs import SurfaceConfig
+from lossarticle.surface import (decision_regions, evaluate_grid, frame_indices, input_axes, loss_grid, stretch_of,
+                                 view_axes,
                                  symmetric_axis)
 from tests.tiny import tiny
 
@@ -42,9 +45,10 @@ def test_surface_centre_is_the_loss_at_theta_final(tiny_data) -> None:
     result = compute_experiment(tiny(planes=("pca", "random")), tiny_data, CPU)
     final_loss = result.trajectories[0].train_loss[-1]
     for plane in result.planes:
-        mid = len(plane.surface.x) // 2
-        assert plane.surface.x[mid] == 0 and plane.surface.y[mid] == 0
-        np.testing.assert_allclose(plane.surface.loss[mid][mid], final_loss, rtol=1e-5)
+        for view in plane.views:
+            mid = len(view.surface.x) // 2
+            assert view.surface.x[mid] == 0 and view.surface.y[mid] == 0
+            np.testing.assert_allclose(view.surface.loss[mid][mid], final_loss, rtol=1e-5)
         # the recorded loss and the surface loss agree at θ_final, which lies in every plane
         np.testing.assert_allclose(plane.path_loss["adam"][-1], final_loss, rtol=1e-5)
         assert plane.projections["adam"].distance[-1] < 1e-6
@@ -87,3 +91,17 @@ def test_cross_entropy_is_mean_over_samples() -> None:
     y = torch.tensor([0, 2])
     np.testing.assert_allclose(cross_entropy(logits, y).item(),
                                torch.nn.functional.cross_entropy(logits, y).item(), rtol=1e-6)
+
+
+def test_views_show_true_proportions_and_random_planes_the_standard_extent() -> None:
+    config = SurfaceConfig(resolution=5, margin=0.5, random_extent=1.0, stretch_min=1.5)
+    long_path = np.array([[-4.0, 0.1], [-2.0, 0.2], [0.0, 0.0]])
+    views = {name: (x, y) for name, x, y in view_axes("pca", long_path, config)}
+    np.testing.assert_allclose(views["true"][0], views["true"][1])  # one unit, one length, on both axes
+    np.testing.assert_allclose(views["true"][0], [-6, -3, 0, 3, 6])  # the path's reach plus the margin
+    np.testing.assert_allclose(views["stretched"][1], [-0.3, -0.15, 0, 0.15, 0.3])
+    assert stretch_of(*views["stretched"]) == pytest.approx(20)
+    [(name, x, y)] = view_axes("random", long_path / 100, config)  # a short stroke: the standard ±1 extent
+    assert name == "true" and x[-1] == pytest.approx(1.0) and np.array_equal(x, y)
+    square_path = np.array([[-1.0, -0.9], [0.0, 0.0]])
+    assert [name for name, _, _ in view_axes("pca", square_path, config)] == ["true"]  # nothing to stretch

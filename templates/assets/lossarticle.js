@@ -177,6 +177,7 @@
       const find = (name) => embedding.find(name);
       this.find = find;
       const panels = embedding.panels;
+      this.panels = panels;
       this.runs = spec.runs.map((r) => prepareRun(r, spec));
       this.named = this.runs.length > 1;
       this.lut = colourLut(spec.classes, spec.confidence_bits);
@@ -213,6 +214,39 @@
         this.find("train-acc-" + run.name).data = { x, y: run.trainPct };
         this.find("val-acc-" + run.name).data = { x, y: run.valPct };
       }
+    }
+
+    // Shows one view (true proportions or stretched) and one colour scale (the figure's or the
+    // article's) in every landscape. A plane without the view asked for keeps its true one.
+    setLandscape(viewName, scaleKey) {
+      const scale = this.spec.scales[scaleKey];
+      for (const plane of this.spec.planes) {
+        const views = this.spec.landscapes[plane];
+        const view = views.find((v) => v.name === viewName) || views[0];
+        const plot = this.panels.get("landscape-" + plane).view.model;
+        for (const v of views) {
+          this.find("image-" + plane + "-" + v.name).visible = v === view;
+          for (const key of Object.keys(this.spec.scales)) {
+            this.find("contours-" + plane + "-" + v.name + "-" + key).visible = v === view && key === scaleKey;
+          }
+        }
+        [plot.x_range.start, plot.x_range.end] = view.x_range;
+        [plot.y_range.start, plot.y_range.end] = view.y_range;
+        this.find("title-" + plane).text = view.title;
+        this.find("note-" + plane).text = view.note;
+        const mapper = this.find("mapper-" + plane), bar = this.find("bar-" + plane);
+        mapper.low = scale.low;
+        mapper.high = scale.high;
+        bar.ticker.ticks = scale.ticks;
+        bar.major_label_overrides = new Map(scale.ticks.map((t, i) => [t, scale.labels[i]]));
+      }
+      this.view = viewName;
+      this.scaleKey = scaleKey;
+      requestAnimationFrame(() => { for (const overlay of this.overlays) overlay.refresh(); });
+    }
+
+    get stretchable() {
+      return this.spec.planes.some((plane) => this.spec.landscapes[plane].length > 1);
     }
 
     setFocus(index) {
@@ -340,6 +374,8 @@
       this.backButton = root.querySelector(".la-back");
       this.forwardButton = root.querySelector(".la-forward");
       this.runSelect = root.querySelector(".la-run");
+      this.stretchButton = root.querySelector(".la-stretch");
+      this.sharedButton = root.querySelector(".la-shared");
       this.output = root.querySelector(".la-readout");
       this.scene = null;
       this.embedding = null;
@@ -367,6 +403,22 @@
           this.writeReadout();
         });
       }
+      for (const button of [this.stretchButton, this.sharedButton]) {
+        if (!button) continue;
+        button.addEventListener("click", () => {
+          touch();
+          button.setAttribute("aria-pressed", String(button.getAttribute("aria-pressed") !== "true"));
+          this.applyLandscape();
+        });
+      }
+    }
+
+    // The proportions and colour scale the reader chose, applied to whatever figure is shown.
+    applyLandscape() {
+      if (!this.scene) return;
+      const pressed = (button) => !!button && button.getAttribute("aria-pressed") === "true";
+      this.scene.setLandscape(pressed(this.stretchButton) ? "stretched" : "true",
+        pressed(this.sharedButton) ? "shared" : "figure");
     }
 
     // The one way a figure gets its data: every failure, from fetching the script to building
@@ -405,6 +457,7 @@
       }
       this.slider.max = String(spec.max_epoch);
       if (this.runSelect) this.scene.setFocus(Number(this.runSelect.value) || 0);
+      this.applyLandscape();
       this.show(keep === null ? spec.max_epoch : Math.min(keep, spec.max_epoch));
       this.setReady(true);
       this.maybeAutoplay();
@@ -424,9 +477,11 @@
     setReady(ready) {
       this.ready = ready;
       this.root.dataset.ready = String(ready);
-      for (const control of [this.slider, this.playButton, this.backButton, this.forwardButton, this.runSelect]) {
+      for (const control of [this.slider, this.playButton, this.backButton, this.forwardButton, this.runSelect,
+        this.sharedButton]) {
         if (control) control.disabled = !ready;
       }
+      if (this.stretchButton) this.stretchButton.disabled = !(ready && this.scene && this.scene.stretchable);
     }
 
     show(epoch) {
@@ -485,7 +540,8 @@
 
     state() {
       return { epoch: this.epoch, playing: this.playing, ready: !!this.ready, max: this.maxEpoch,
-        slug: this.scene ? this.scene.spec.slug : null };
+        slug: this.scene ? this.scene.spec.slug : null, view: this.scene ? this.scene.view : null,
+        scale: this.scene ? this.scene.scaleKey : null };
     }
   }
 

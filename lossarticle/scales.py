@@ -1,0 +1,118 @@
+"""Colour scales of the loss maps and their labelled ticks, for the live figures and the posters alike.
+
+Maps are coloured by log10 of the loss, never rounded first. Each figure has its
+own scale (shared by its planes and views, so one colour is one loss within a
+figure) and there is one scale shared by every figure of the article, in which
+a nearly flat surface looks nearly flat.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+CLIP_DECADES = 3.0  # a figure's scale spans at most this many decades above its lowest loss
+SHARED_DECADES = 5.0  # the article-wide scale spans at most this many
+SMALL_RANGE = 0.25  # a map whose loss varies by less than this fraction of its lowest value says so in numbers
+MIN_TICKS = 3
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A colour scale over log10(loss), with the ticks its colour bar labels."""
+
+    low: float  # log10 of the loss at the bottom colour
+    high: float  # log10 of the loss at the top colour; higher losses and overflow take the top colour
+    ticks: tuple[float, ...]  # tick positions, in log10(loss)
+    labels: tuple[str, ...]  # the loss at each tick, as a reader reads it
+
+
+def log_loss(loss: np.ndarray) -> np.ndarray:
+    """log10 of a loss grid, with NaN and +inf as +inf (overflowed) and 0 as -inf."""
+    loss = np.asarray(loss, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.where(loss > 0, np.log10(np.where(loss > 0, loss, 1.0)), -np.inf)
+    logs[np.isnan(loss) | np.isposinf(loss)] = np.inf
+    return logs
+
+
+def scale_over(losses: Iterable[np.ndarray], decades: float) -> Scale:
+    """The scale from the lowest finite loss of ``losses`` to their highest, at most ``decades`` above it.
+
+    Clipping the top keeps a surface that overflows somewhere from squashing the
+    interesting valley into one colour.
+    """
+    finite = np.concatenate([z[np.isfinite(z)] for z in (log_loss(loss).ravel() for loss in losses)] or [[]])
+    if finite.size == 0:
+        low, high = 0.0, 1.0
+    else:
+        low = float(finite.min())
+        high = min(float(finite.max()), low + decades)
+        if high <= low:  # a constant map: give it a sliver of range so the mapper is defined
+            high = low + 1e-6
+    ticks = colour_ticks(10 ** low, 10 ** high)
+    return Scale(low, high, tuple(math.log10(value) for value, _ in ticks), tuple(label for _, label in ticks))
+
+
+def figure_scale(losses: Sequence[np.ndarray]) -> Scale:
+    """One figure's scale, shared by its planes and views."""
+    return scale_over(losses, CLIP_DECADES)
+
+
+def shared_scale(losses: Iterable[np.ndarray]) -> Scale:
+    """The scale every figure can switch to: one colour is one loss across the whole article."""
+    return scale_over(losses, SHARED_DECADES)
+
+
+def colour_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """At least three labelled loss values inside [lo, hi] (lo > 0): 1-2-5 per decade over a wide range,
+    evenly spaced round numbers over a narrow one, with as many digits as tell them apart."""
+    if hi / lo >= 10:
+        for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5, 7)):
+            values = [v for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+                      for m in mantissas if lo <= (v := float(f"{m}e{k}")) <= hi]
+            if len(values) >= MIN_TICKS:
+                return [(v, f"{v:g}") for v in values]
+    step = linear_step(lo, hi)
+    first = math.ceil(lo / step - 1e-9)
+    values = [k * step for k in range(first, math.floor(hi / step + 1e-9) + 1)]
+    digits = max(0, -math.floor(math.log10(step) + 1e-9)) + (1 if f"{step:.1e}"[2] == "5" and step < 1 else 0)
+    digits = max(digits, decimals_needed(values))
+    return [(v, f"{v:.{digits}f}") for v in values]
+
+
+def linear_step(lo: float, hi: float) -> float:
+    """The largest round step (1, 2 or 5 times a power of ten) that puts at least three ticks in [lo, hi]."""
+    exponent = math.floor(math.log10(hi - lo))
+    for k in range(exponent, exponent - 4, -1):
+        for mantissa in (5, 2, 1):
+            step = mantissa * 10.0 ** k
+            if math.floor(hi / step + 1e-9) - math.ceil(lo / step - 1e-9) + 1 >= MIN_TICKS:
+                return step
+    return (hi - lo) / (MIN_TICKS - 1)
+
+
+def decimals_needed(values: Sequence[float]) -> int:
+    """Fewest decimals that print every value differently."""
+    for digits in range(0, 10):
+        if len({f"{v:.{digits}f}" for v in values}) == len(values):
+            return digits
+    return 10
+
+
+def relative_range(loss: np.ndarray) -> float:
+    """(highest − lowest) / lowest finite loss of a map: how much of its level the map's colours span."""
+    finite = np.asarray(loss, np.float64)[np.isfinite(loss)]
+    if finite.size == 0 or finite.min() <= 0:
+        return math.inf
+    return float((finite.max() - finite.min()) / finite.min())
+
+
+def range_note(loss: np.ndarray) -> str:
+    """A sentence for maps whose colours stretch a small change, else nothing."""
+    spread = relative_range(loss)
+    if spread >= SMALL_RANGE:
+        return ""
+    return f"The loss varies by {100 * spread:.{1 if spread < 0.1 else 0}f} % across this map."
