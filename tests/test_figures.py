@@ -161,8 +161,11 @@ def test_non_finite_and_huge_losses_get_the_top_colour(dataset: dict[str, Any]) 
     spec = spec_of(figures.figure_script("tiny", payload, dataset, 5000))
     [image] = [a for a in ndarrays(spec["items"]["landscape-pca"]) if a.shape == loss.shape]
     assert np.isfinite(image).all()
-    top = np.float32(round(scale[1], 3))
-    assert image[0, 0] == image[1, 2] == image[4, 6] == top
+    # Clipped to one value and rounded by one code path: exactly equal to one another. The scale's
+    # top went through log10 (its last bit may differ between CPUs) and is rounded here by Python,
+    # not numpy, so it is compared within the 3-decimal rounding.
+    assert image[0, 0] == image[1, 2] == image[4, 6] == image.max()
+    assert image[0, 0] == pytest.approx(scale[1], abs=5e-4 + 1e-6)
     assert image[2, 3] == pytest.approx(math.log10(loss[2, 3]), abs=1e-3)  # the valley keeps its detail
 
 
