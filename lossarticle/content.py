@@ -3,9 +3,9 @@
 An ordered pipeline of named steps (distill's template does the same), each
 testable alone:
 
-1. ``read_sources``     article/NN-slug.md, decoded strictly as UTF-8;
+1. ``read_sources``     article/NN-slug.md, decoded strictly as UTF-8 (a byte-order mark is dropped);
 2. ``number_figures``   find ``::: figure SLUG`` / ``::: explorer`` and number them;
-3. ``fill_variables``   Jinja2 with StrictUndefined fills ``{{ exp[...] }}`` and ``figref``;
+3. ``fill_variables``   sandboxed Jinja2 with StrictUndefined fills ``{{ exp[...] }}`` and ``figref``;
 4. ``split_front_matter`` YAML front matter of each file (mdit-py-plugins front_matter);
 5. ``parse_article``    one markdown-it parse of all bodies, so footnotes number once;
 6. ``render_sections``  HTML per section, figures rendered by a callback.
@@ -14,6 +14,7 @@ Every editor's mistake becomes a ContentError ``file:line: what is wrong``.
 """
 from __future__ import annotations
 
+import codecs
 import re
 import traceback
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ from typing import Any
 
 import jinja2
 import yaml
+from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
@@ -96,6 +98,7 @@ def read_source(path: Path, name: str) -> Source:
         raw = path.read_bytes()
     except OSError as error:
         raise ContentError(f"{name}:1: cannot read file ({error.strerror})") from error
+    raw = raw.removeprefix(codecs.BOM_UTF8)  # some editors (Notepad) start UTF-8 files with a byte-order mark
     try:
         return Source(path, name, raw.decode("utf-8"))
     except UnicodeDecodeError as error:
@@ -157,10 +160,13 @@ class Experiments(Mapping[str, ExperimentSummary]):
         return len(self._summaries)
 
 
-def template_environment() -> jinja2.Environment:
-    """Jinja2 for prose: strict about unknown names, no HTML escaping (markdown-it escapes)."""
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                     keep_trailing_newline=True)
+def prose_environment() -> SandboxedEnvironment:
+    """Jinja2 for prose, sandboxed: an expression may read the data, never reach Python's internals.
+
+    Strict about unknown names; no HTML escaping (markdown-it escapes).
+    """
+    environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
+                                       keep_trailing_newline=True)
     environment.filters.update(thousands=thousands, num=num, pct=pct)
     return environment
 
@@ -175,12 +181,14 @@ def fill_variables(source: Source, summaries: dict[str, ExperimentSummary],
             raise ContentError(f"figref: no figure '{slug}' in the article (placed: {', '.join(numbers)})")
         return f"[Figure {numbers[slug]}](#fig-{slug})"
 
-    environment = template_environment()
+    environment = prose_environment()
     try:
         template = environment.from_string(source.text)
         return template.render(exp=Experiments(summaries), figref=figref)
     except jinja2.TemplateSyntaxError as error:
         raise ContentError(f"{source.name}:{error.lineno}: template syntax: {error.message}") from error
+    except jinja2.exceptions.SecurityError as error:
+        raise ContentError(f"{source.name}:{template_line(error)}: unsafe expression: {error}") from error
     except Exception as error:  # whatever an editor's expression raises becomes one line at its place
         message = error.message if isinstance(error, ContentError) else f"{type(error).__name__}: {error}"
         if isinstance(error, jinja2.UndefinedError):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import codecs
+
 import pytest
 
 from lossarticle.content import FigureRef, number_figures, parse_article, read_sources
@@ -104,3 +106,23 @@ def test_number_filters() -> None:
     assert thousands(91503) == "91,503" and thousands(9) == "9"
     assert num(0.0042407) == "0.00424" and num(1.0986123, 5) == "1.0986" and num(25.3, 2) == "25"
     assert pct(0.9532) == "95.3\u202f%" and pct(1.0, 0) == "100\u202f%"
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path, tiny_summaries) -> None:
+    folder = write_article(tmp_path / "article", TINY_ARTICLE)
+    (folder / "03-bom.md").write_bytes(codecs.BOM_UTF8 + "---\ntitle: Ünïcode\n---\n\nText\n".encode())
+    article = parse(folder, tiny_summaries)
+    assert article.sections[-1].title == "Ünïcode" and "<p>Text</p>" in article.sections[-1].html
+
+
+@pytest.mark.parametrize("expression", [
+    "self.__init__.__globals__.__builtins__.__import__('os').getcwd()",
+    "exp.__class__.__mro__",
+    "figref.__globals__",
+])
+def test_prose_cannot_reach_python(tmp_path, tiny_summaries, expression: str) -> None:
+    folder = write_article(tmp_path / "article", {**TINY_ARTICLE,
+                                                  "01-intro.md": f"---\ntitle: X\n---\n\nok\n{{{{ {expression} }}}}\n"})
+    with pytest.raises(ContentError, match=r"^article/01-intro\.md:6: unsafe expression: access to attribute "
+                                           r"'__\w+__' of '\w+' object is unsafe\.$"):
+        parse(folder, tiny_summaries)
