@@ -6,7 +6,7 @@ testable alone:
 1. ``read_sources``     article/NN-slug.md, decoded strictly as UTF-8 (a byte-order mark is dropped);
 2. ``number_figures``   find ``::: figure SLUG`` / ``::: explorer`` and number them;
 3. ``fill_variables``   sandboxed Jinja2 with StrictUndefined fills ``{{ exp[...] }}`` and ``figref``;
-4. ``split_front_matter`` YAML front matter of each file (mdit-py-plugins front_matter);
+4. ``split_front_matter`` YAML front matter of each file (mdit-py-plugins front_matter), checked;
 5. ``parse_article``    one markdown-it parse of all bodies, so footnotes number once;
 6. ``render_sections``  HTML per section, figures rendered by a callback.
 
@@ -15,7 +15,9 @@ Every editor's mistake becomes a ContentError ``file:line: what is wrong``.
 from __future__ import annotations
 
 import codecs
+import datetime
 import re
+import reprlib
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,7 +40,6 @@ from lossarticle.summaries import ExperimentSummary, num, pct, thousands
 SOURCE_NAME = re.compile(r"^\d\d-[a-z0-9-]+\.md$")
 FIGURE_LINE = re.compile(r"^\s*:::\s*(figure|explorer)\b\s*(.*?)\s*$")
 EXPLORER = "explorer"
-TITLE_KEYS = ("title",)
 
 
 @dataclass(frozen=True)
@@ -227,14 +228,51 @@ def render_link_open(self: Any, tokens: list[Token], idx: int, options: Any, env
     return self.renderToken(tokens, idx, options, env)
 
 
-def split_front_matter(md: MarkdownIt, source: Source, text: str) -> tuple[dict[str, Any], int]:
-    """The file's front matter as a dict and the number of lines it spans."""
+class FrontMatterLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader without anchors and aliases, and with a line for every bad value.
+
+    A few lines of nested aliases expand to gigabytes once the template prints them
+    (48 s and 3.1 GB for one ``subtitle:``); front matter never needs them, so they
+    are refused before anything is composed.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(None, None, "anchors and aliases (&name, *name) are not allowed "
+                                              "in front matter", event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        # A value its type cannot hold (date: 2026-13-45, !!int x) raises a bare ValueError: give it a line.
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError) as error:
+            shown = f"{node.value!r}: " if isinstance(node, yaml.ScalarNode) else ""
+            raise yaml.constructor.ConstructorError(None, None, f"{shown}{error}", node.start_mark) from error
+
+
+def load_yaml(text: str) -> tuple[Any, dict[Any, int]]:
+    """The front matter's value, and the line (0-based, in ``text``) of each top-level key."""
+    loader = FrontMatterLoader(text)
+    try:
+        node = loader.get_single_node()
+        value = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    if not isinstance(node, yaml.MappingNode):
+        return value, {}
+    return value, {key.value: key.start_mark.line for key, _ in node.value if isinstance(key, yaml.ScalarNode)}
+
+
+def split_front_matter(md: MarkdownIt, source: Source, text: str, first: bool) -> tuple[dict[str, Any], int]:
+    """The file's checked front matter and the number of lines it spans; ``first`` is the title file."""
     tokens = md.parse(text)
     if not tokens or tokens[0].type != "front_matter":
         raise ContentError(f"{source.name}:1: missing front matter (a '---' block with at least 'title:')")
     token = tokens[0]
     try:
-        meta = yaml.safe_load(token.content) if token.content.strip() else None
+        meta, key_lines = load_yaml(token.content) if token.content.strip() else (None, {})
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1  # +1 for the opening ---, +1 for 1-based
@@ -242,11 +280,36 @@ def split_front_matter(md: MarkdownIt, source: Source, text: str) -> tuple[dict[
         raise ContentError(f"{source.name}:{line}: malformed front matter: {problem}") from error
     if not isinstance(meta, dict):
         raise ContentError(f"{source.name}:2: malformed front matter: expected 'key: value' lines")
-    for key in TITLE_KEYS:
-        if not isinstance(meta.get(key), str) or not meta[key].strip():
-            raise ContentError(f"{source.name}:2: front matter needs a '{key}' (text)")
     assert token.map is not None
-    return meta, token.map[1]
+    return check_front_matter(meta, lambda key: f"{source.name}:{key_lines.get(key, 0) + 2}", first), token.map[1]
+
+
+def check_front_matter(meta: dict[str, Any], where: Callable[[str], str], first: bool) -> dict[str, Any]:
+    """The keys the page template reads, checked; ``authors`` as a list of {name, affiliation} dicts."""
+    title = meta.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise ContentError(f"{where('title')}: front matter needs a 'title' (text)")
+    if not first:
+        return meta
+    for key in ("subtitle", "description"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            raise ContentError(f"{where(key)}: front matter '{key}' must be text (got {reprlib.repr(meta[key])})")
+    if meta.get("date") is not None and not isinstance(meta["date"], (datetime.date, str)):
+        raise ContentError(f"{where('date')}: front matter 'date' must be a date like 2026-11-27 "
+                           f"(got {reprlib.repr(meta['date'])})")
+    return {**meta, "authors": check_authors(meta.get("authors"), where("authors"))}
+
+
+def check_authors(value: Any, where: str) -> list[dict[str, Any]]:
+    """``authors`` as the byline loops over it; a bare name stands for ``{name: …}``."""
+    if value is None:
+        return []
+    entries = [{"name": a} if isinstance(a, str) else a for a in value] if isinstance(value, list) else None
+    if entries is None or not all(isinstance(a, dict) and isinstance(a.get("name"), str)
+                                  and isinstance(a.get("affiliation") or "", str) for a in entries):
+        raise ContentError(f"{where}: front matter 'authors' must be a list of names or "
+                           f"{{name, affiliation}} entries (got {reprlib.repr(value)})")
+    return entries
 
 
 def section_id(source: Source) -> str:
@@ -262,9 +325,9 @@ def parse_article(sources: list[Source], summaries: dict[str, ExperimentSummary]
     """
     md = markdown()
     metas, bodies, ranges, offset = [], [], [], 0
-    for source in sources:
+    for index, source in enumerate(sources):
         text = fill_variables(source, summaries, figures)
-        meta, front_lines = split_front_matter(md, source, text)
+        meta, front_lines = split_front_matter(md, source, text, first=index == 0)
         lines = text.splitlines()
         # Blank out the front matter, keeping line numbers, and glue the bodies into one document.
         body = "\n" * front_lines + "\n".join(lines[front_lines:]) + "\n\n"

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import codecs
+import datetime
+import time
 
 import pytest
 
@@ -113,6 +115,49 @@ def test_a_byte_order_mark_is_accepted(tmp_path, tiny_summaries) -> None:
     (folder / "03-bom.md").write_bytes(codecs.BOM_UTF8 + "---\ntitle: Ünïcode\n---\n\nText\n".encode())
     article = parse(folder, tiny_summaries)
     assert article.sections[-1].title == "Ünïcode" and "<p>Text</p>" in article.sections[-1].html
+
+
+TITLE = "---\ntitle: T\n{}\n---\n\nLead.\n"
+
+
+@pytest.mark.parametrize("front, message", [
+    ("authors: 5", "article/00-title.md:3: front matter 'authors' must be a list of names or {name, affiliation} "
+                   "entries (got 5)"),
+    ("authors:\n  - affiliation: Lab", "article/00-title.md:3: front matter 'authors' must be a list of names"),
+    ("authors:\n  - name: A\n    affiliation: [1]", "article/00-title.md:3: front matter 'authors' must be"),
+    ("subtitle: [a, b]", "article/00-title.md:3: front matter 'subtitle' must be text (got ['a', 'b'])"),
+    ("description: 5", "article/00-title.md:3: front matter 'description' must be text (got 5)"),
+    ("date: 2026-13-45", "article/00-title.md:3: malformed front matter: '2026-13-45': month must be in 1..12"),
+    ("date: [2026]", "article/00-title.md:3: front matter 'date' must be a date like 2026-11-27 (got [2026])"),
+    ("x: !!int abc", "article/00-title.md:3: malformed front matter: 'abc': invalid literal for int()"),
+    ("x: &a 1\ny: *a", "article/00-title.md:3: malformed front matter: anchors and aliases (&name, *name) are not "
+                       "allowed in front matter"),
+    ("title2: 1\nsubtitle: *undefined", "article/00-title.md:4: malformed front matter: anchors and aliases"),
+])
+def test_front_matter_of_the_wrong_type_is_one_line(tmp_path, tiny_summaries, front: str, message: str) -> None:
+    folder = write_article(tmp_path / "article", {**TINY_ARTICLE, "00-title.md": TITLE.format(front)})
+    with pytest.raises(ContentError) as caught:
+        parse(folder, tiny_summaries)
+    assert caught.value.message.startswith(message), caught.value.message
+    assert "\n" not in caught.value.message
+
+
+def test_an_alias_bomb_is_refused_at_once(tmp_path, tiny_summaries) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+    folder = write_article(tmp_path / "article", {**TINY_ARTICLE, "00-title.md": TITLE.format(bomb + "subtitle: *i")})
+    start = time.perf_counter()
+    with pytest.raises(ContentError, match=r"^article/00-title\.md:3: malformed front matter: anchors and aliases"):
+        parse(folder, tiny_summaries)
+    assert time.perf_counter() - start < 5
+
+
+def test_bare_author_names_and_dates_reach_the_byline(tmp_path, tiny_summaries) -> None:
+    folder = write_article(tmp_path / "article", {**TINY_ARTICLE, "00-title.md": TITLE.format(
+        "date: 2026-11-27\nauthors:\n  - Ada\n  - name: Grace\n    affiliation: Navy")})
+    meta = parse(folder, tiny_summaries).meta
+    assert meta["authors"] == [{"name": "Ada"}, {"name": "Grace", "affiliation": "Navy"}]
+    assert meta["date"] == datetime.date(2026, 11, 27)
 
 
 @pytest.mark.parametrize("expression", [
