@@ -4,11 +4,13 @@ An ordered pipeline of named steps (distill's template does the same), each
 testable alone:
 
 1. ``read_sources``     article/NN-slug.md, decoded strictly as UTF-8 (a byte-order mark is dropped);
-2. ``number_figures``   find ``::: figure SLUG`` / ``::: explorer`` and number them;
+2. ``number_figures``   parse each file and number its ``::: figure SLUG`` / ``::: explorer``
+                        containers, so a typo is reported before any data is read;
 3. ``fill_variables``   sandboxed Jinja2 with StrictUndefined fills ``{{ exp[...] }}`` and ``figref``;
 4. ``split_front_matter`` YAML front matter of each file (mdit-py-plugins front_matter), checked;
-5. ``parse_article``    one markdown-it parse of all bodies, so footnotes number once;
-6. ``render_sections``  HTML per section, figures rendered by a callback.
+5. ``parse_article``    one markdown-it parse of all bodies, so footnotes number once; the
+                        figures are numbered again from these tokens, the ones rendered;
+6. ``render_tokens``    HTML per section, figures rendered by a callback.
 
 Every editor's mistake becomes a ContentError ``file:line: what is wrong``.
 """
@@ -38,8 +40,12 @@ from lossarticle.errors import ContentError
 from lossarticle.summaries import ExperimentSummary, num, pct, thousands
 
 SOURCE_NAME = re.compile(r"^\d\d-[a-z0-9-]+\.md$")
-FIGURE_LINE = re.compile(r"^\s*:::\s*(figure|explorer)\b\s*(.*?)\s*$")
 EXPLORER = "explorer"
+CONTAINER_OPENS = ("container_figure_open", "container_explorer_open")
+NEWLINE = re.compile(r"\r\n?|\n")  # markdown-it's line breaks (str.splitlines also splits at U+2028 & co.)
+# figref's output until the figures are numbered from the parsed page: private-use characters,
+# which no editor types and markdown-it passes through untouched.
+FIGREF = re.compile("\ue000([a-z0-9-]+)\ue001")
 
 
 @dataclass(frozen=True)
@@ -107,22 +113,54 @@ def read_source(path: Path, name: str) -> Source:
         raise ContentError(f"{name}:{line}: invalid UTF-8 (byte 0x{raw[error.start]:02x})") from error
 
 
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` as markdown-it counts them."""
+    return NEWLINE.split(text)
+
+
 def number_figures(sources: list[Source], known: tuple[str, ...]) -> list[FigureRef]:
-    """Figures in reading order, numbered from 1; unknown or repeated slugs stop the build."""
+    """Figures in reading order, numbered from 1; unknown, repeated or nested ones stop the build.
+
+    Each file is parsed as Markdown, so a ``::: figure`` line inside a code block or
+    the front matter is text, not a figure. Runs before any data is read.
+    """
+    md = markdown()
+    found: list[tuple[Token, str]] = []
+    for source in sources:
+        found += containers(md.parse(source.text), lambda line, name=source.name: f"{name}:{line + 1}")
+    return number(found, known)
+
+
+def containers(tokens: list[Token], locate: Callable[[int], str]) -> list[tuple[Token, str]]:
+    """The opening tokens of ``:::`` containers with their "file:line"; each must stand at the top level.
+
+    A figure inside a block quote, list or another figure would be rendered as a plain
+    ``<div>`` (or not at all) while still numbered, so figref would point at nothing.
+    """
+    found = []
+    for token in tokens:
+        if token.type in CONTAINER_OPENS:
+            assert token.map is not None
+            where = locate(token.map[0])
+            if token.level != 0:
+                raise ContentError(f"{where}: a figure must stand on its own at the top level, "
+                                   "not inside a block quote, list, footnote or another figure")
+            found.append((token, where))
+    return found
+
+
+def number(found: list[tuple[Token, str]], known: tuple[str, ...]) -> list[FigureRef]:
+    """Number containers in order, checking each slug; each token keeps its ref in ``token.meta``."""
     figures: list[FigureRef] = []
     seen: dict[str, str] = {}
-    for source in sources:
-        for lineno, line in enumerate(source.text.splitlines(), start=1):
-            match = FIGURE_LINE.match(line)
-            if not match:
-                continue
-            kind, argument = match.groups()
-            where = f"{source.name}:{lineno}"
-            slug = figure_slug(kind, argument, known, where)
-            if slug in seen:
-                raise ContentError(f"{where}: duplicated figure '{slug}' (first placed at {seen[slug]})")
-            seen[slug] = where
-            figures.append(FigureRef(slug, len(figures) + 1, where))
+    for token, where in found:
+        kind = token.type.removeprefix("container_").removesuffix("_open")
+        slug = figure_slug(kind, token.info.strip().partition(" ")[2].strip(), known, where)
+        if slug in seen:
+            raise ContentError(f"{where}: duplicated figure '{slug}' (first placed at {seen[slug]})")
+        seen[slug] = where
+        figures.append(FigureRef(slug, len(figures) + 1, where))
+        token.meta["figure"] = figures[-1]
     return figures
 
 
@@ -174,13 +212,17 @@ def prose_environment() -> SandboxedEnvironment:
 
 def fill_variables(source: Source, summaries: dict[str, ExperimentSummary],
                    figures: list[FigureRef]) -> str:
-    """Render the file's ``{{ … }}`` expressions; any failure names the file and line."""
-    numbers = {f.slug: f.number for f in figures}
+    """Render the file's ``{{ … }}`` expressions; any failure names the file and line.
+
+    ``figref`` writes a placeholder where the number goes: numbers come from the
+    parsed page (``resolve_figrefs``), where a ``{# … #}`` or ``{% if %}`` may have removed a figure.
+    """
+    placed = [f.slug for f in figures]
 
     def figref(slug: str) -> str:
-        if slug not in numbers:
-            raise ContentError(f"figref: no figure '{slug}' in the article (placed: {', '.join(numbers)})")
-        return f"[Figure {numbers[slug]}](#fig-{slug})"
+        if slug not in placed:
+            raise ContentError(f"figref: no figure '{slug}' in the article (placed: {', '.join(placed)})")
+        return f"[Figure \ue000{slug}\ue001](#fig-{slug})"
 
     environment = prose_environment()
     try:
@@ -265,9 +307,8 @@ def load_yaml(text: str) -> tuple[Any, dict[Any, int]]:
     return value, {key.value: key.start_mark.line for key, _ in node.value if isinstance(key, yaml.ScalarNode)}
 
 
-def split_front_matter(md: MarkdownIt, source: Source, text: str, first: bool) -> tuple[dict[str, Any], int]:
+def split_front_matter(source: Source, tokens: list[Token], first: bool) -> tuple[dict[str, Any], int]:
     """The file's checked front matter and the number of lines it spans; ``first`` is the title file."""
-    tokens = md.parse(text)
     if not tokens or tokens[0].type != "front_matter":
         raise ContentError(f"{source.name}:1: missing front matter (a '---' block with at least 'title:')")
     token = tokens[0]
@@ -312,6 +353,29 @@ def check_authors(value: Any, where: str) -> list[dict[str, Any]]:
     return entries
 
 
+def check_closed(tokens: list[Token], source: Source, lines: list[str]) -> None:
+    """A code fence or figure left open at the end of a file would swallow every file after it."""
+    line_count = len(lines) - (lines[-1] == "")
+    for token in tokens:
+        if token.level != 0 or token.map is None or token.map[1] < line_count:
+            continue
+        if token.type in CONTAINER_OPENS:
+            what = "figure"
+        elif token.type == "fence" and not (token.map[1] - 1 > token.map[0]
+                                            and is_closing_fence(lines[token.map[1] - 1], token.markup)):
+            what = "code block"
+        else:
+            continue
+        raise ContentError(f"{source.name}:{token.map[0] + 1}: this {what} is never closed and would swallow "
+                           f"the rest of the article (end it with a '{token.markup}' line)")
+
+
+def is_closing_fence(line: str, markup: str) -> bool:
+    """Whether ``line`` closes a fence opened with ``markup`` (the same character, at least as many)."""
+    marker = line.strip()
+    return len(marker) >= len(markup) and set(marker) == {markup[0]}
+
+
 def section_id(source: Source) -> str:
     """Anchor of a section: the file name without its number and suffix."""
     return source.path.stem.split("-", 1)[1]
@@ -321,14 +385,17 @@ def parse_article(sources: list[Source], summaries: dict[str, ExperimentSummary]
                   render_figure: Callable[[FigureRef, str], str]) -> Article:
     """Run the front end on sources whose figures ``number_figures`` already found and checked.
 
-    ``render_figure(ref, caption_html)`` returns a figure's HTML.
+    ``render_figure(ref, caption_html)`` returns a figure's HTML. ``summaries`` holds every
+    registry experiment, so its keys are the slugs a figure may name. The figures are
+    numbered again from the parsed page, the one rendered: that list is ``Article.figures``.
     """
     md = markdown()
+    texts = [fill_variables(source, summaries, figures) for source in sources]
     metas, bodies, ranges, offset = [], [], [], 0
-    for index, source in enumerate(sources):
-        text = fill_variables(source, summaries, figures)
-        meta, front_lines = split_front_matter(md, source, text, first=index == 0)
-        lines = text.splitlines()
+    for index, (source, text) in enumerate(zip(sources, texts)):
+        lines, tokens = split_lines(text), md.parse(text)
+        meta, front_lines = split_front_matter(source, tokens, first=index == 0)
+        check_closed(tokens, source, lines)
         # Blank out the front matter, keeping line numbers, and glue the bodies into one document.
         body = "\n" * front_lines + "\n".join(lines[front_lines:]) + "\n\n"
         metas.append(meta)
@@ -337,12 +404,52 @@ def parse_article(sources: list[Source], summaries: dict[str, ExperimentSummary]
         offset += body.count("\n")
     env: dict[str, Any] = {}
     tokens = md.parse("".join(bodies), env)
+    locate = locator(sources, ranges)
+    placed = number(containers(tokens, locate), tuple(summaries))
+    check_figrefs(sources, texts, placed)
+    numbers = {f.slug: str(f.number) for f in placed}
     by_file, footnotes = split_tokens(tokens, ranges)
-    placed = {f.slug: f for f in figures}
-    html = [render_tokens(md, part, env, placed, render_figure) for part in by_file]
+    html = [resolve_figrefs(render_tokens(md, part, env, render_figure), numbers) for part in by_file]
+    metas = [resolve_in_meta(meta, numbers) for meta in metas]
     sections = [Section(section_id(s), str(m["title"]), m, h) for s, m, h in zip(sources[1:], metas[1:], html[1:])]
-    footnotes_html = md.renderer.render(footnotes, md.options, env) if footnotes else ""
-    return Article(metas[0], html[0], sections, footnotes_html, figures)
+    footnotes_html = resolve_figrefs(md.renderer.render(footnotes, md.options, env), numbers) if footnotes else ""
+    return Article(metas[0], html[0], sections, footnotes_html, placed)
+
+
+def locator(sources: list[Source], ranges: list[tuple[int, int]]) -> Callable[[int], str]:
+    """Maps a line of the glued document (0-based) to "file:line" in its source."""
+    def locate(line: int) -> str:
+        index = next(i for i, (start, end) in enumerate(ranges) if start <= line < end)
+        return f"{sources[index].name}:{line - ranges[index][0] + 1}"
+
+    return locate
+
+
+def check_figrefs(sources: list[Source], texts: list[str], figures: list[FigureRef]) -> None:
+    """Every figref names a figure the parsed page places, so no link points at a missing anchor."""
+    placed = [f.slug for f in figures]
+    for source, text in zip(sources, texts):
+        for match in FIGREF.finditer(text):
+            if match[1] not in placed:
+                line = text.count("\n", 0, match.start()) + 1
+                raise ContentError(f"{source.name}:{line}: figref: no figure '{match[1]}' in the article "
+                                   f"(placed: {', '.join(placed)})")
+
+
+def resolve_figrefs(text: str, numbers: dict[str, str]) -> str:
+    """figref's placeholders replaced by the figures' numbers."""
+    return FIGREF.sub(lambda match: numbers[match[1]], text)
+
+
+def resolve_in_meta(value: Any, numbers: dict[str, str]) -> Any:
+    """``resolve_figrefs`` over the strings of a front matter value."""
+    if isinstance(value, str):
+        return resolve_figrefs(value, numbers)
+    if isinstance(value, list):
+        return [resolve_in_meta(v, numbers) for v in value]
+    if isinstance(value, dict):
+        return {k: resolve_in_meta(v, numbers) for k, v in value.items()}
+    return value
 
 
 def split_tokens(tokens: list[Token], ranges: list[tuple[int, int]]) -> tuple[list[list[Token]], list[Token]]:
@@ -360,23 +467,20 @@ def split_tokens(tokens: list[Token], ranges: list[tuple[int, int]]) -> tuple[li
     return parts, footnotes
 
 
-def render_tokens(md: MarkdownIt, tokens: list[Token], env: dict[str, Any], figures: dict[str, FigureRef],
+def render_tokens(md: MarkdownIt, tokens: list[Token], env: dict[str, Any],
                   render_figure: Callable[[FigureRef, str], str]) -> str:
     """Render a token run, replacing each container by ``render_figure``'s HTML around its caption."""
     out: list[str] = []
     index = 0
     while index < len(tokens):
         token = tokens[index]
-        if token.type in ("container_figure_open", "container_explorer_open"):
+        if token.type in CONTAINER_OPENS:
             close = matching_close(tokens, index)
             caption = md.renderer.render(tokens[index + 1:close], md.options, env)
-            words = token.info.split()
-            slug = words[1] if words[0] == "figure" else EXPLORER
-            out.append(render_figure(figures[slug], caption))
+            out.append(render_figure(token.meta["figure"], caption))
             index = close + 1
             continue
-        end = next((i for i in range(index, len(tokens))
-                    if tokens[i].type in ("container_figure_open", "container_explorer_open")), len(tokens))
+        end = next((i for i in range(index, len(tokens)) if tokens[i].type in CONTAINER_OPENS), len(tokens))
         out.append(md.renderer.render(tokens[index:end], md.options, env))
         index = end
     return "".join(out)

@@ -117,6 +117,64 @@ def test_a_byte_order_mark_is_accepted(tmp_path, tiny_summaries) -> None:
     assert article.sections[-1].title == "Ünïcode" and "<p>Text</p>" in article.sections[-1].html
 
 
+FIGURE_AS_TEXT = ("---\ntitle: Code\ndescription: |\n  ::: figure tiny-dirs\n---\n\n"
+                  "```\n::: figure tiny-dirs\n:::\n```\n\n    ::: figure tiny-dirs\n    :::\n")
+
+
+def test_figure_lines_in_code_or_front_matter_are_text(tmp_path, tiny_summaries) -> None:
+    article = parse(write_article(tmp_path / "article", {**TINY_ARTICLE, "03-code.md": FIGURE_AS_TEXT}),
+                    tiny_summaries)
+    assert [(f.slug, f.number) for f in article.figures] == [("tiny", 1), ("explorer", 2), ("tiny-opt", 3)]
+    assert article.sections[-1].html.count("::: figure tiny-dirs") == 2 and "<figure" not in article.sections[-1].html
+    with pytest.raises(ContentError, match=r"^article/03-code\.md:15: figref: no figure 'tiny-dirs'"):
+        parse(write_article(tmp_path / "other", {**TINY_ARTICLE, "03-code.md": FIGURE_AS_TEXT
+                                                  + "\n{{ figref('tiny-dirs') }}\n"}), tiny_summaries)
+
+
+def test_a_longer_fence_makes_a_figure_too(tmp_path, tiny_summaries) -> None:
+    files = {**TINY_ARTICLE, "03-wide.md": "---\ntitle: W\n---\n\n{{ figref('tiny-dirs') }}\n\n"
+                                          ":::: figure tiny-dirs\nThree *planes*.\n::::\n"}
+    article = parse(write_article(tmp_path / "article", files), tiny_summaries)
+    assert article.figures[-1] == FigureRef("tiny-dirs", 4, "article/03-wide.md:7")
+    assert '<a href="#fig-tiny-dirs">Figure 4</a>' in article.sections[-1].html
+    assert "<figure data-slug='tiny-dirs' data-number='4'><p>Three <em>planes</em>.</p>" in article.sections[-1].html
+
+
+def test_figures_are_numbered_as_the_page_renders_them(tmp_path, tiny_summaries) -> None:
+    # A Jinja comment or a false condition drops a figure: it is neither rendered nor counted.
+    intro = TINY_ARTICLE["01-intro.md"].replace(
+        "Loss", "{#\n::: figure tiny-dirs\nc\n:::\n#}{% if false %}\n::: figure tiny-opt\nx\n:::\n{% endif %}Loss")
+    files = {**TINY_ARTICLE, "01-intro.md": intro, "02-explorer.md": "---\ntitle: More\n---\n\nMore.\n"}
+    article = parse(write_article(tmp_path / "article", files), tiny_summaries)
+    assert [(f.slug, f.number) for f in article.figures] == [("tiny", 1)]
+    assert '<a href="#fig-tiny">Figure 1</a>' in article.sections[0].html
+    assert "data-slug='tiny-dirs'" not in article.sections[0].html
+    files["01-intro.md"] = intro.replace("Loss", "{{ figref('tiny-dirs') }} Loss")
+    with pytest.raises(ContentError, match=r"^article/01-intro\.md:\d+: figref: no figure 'tiny-dirs' in the "
+                                           r"article \(placed: tiny\)$"):
+        parse(write_article(tmp_path / "other", files), tiny_summaries)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("> ::: figure tiny-dirs\n> c\n> :::\n", "article/03-x.md:5: a figure must stand on its own at the top level"),
+    ("- ::: figure tiny-dirs\n  c\n  :::\n", "article/03-x.md:5: a figure must stand on its own at the top level"),
+    ("::: figure tiny-dirs\n:::: figure tiny\nc\n::::\n:::\n",
+     "article/03-x.md:6: a figure must stand on its own at the top level"),
+    ("::: figure tiny-dirs\nc\n\nmore\n",
+     "article/03-x.md:5: this figure is never closed and would swallow the rest of the article "
+     "(end it with a ':::' line)"),
+    ("```python\nx = 1\n", "article/03-x.md:5: this code block is never closed and would swallow the rest of "
+                           "the article (end it with a '```' line)"),
+])
+def test_misplaced_or_unclosed_figures_are_one_line(tmp_path, tiny_summaries, text: str, message: str) -> None:
+    # 03-x comes before 04-after: an unclosed block would take 04-after's heading into itself.
+    files = {**TINY_ARTICLE, "03-x.md": "---\ntitle: X\n---\n\n" + text, "04-after.md": "---\ntitle: After\n---\n"}
+    with pytest.raises(ContentError) as caught:
+        parse(write_article(tmp_path / "article", files), tiny_summaries)
+    assert caught.value.message.startswith(message), caught.value.message
+    assert "\n" not in caught.value.message
+
+
 TITLE = "---\ntitle: T\n{}\n---\n\nLead.\n"
 
 
