@@ -43,6 +43,9 @@ SOURCE_NAME = re.compile(r"^\d\d-[a-z0-9-]+\.md$")
 EXPLORER = "explorer"
 CONTAINER_OPENS = ("container_figure_open", "container_explorer_open")
 NEWLINE = re.compile(r"\r\n?|\n")  # markdown-it's line breaks (str.splitlines also splits at U+2028 & co.)
+# Ids the page gives elements of its own: base.html's, the figure templates' (fig-<slug>, explorer-…)
+# and the footnote plugin's (fn1, fnref1, fnref1:2). A section or heading with one breaks its links.
+PAGE_IDS = re.compile(r"^(article|toc-title|footnotes|explorer-epoch|explorer-plots|fig-.+|fn\d+|fnref\d+(:\d+)?)$")
 # figref's output until the figures are numbered from the parsed page: private-use characters,
 # which no editor types and markdown-it passes through untouched.
 FIGREF = re.compile("\ue000([a-z0-9-]+)\ue001")
@@ -407,6 +410,7 @@ def parse_article(sources: list[Source], summaries: dict[str, ExperimentSummary]
     locate = locator(sources, ranges)
     placed = number(containers(tokens, locate), tuple(summaries))
     check_figrefs(sources, texts, placed)
+    check_ids(sources, tokens, locate)
     numbers = {f.slug: str(f.number) for f in placed}
     by_file, footnotes = split_tokens(tokens, ranges)
     html = [resolve_figrefs(render_tokens(md, part, env, render_figure), numbers) for part in by_file]
@@ -450,6 +454,21 @@ def resolve_in_meta(value: Any, numbers: dict[str, str]) -> Any:
     if isinstance(value, dict):
         return {k: resolve_in_meta(v, numbers) for k, v in value.items()}
     return value
+
+
+def check_ids(sources: list[Source], tokens: list[Token], locate: Callable[[int], str]) -> None:
+    """Section and heading ids are unique on the page and none is an id the page itself uses."""
+    fix_file = "a section's id is its file name without the number: rename the file"
+    claims = [(section_id(s), f"{s.name}:1", "section id", fix_file) for s in sources[1:]]
+    claims += [(str(t.attrGet("id")), locate(t.map[0]), "heading id", "reword the heading")
+               for t in tokens if t.type == "heading_open" and t.attrGet("id") and t.map is not None]
+    owners: dict[str, str] = {}
+    for anchor, where, what, fix in claims:
+        if PAGE_IDS.match(anchor):
+            raise ContentError(f"{where}: {what} '{anchor}' is an id the page itself uses ({fix})")
+        if anchor in owners:
+            raise ContentError(f"{where}: {what} '{anchor}' is already used by {owners[anchor]} ({fix})")
+        owners[anchor] = where
 
 
 def split_tokens(tokens: list[Token], ranges: list[tuple[int, int]]) -> tuple[list[list[Token]], list[Token]]:

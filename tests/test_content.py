@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import codecs
 import datetime
+import re
 import time
 
 import pytest
 
-from lossarticle.content import FigureRef, number_figures, parse_article, read_sources
+from lossarticle.content import PAGE_IDS, FigureRef, number_figures, parse_article, read_sources
 from lossarticle.errors import ContentError
 from lossarticle.summaries import num, pct, thousands
-from tests.conftest import TINY_ARTICLE, TINY_REGISTRY, write_article
+from tests.conftest import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, write_article
 
 KNOWN = tuple(e.slug for e in TINY_REGISTRY)
 
@@ -173,6 +174,35 @@ def test_misplaced_or_unclosed_figures_are_one_line(tmp_path, tiny_summaries, te
         parse(write_article(tmp_path / "article", files), tiny_summaries)
     assert caught.value.message.startswith(message), caught.value.message
     assert "\n" not in caught.value.message
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"03-intro.md": "---\ntitle: Again\n---\n"},
+     "article/03-intro.md:1: section id 'intro' is already used by article/01-intro.md:1 (a section's id is its "
+     "file name without the number: rename the file)"),
+    ({"03-footnotes.md": "---\ntitle: Notes\n---\n"},
+     "article/03-footnotes.md:1: section id 'footnotes' is an id the page itself uses (a section's id is its file "
+     "name without the number: rename the file)"),
+    ({"03-article.md": "---\ntitle: A\n---\n"}, "article/03-article.md:1: section id 'article' is an id the page"),
+    ({"03-fig-tiny.md": "---\ntitle: A\n---\n"}, "article/03-fig-tiny.md:1: section id 'fig-tiny' is an id the page"),
+    ({"03-x.md": "---\ntitle: X\n---\n\n### Intro\n"},
+     "article/03-x.md:5: heading id 'intro' is already used by article/01-intro.md:1 (reword the heading)"),
+    ({"03-x.md": "---\ntitle: X\n---\n\ntext\n\n### Footnotes\n"},
+     "article/03-x.md:7: heading id 'footnotes' is an id the page itself uses (reword the heading)"),
+])
+def test_ids_are_unique_on_the_page(tmp_path, tiny_summaries, files: dict[str, str], message: str) -> None:
+    with pytest.raises(ContentError) as caught:
+        parse(write_article(tmp_path / "article", {**TINY_ARTICLE, **files}), tiny_summaries)
+    assert caught.value.message.startswith(message), caught.value.message
+
+
+def test_page_ids_cover_every_id_the_templates_write() -> None:
+    # The oracle is the templates themselves: a new id there must be reserved for the page.
+    ids = {i for page in TEMPLATES.glob("*.html") for i in re.findall(r'\bid="([^"]+)"', page.read_text())}
+    fixed = {re.sub(r"\{\{ *slug *\}\}", "tiny", i) for i in ids if i != "{{ section.id }}"}
+    assert {"article", "footnotes", "toc-title", "fig-tiny", "fig-tiny-plots"} <= fixed
+    assert [i for i in sorted(fixed) if not PAGE_IDS.match(i)] == []
+    assert [i for i in ("fn1", "fnref1", "fnref1:2") if not PAGE_IDS.match(i)] == []  # the footnote plugin's
 
 
 TITLE = "---\ntitle: T\n{}\n---\n\nLead.\n"
