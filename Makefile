@@ -29,7 +29,7 @@ bench: site
 	$(PY) generate.py bench --device $(DEVICE)
 
 serve: $(STAMP)
-	$(PY) generate.py serve
+	$(PY) generate.py serve --device $(DEVICE)
 
 verify: $(STAMP)
 	$(PY) generate.py verify
