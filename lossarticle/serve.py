@@ -245,7 +245,8 @@ def start_server(site_dir: Path, port: int, live: LiveState | None = None) -> ht
             return super().translate_path(path)
 
         def end_headers(self) -> None:
-            self.send_header("Cache-Control", "no-cache")  # revalidate: a rebuilt file is never a cached one
+            if live is not None:  # revalidate every file, so a reload never shows a cached one
+                self.send_header("Cache-Control", "no-cache")
             super().end_headers()
 
         def do_GET(self) -> None:  # noqa: N802 (stdlib name)

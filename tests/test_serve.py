@@ -54,7 +54,8 @@ def test_prose_edit_rebuilds_and_a_broken_edit_keeps_the_served_site(tmp_path, t
         assert said[-1] == "Error: article/01-intro.md:5: unknown variable: 'nope' is undefined " \
                            "(the previous site is still served)"
         assert "Please drag" in get(url)
-        assert "__serve__" not in get(url)  # the plain server adds nothing
+        assert "__serve__" not in get(url)  # the plain server (tests, bench) adds nothing
+        assert urllib.request.urlopen(url).headers["Cache-Control"] is None
     finally:
         server.shutdown()
         server.server_close()
