@@ -131,7 +131,7 @@ def number_figures(sources: list[Source], known: tuple[str, ...]) -> list[Figure
     found: list[tuple[Token, str]] = []
     for source in sources:
         found += containers(md.parse(source.text), lambda line, name=source.name: f"{name}:{line + 1}")
-    return number(found, known)
+    return number_containers(found, known)
 
 
 def containers(tokens: list[Token], locate: Callable[[int], str]) -> list[tuple[Token, str]]:
@@ -152,7 +152,7 @@ def containers(tokens: list[Token], locate: Callable[[int], str]) -> list[tuple[
     return found
 
 
-def number(found: list[tuple[Token, str]], known: tuple[str, ...]) -> list[FigureRef]:
+def number_containers(found: list[tuple[Token, str]], known: tuple[str, ...]) -> list[FigureRef]:
     """Number containers in order, checking each slug; each token keeps its ref in ``token.meta``."""
     figures: list[FigureRef] = []
     seen: dict[str, str] = {}
@@ -408,7 +408,7 @@ def parse_article(sources: list[Source], summaries: dict[str, ExperimentSummary]
     env: dict[str, Any] = {}
     tokens = md.parse("".join(bodies), env)
     locate = locator(sources, ranges)
-    placed = number(containers(tokens, locate), tuple(summaries))
+    placed = number_containers(containers(tokens, locate), tuple(summaries))
     check_figrefs(sources, texts, placed)
     check_ids(sources, tokens, locate)
     numbers = {f.slug: str(f.number) for f in placed}
