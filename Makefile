@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DEVICE ?= auto
 STAMP := $(VENV)/.installed
 
-.PHONY: site test bench serve verify clean
+.PHONY: site test chromium bench serve verify clean
 
 # The venv is rebuilt when a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -17,14 +17,19 @@ $(STAMP): requirements.txt requirements-dev.txt
 site: $(STAMP)
 	$(PY) generate.py build --device $(DEVICE)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest -q
+
+# The browser tests drive Debian's /usr/bin/chromium. As root on Debian/Ubuntu this installs it
+# when missing; anywhere else it stops, before any test runs, with the one command to run.
+chromium: $(STAMP)
+	$(PY) -m lossarticle.browser --ensure
 
 bench: site
 	$(PY) generate.py bench --device $(DEVICE)
 
 serve: $(STAMP)
-	$(PY) generate.py serve
+	$(PY) generate.py serve --device $(DEVICE)
 
 verify: $(STAMP)
 	$(PY) generate.py verify

@@ -77,12 +77,13 @@ def render(site_dir: Path, article_dir: Path) -> None:
 
 @cli.command()
 @click.option("--port", type=int, default=8000, show_default=True)
+@device_option
 @site_option
 @article_option
-def serve(port: int, site_dir: Path, article_dir: Path) -> None:
+def serve(port: int, device: str, site_dir: Path, article_dir: Path) -> None:
     """Serve SITE on 127.0.0.1 and rebuild when article/, templates/ or the registry change."""
-    from lossarticle.serve import serve as serve_forever
-    serve_forever(render_options(site_dir, article_dir), port, echo=click.echo)
+    from lossarticle.serve import ServeOptions, serve as serve_forever
+    serve_forever(ServeOptions(render_options(site_dir, article_dir), port, device), echo=click.echo)
 
 
 @cli.command()

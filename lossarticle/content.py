@@ -3,18 +3,23 @@
 An ordered pipeline of named steps (distill's template does the same), each
 testable alone:
 
-1. ``read_sources``     article/NN-slug.md, decoded strictly as UTF-8;
-2. ``number_figures``   find ``::: figure SLUG`` / ``::: explorer`` and number them;
-3. ``fill_variables``   Jinja2 with StrictUndefined fills ``{{ exp[...] }}`` and ``figref``;
-4. ``split_front_matter`` YAML front matter of each file (mdit-py-plugins front_matter);
-5. ``parse_article``    one markdown-it parse of all bodies, so footnotes number once;
-6. ``render_sections``  HTML per section, figures rendered by a callback.
+1. ``read_sources``     article/NN-slug.md, decoded strictly as UTF-8 (a byte-order mark is dropped);
+2. ``number_figures``   parse each file and number its ``::: figure SLUG`` / ``::: explorer``
+                        containers, so a typo is reported before any data is read;
+3. ``fill_variables``   sandboxed Jinja2 with StrictUndefined fills ``{{ exp[...] }}`` and ``figref``;
+4. ``split_front_matter`` YAML front matter of each file (mdit-py-plugins front_matter), checked;
+5. ``parse_article``    one markdown-it parse of all bodies, so footnotes number once; the
+                        figures are numbered again from these tokens, the ones rendered;
+6. ``render_tokens``    HTML per section, figures rendered by a callback.
 
 Every editor's mistake becomes a ContentError ``file:line: what is wrong``.
 """
 from __future__ import annotations
 
+import codecs
+import datetime
 import re
+import reprlib
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +28,7 @@ from typing import Any
 
 import jinja2
 import yaml
+from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
@@ -34,9 +40,15 @@ from lossarticle.errors import ContentError
 from lossarticle.summaries import ExperimentSummary, num, pct, thousands
 
 SOURCE_NAME = re.compile(r"^\d\d-[a-z0-9-]+\.md$")
-FIGURE_LINE = re.compile(r"^\s*:::\s*(figure|explorer)\b\s*(.*?)\s*$")
 EXPLORER = "explorer"
-TITLE_KEYS = ("title",)
+CONTAINER_OPENS = ("container_figure_open", "container_explorer_open")
+NEWLINE = re.compile(r"\r\n?|\n")  # markdown-it's line breaks (str.splitlines also splits at U+2028 & co.)
+# Ids the page gives elements of its own: base.html's, the figure templates' (fig-<slug>, explorer-…)
+# and the footnote plugin's (fn1, fnref1, fnref1:2). A section or heading with one breaks its links.
+PAGE_IDS = re.compile(r"^(article|toc-title|footnotes|explorer-epoch|explorer-plots|fig-.+|fn\d+|fnref\d+(:\d+)?)$")
+# figref's output until the figures are numbered from the parsed page: private-use characters,
+# which no editor types and markdown-it passes through untouched.
+FIGREF = re.compile("\ue000([a-z0-9-]+)\ue001")
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ def read_source(path: Path, name: str) -> Source:
         raw = path.read_bytes()
     except OSError as error:
         raise ContentError(f"{name}:1: cannot read file ({error.strerror})") from error
+    raw = raw.removeprefix(codecs.BOM_UTF8)  # some editors (Notepad) start UTF-8 files with a byte-order mark
     try:
         return Source(path, name, raw.decode("utf-8"))
     except UnicodeDecodeError as error:
@@ -103,22 +116,54 @@ def read_source(path: Path, name: str) -> Source:
         raise ContentError(f"{name}:{line}: invalid UTF-8 (byte 0x{raw[error.start]:02x})") from error
 
 
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` as markdown-it counts them."""
+    return NEWLINE.split(text)
+
+
 def number_figures(sources: list[Source], known: tuple[str, ...]) -> list[FigureRef]:
-    """Figures in reading order, numbered from 1; unknown or repeated slugs stop the build."""
+    """Figures in reading order, numbered from 1; unknown, repeated or nested ones stop the build.
+
+    Each file is parsed as Markdown, so a ``::: figure`` line inside a code block or
+    the front matter is text, not a figure. Runs before any data is read.
+    """
+    md = markdown()
+    found: list[tuple[Token, str]] = []
+    for source in sources:
+        found += containers(md.parse(source.text), lambda line, name=source.name: f"{name}:{line + 1}")
+    return number_containers(found, known)
+
+
+def containers(tokens: list[Token], locate: Callable[[int], str]) -> list[tuple[Token, str]]:
+    """The opening tokens of ``:::`` containers with their "file:line"; each must stand at the top level.
+
+    A figure inside a block quote, list or another figure would be rendered as a plain
+    ``<div>`` (or not at all) while still numbered, so figref would point at nothing.
+    """
+    found = []
+    for token in tokens:
+        if token.type in CONTAINER_OPENS:
+            assert token.map is not None
+            where = locate(token.map[0])
+            if token.level != 0:
+                raise ContentError(f"{where}: a figure must stand on its own at the top level, "
+                                   "not inside a block quote, list, footnote or another figure")
+            found.append((token, where))
+    return found
+
+
+def number_containers(found: list[tuple[Token, str]], known: tuple[str, ...]) -> list[FigureRef]:
+    """Number containers in order, checking each slug; each token keeps its ref in ``token.meta``."""
     figures: list[FigureRef] = []
     seen: dict[str, str] = {}
-    for source in sources:
-        for lineno, line in enumerate(source.text.splitlines(), start=1):
-            match = FIGURE_LINE.match(line)
-            if not match:
-                continue
-            kind, argument = match.groups()
-            where = f"{source.name}:{lineno}"
-            slug = figure_slug(kind, argument, known, where)
-            if slug in seen:
-                raise ContentError(f"{where}: duplicated figure '{slug}' (first placed at {seen[slug]})")
-            seen[slug] = where
-            figures.append(FigureRef(slug, len(figures) + 1, where))
+    for token, where in found:
+        kind = token.type.removeprefix("container_").removesuffix("_open")
+        slug = figure_slug(kind, token.info.strip().partition(" ")[2].strip(), known, where)
+        if slug in seen:
+            raise ContentError(f"{where}: duplicated figure '{slug}' (first placed at {seen[slug]})")
+        seen[slug] = where
+        figures.append(FigureRef(slug, len(figures) + 1, where))
+        token.meta["figure"] = figures[-1]
     return figures
 
 
@@ -157,30 +202,39 @@ class Experiments(Mapping[str, ExperimentSummary]):
         return len(self._summaries)
 
 
-def template_environment() -> jinja2.Environment:
-    """Jinja2 for prose: strict about unknown names, no HTML escaping (markdown-it escapes)."""
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                     keep_trailing_newline=True)
+def prose_environment() -> SandboxedEnvironment:
+    """Jinja2 for prose, sandboxed: an expression may read the data, never reach Python's internals.
+
+    Strict about unknown names; no HTML escaping (markdown-it escapes).
+    """
+    environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
+                                       keep_trailing_newline=True)
     environment.filters.update(thousands=thousands, num=num, pct=pct)
     return environment
 
 
 def fill_variables(source: Source, summaries: dict[str, ExperimentSummary],
                    figures: list[FigureRef]) -> str:
-    """Render the file's ``{{ … }}`` expressions; any failure names the file and line."""
-    numbers = {f.slug: f.number for f in figures}
+    """Render the file's ``{{ … }}`` expressions; any failure names the file and line.
+
+    ``figref`` writes a placeholder where the number goes: numbers come from the
+    parsed page (``resolve_figrefs``), where a ``{# … #}`` or ``{% if %}`` may have removed a figure.
+    """
+    placed = [f.slug for f in figures]
 
     def figref(slug: str) -> str:
-        if slug not in numbers:
-            raise ContentError(f"figref: no figure '{slug}' in the article (placed: {', '.join(numbers)})")
-        return f"[Figure {numbers[slug]}](#fig-{slug})"
+        if slug not in placed:
+            raise ContentError(f"figref: no figure '{slug}' in the article (placed: {', '.join(placed)})")
+        return f"[Figure \ue000{slug}\ue001](#fig-{slug})"
 
-    environment = template_environment()
+    environment = prose_environment()
     try:
         template = environment.from_string(source.text)
         return template.render(exp=Experiments(summaries), figref=figref)
     except jinja2.TemplateSyntaxError as error:
         raise ContentError(f"{source.name}:{error.lineno}: template syntax: {error.message}") from error
+    except jinja2.exceptions.SecurityError as error:
+        raise ContentError(f"{source.name}:{template_line(error)}: unsafe expression: {error}") from error
     except Exception as error:  # whatever an editor's expression raises becomes one line at its place
         message = error.message if isinstance(error, ContentError) else f"{type(error).__name__}: {error}"
         if isinstance(error, jinja2.UndefinedError):
@@ -219,14 +273,50 @@ def render_link_open(self: Any, tokens: list[Token], idx: int, options: Any, env
     return self.renderToken(tokens, idx, options, env)
 
 
-def split_front_matter(md: MarkdownIt, source: Source, text: str) -> tuple[dict[str, Any], int]:
-    """The file's front matter as a dict and the number of lines it spans."""
-    tokens = md.parse(text)
+class FrontMatterLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader without anchors and aliases, and with a line for every bad value.
+
+    A few lines of nested aliases expand to gigabytes once the template prints them
+    (48 s and 3.1 GB for one ``subtitle:``); front matter never needs them, so they
+    are refused before anything is composed.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(None, None, "anchors and aliases (&name, *name) are not allowed "
+                                              "in front matter", event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        # A value its type cannot hold (date: 2026-13-45, !!int x) raises a bare ValueError: give it a line.
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError) as error:
+            shown = f"{node.value!r}: " if isinstance(node, yaml.ScalarNode) else ""
+            raise yaml.constructor.ConstructorError(None, None, f"{shown}{error}", node.start_mark) from error
+
+
+def load_yaml(text: str) -> tuple[Any, dict[Any, int]]:
+    """The front matter's value, and the line (0-based, in ``text``) of each top-level key."""
+    loader = FrontMatterLoader(text)
+    try:
+        node = loader.get_single_node()
+        value = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    if not isinstance(node, yaml.MappingNode):
+        return value, {}
+    return value, {key.value: key.start_mark.line for key, _ in node.value if isinstance(key, yaml.ScalarNode)}
+
+
+def split_front_matter(source: Source, tokens: list[Token], first: bool) -> tuple[dict[str, Any], int]:
+    """The file's checked front matter and the number of lines it spans; ``first`` is the title file."""
     if not tokens or tokens[0].type != "front_matter":
         raise ContentError(f"{source.name}:1: missing front matter (a '---' block with at least 'title:')")
     token = tokens[0]
     try:
-        meta = yaml.safe_load(token.content) if token.content.strip() else None
+        meta, key_lines = load_yaml(token.content) if token.content.strip() else (None, {})
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1  # +1 for the opening ---, +1 for 1-based
@@ -234,11 +324,59 @@ def split_front_matter(md: MarkdownIt, source: Source, text: str) -> tuple[dict[
         raise ContentError(f"{source.name}:{line}: malformed front matter: {problem}") from error
     if not isinstance(meta, dict):
         raise ContentError(f"{source.name}:2: malformed front matter: expected 'key: value' lines")
-    for key in TITLE_KEYS:
-        if not isinstance(meta.get(key), str) or not meta[key].strip():
-            raise ContentError(f"{source.name}:2: front matter needs a '{key}' (text)")
     assert token.map is not None
-    return meta, token.map[1]
+    return check_front_matter(meta, lambda key: f"{source.name}:{key_lines.get(key, 0) + 2}", first), token.map[1]
+
+
+def check_front_matter(meta: dict[str, Any], where: Callable[[str], str], first: bool) -> dict[str, Any]:
+    """The keys the page template reads, checked; ``authors`` as a list of {name, affiliation} dicts."""
+    title = meta.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise ContentError(f"{where('title')}: front matter needs a 'title' (text)")
+    if not first:
+        return meta
+    for key in ("subtitle", "description"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            raise ContentError(f"{where(key)}: front matter '{key}' must be text (got {reprlib.repr(meta[key])})")
+    if meta.get("date") is not None and not isinstance(meta["date"], (datetime.date, str)):
+        raise ContentError(f"{where('date')}: front matter 'date' must be a date like 2026-11-27 "
+                           f"(got {reprlib.repr(meta['date'])})")
+    return {**meta, "authors": check_authors(meta.get("authors"), where("authors"))}
+
+
+def check_authors(value: Any, where: str) -> list[dict[str, Any]]:
+    """``authors`` as the byline loops over it; a bare name stands for ``{name: …}``."""
+    if value is None:
+        return []
+    entries = [{"name": a} if isinstance(a, str) else a for a in value] if isinstance(value, list) else None
+    if entries is None or not all(isinstance(a, dict) and isinstance(a.get("name"), str)
+                                  and isinstance(a.get("affiliation") or "", str) for a in entries):
+        raise ContentError(f"{where}: front matter 'authors' must be a list of names or "
+                           f"{{name, affiliation}} entries (got {reprlib.repr(value)})")
+    return entries
+
+
+def check_closed(tokens: list[Token], source: Source, lines: list[str]) -> None:
+    """A code fence or figure left open at the end of a file would swallow every file after it."""
+    line_count = len(lines) - (lines[-1] == "")
+    for token in tokens:
+        if token.level != 0 or token.map is None or token.map[1] < line_count:
+            continue
+        if token.type in CONTAINER_OPENS:
+            what = "figure"
+        elif token.type == "fence" and not (token.map[1] - 1 > token.map[0]
+                                            and is_closing_fence(lines[token.map[1] - 1], token.markup)):
+            what = "code block"
+        else:
+            continue
+        raise ContentError(f"{source.name}:{token.map[0] + 1}: this {what} is never closed and would swallow "
+                           f"the rest of the article (end it with a '{token.markup}' line)")
+
+
+def is_closing_fence(line: str, markup: str) -> bool:
+    """Whether ``line`` closes a fence opened with ``markup`` (the same character, at least as many)."""
+    marker = line.strip()
+    return len(marker) >= len(markup) and set(marker) == {markup[0]}
 
 
 def section_id(source: Source) -> str:
@@ -250,14 +388,17 @@ def parse_article(sources: list[Source], summaries: dict[str, ExperimentSummary]
                   render_figure: Callable[[FigureRef, str], str]) -> Article:
     """Run the front end on sources whose figures ``number_figures`` already found and checked.
 
-    ``render_figure(ref, caption_html)`` returns a figure's HTML.
+    ``render_figure(ref, caption_html)`` returns a figure's HTML. ``summaries`` holds every
+    registry experiment, so its keys are the slugs a figure may name. The figures are
+    numbered again from the parsed page, the one rendered: that list is ``Article.figures``.
     """
     md = markdown()
+    texts = [fill_variables(source, summaries, figures) for source in sources]
     metas, bodies, ranges, offset = [], [], [], 0
-    for source in sources:
-        text = fill_variables(source, summaries, figures)
-        meta, front_lines = split_front_matter(md, source, text)
-        lines = text.splitlines()
+    for index, (source, text) in enumerate(zip(sources, texts)):
+        lines, tokens = split_lines(text), md.parse(text)
+        meta, front_lines = split_front_matter(source, tokens, first=index == 0)
+        check_closed(tokens, source, lines)
         # Blank out the front matter, keeping line numbers, and glue the bodies into one document.
         body = "\n" * front_lines + "\n".join(lines[front_lines:]) + "\n\n"
         metas.append(meta)
@@ -266,12 +407,68 @@ def parse_article(sources: list[Source], summaries: dict[str, ExperimentSummary]
         offset += body.count("\n")
     env: dict[str, Any] = {}
     tokens = md.parse("".join(bodies), env)
+    locate = locator(sources, ranges)
+    placed = number_containers(containers(tokens, locate), tuple(summaries))
+    check_figrefs(sources, texts, placed)
+    check_ids(sources, tokens, locate)
+    numbers = {f.slug: str(f.number) for f in placed}
     by_file, footnotes = split_tokens(tokens, ranges)
-    placed = {f.slug: f for f in figures}
-    html = [render_tokens(md, part, env, placed, render_figure) for part in by_file]
+    html = [resolve_figrefs(render_tokens(md, part, env, render_figure), numbers) for part in by_file]
+    metas = [resolve_in_meta(meta, numbers) for meta in metas]
     sections = [Section(section_id(s), str(m["title"]), m, h) for s, m, h in zip(sources[1:], metas[1:], html[1:])]
-    footnotes_html = md.renderer.render(footnotes, md.options, env) if footnotes else ""
-    return Article(metas[0], html[0], sections, footnotes_html, figures)
+    footnotes_html = resolve_figrefs(md.renderer.render(footnotes, md.options, env), numbers) if footnotes else ""
+    return Article(metas[0], html[0], sections, footnotes_html, placed)
+
+
+def locator(sources: list[Source], ranges: list[tuple[int, int]]) -> Callable[[int], str]:
+    """Maps a line of the glued document (0-based) to "file:line" in its source."""
+    def locate(line: int) -> str:
+        index = next(i for i, (start, end) in enumerate(ranges) if start <= line < end)
+        return f"{sources[index].name}:{line - ranges[index][0] + 1}"
+
+    return locate
+
+
+def check_figrefs(sources: list[Source], texts: list[str], figures: list[FigureRef]) -> None:
+    """Every figref names a figure the parsed page places, so no link points at a missing anchor."""
+    placed = [f.slug for f in figures]
+    for source, text in zip(sources, texts):
+        for match in FIGREF.finditer(text):
+            if match[1] not in placed:
+                line = text.count("\n", 0, match.start()) + 1
+                raise ContentError(f"{source.name}:{line}: figref: no figure '{match[1]}' in the article "
+                                   f"(placed: {', '.join(placed)})")
+
+
+def resolve_figrefs(text: str, numbers: dict[str, str]) -> str:
+    """figref's placeholders replaced by the figures' numbers."""
+    return FIGREF.sub(lambda match: numbers[match[1]], text)
+
+
+def resolve_in_meta(value: Any, numbers: dict[str, str]) -> Any:
+    """``resolve_figrefs`` over the strings of a front matter value."""
+    if isinstance(value, str):
+        return resolve_figrefs(value, numbers)
+    if isinstance(value, list):
+        return [resolve_in_meta(v, numbers) for v in value]
+    if isinstance(value, dict):
+        return {k: resolve_in_meta(v, numbers) for k, v in value.items()}
+    return value
+
+
+def check_ids(sources: list[Source], tokens: list[Token], locate: Callable[[int], str]) -> None:
+    """Section and heading ids are unique on the page and none is an id the page itself uses."""
+    fix_file = "a section's id is its file name without the number: rename the file"
+    claims = [(section_id(s), f"{s.name}:1", "section id", fix_file) for s in sources[1:]]
+    claims += [(str(t.attrGet("id")), locate(t.map[0]), "heading id", "reword the heading")
+               for t in tokens if t.type == "heading_open" and t.attrGet("id") and t.map is not None]
+    owners: dict[str, str] = {}
+    for anchor, where, what, fix in claims:
+        if PAGE_IDS.match(anchor):
+            raise ContentError(f"{where}: {what} '{anchor}' is an id the page itself uses ({fix})")
+        if anchor in owners:
+            raise ContentError(f"{where}: {what} '{anchor}' is already used by {owners[anchor]} ({fix})")
+        owners[anchor] = where
 
 
 def split_tokens(tokens: list[Token], ranges: list[tuple[int, int]]) -> tuple[list[list[Token]], list[Token]]:
@@ -289,23 +486,20 @@ def split_tokens(tokens: list[Token], ranges: list[tuple[int, int]]) -> tuple[li
     return parts, footnotes
 
 
-def render_tokens(md: MarkdownIt, tokens: list[Token], env: dict[str, Any], figures: dict[str, FigureRef],
+def render_tokens(md: MarkdownIt, tokens: list[Token], env: dict[str, Any],
                   render_figure: Callable[[FigureRef, str], str]) -> str:
     """Render a token run, replacing each container by ``render_figure``'s HTML around its caption."""
     out: list[str] = []
     index = 0
     while index < len(tokens):
         token = tokens[index]
-        if token.type in ("container_figure_open", "container_explorer_open"):
+        if token.type in CONTAINER_OPENS:
             close = matching_close(tokens, index)
             caption = md.renderer.render(tokens[index + 1:close], md.options, env)
-            words = token.info.split()
-            slug = words[1] if words[0] == "figure" else EXPLORER
-            out.append(render_figure(figures[slug], caption))
+            out.append(render_figure(token.meta["figure"], caption))
             index = close + 1
             continue
-        end = next((i for i in range(index, len(tokens))
-                    if tokens[i].type in ("container_figure_open", "container_explorer_open")), len(tokens))
+        end = next((i for i in range(index, len(tokens)) if tokens[i].type in CONTAINER_OPENS), len(tokens))
         out.append(md.renderer.render(tokens[index:end], md.options, env))
         index = end
     return "".join(out)

@@ -56,14 +56,18 @@ class Regions:
 
 
 def symmetric_axis(values: np.ndarray, margin: float, resolution: int) -> np.ndarray:
-    """Grid axis centred on 0 that covers ``values`` plus a margin.
+    """Grid axis symmetric about 0 that covers ``values`` plus a margin.
 
-    Centring on 0 puts θ_final (the plane's origin) on the middle grid point
-    when ``resolution`` is odd.
+    Every point is an integer count of steps times one spacing, so the axis is
+    exactly antisymmetric and, for an odd ``resolution``, its middle point is
+    exactly 0: θ_final, the plane's origin, is a grid point by construction.
+    (``linspace(-r, r, n)`` computes ``-r + i·(2r/(n-1))``; its middle is 0 only
+    when the rounding cancels, which depends on ``r``: -3.5e-18 on another CPU.)
     """
     reach = float(np.max(np.abs(values))) if values.size else 0.0
     reach = reach * (1.0 + margin) if reach > 0 else 1.0
-    return np.linspace(-reach, reach, resolution)
+    half = (resolution - 1) / 2  # steps from the centre to an end; a half-integer when resolution is even
+    return (np.arange(resolution) - half) * (reach / half)
 
 
 def view_axes(method: str, coords: np.ndarray, config: SurfaceConfig) -> list[tuple[str, np.ndarray, np.ndarray]]:

@@ -14,11 +14,14 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
 from lossarticle.browser import launch_chromium
-from lossarticle.serve import start_server
-from tests.tiny import TINY_ARTICLE, copy_data, render_tiny, write_article
+from lossarticle.render import RenderOptions
+from lossarticle.serve import ServeOptions, start_server
+from tests.tiny import (TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, render_tiny, serving, wait_for,
+                        write_article)
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FIGURES = ["tiny", "explorer", "tiny-opt"]  # in page order, as TINY_ARTICLE places them
@@ -267,3 +270,39 @@ def test_a_figure_that_fails_says_so_inside_the_figure(browser, tmp_path, site) 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_serve_shows_the_build_error_in_the_page_and_reloads_once_fixed(browser, tmp_path, tiny_site) -> None:
+    site = copy_data(tiny_site, tmp_path / "site")
+    article = write_article(tmp_path / "article", TINY_ARTICLE)
+    options = ServeOptions(RenderOptions(site, article, TEMPLATES, TINY_REGISTRY), 0,
+                           registry_file=tmp_path / "no-registry.py", poll_s=0.1)
+    with serving(options) as (url, said):
+        wait_for(lambda: any(line.startswith("rebuilt in ") for line in said))
+        context = browser.new_context(reduced_motion="reduce")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.add_init_script(WATCH_CSP)
+        page.goto(url)
+        page.evaluate("window.__first_load = true")  # gone after a reload
+
+        (article / "01-intro.md").write_text("---\ntitle: X\n---\n\nok\n{{ nope }}\n")
+        banner = page.locator("#lossarticle-serve-status[data-kind='error']")
+        banner.wait_for(timeout=20_000)
+        assert banner.locator(".la-serve-where").inner_text() == "article/01-intro.md:6: "
+        assert banner.locator(".la-serve-message").inner_text() == "unknown variable: 'nope' is undefined"
+        assert page.evaluate("window.__first_load") is True and page.locator("#fig-tiny").count() == 1
+
+        (article / "01-intro.md").write_text(TINY_ARTICLE["01-intro.md"].replace("Drag", "Now drag"))
+
+        def reloaded() -> bool:
+            try:
+                return page.evaluate("!window.__first_load && document.body.innerText.includes('Now drag')")
+            except PlaywrightError:  # the old document went away mid-call
+                return False
+
+        wait_for(reloaded, timeout_s=20)
+        assert page.locator("#lossarticle-serve-status").count() == 0
+        assert page.evaluate("window.__csp") == [] and errors == []
+        context.close()

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import codecs
+import datetime
+import re
+import time
+
 import pytest
 
-from lossarticle.content import FigureRef, number_figures, parse_article, read_sources
+from lossarticle.content import PAGE_IDS, FigureRef, number_figures, parse_article, read_sources
 from lossarticle.errors import ContentError
 from lossarticle.summaries import num, pct, thousands
-from tests.tiny import TINY_ARTICLE, TINY_REGISTRY, write_article
+from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, write_article
 
 KNOWN = tuple(e.slug for e in TINY_REGISTRY)
 
@@ -104,3 +109,153 @@ def test_number_filters() -> None:
     assert thousands(91503) == "91,503" and thousands(9) == "9"
     assert num(0.0042407) == "0.00424" and num(1.0986123, 5) == "1.0986" and num(25.3, 2) == "25"
     assert pct(0.9532) == "95.3\u202f%" and pct(1.0, 0) == "100\u202f%"
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path, tiny_summaries) -> None:
+    folder = write_article(tmp_path / "article", TINY_ARTICLE)
+    (folder / "03-bom.md").write_bytes(codecs.BOM_UTF8 + "---\ntitle: Ünïcode\n---\n\nText\n".encode())
+    article = parse(folder, tiny_summaries)
+    assert article.sections[-1].title == "Ünïcode" and "<p>Text</p>" in article.sections[-1].html
+
+
+FIGURE_AS_TEXT = ("---\ntitle: Code\ndescription: |\n  ::: figure tiny-dirs\n---\n\n"
+                  "```\n::: figure tiny-dirs\n:::\n```\n\n    ::: figure tiny-dirs\n    :::\n")
+
+
+def test_figure_lines_in_code_or_front_matter_are_text(tmp_path, tiny_summaries) -> None:
+    article = parse(write_article(tmp_path / "article", {**TINY_ARTICLE, "03-code.md": FIGURE_AS_TEXT}),
+                    tiny_summaries)
+    assert [(f.slug, f.number) for f in article.figures] == [("tiny", 1), ("explorer", 2), ("tiny-opt", 3)]
+    assert article.sections[-1].html.count("::: figure tiny-dirs") == 2 and "<figure" not in article.sections[-1].html
+    with pytest.raises(ContentError, match=r"^article/03-code\.md:15: figref: no figure 'tiny-dirs'"):
+        parse(write_article(tmp_path / "other", {**TINY_ARTICLE, "03-code.md": FIGURE_AS_TEXT
+                                                  + "\n{{ figref('tiny-dirs') }}\n"}), tiny_summaries)
+
+
+def test_a_longer_fence_makes_a_figure_too(tmp_path, tiny_summaries) -> None:
+    files = {**TINY_ARTICLE, "03-wide.md": "---\ntitle: W\n---\n\n{{ figref('tiny-dirs') }}\n\n"
+                                          ":::: figure tiny-dirs\nThree *planes*.\n::::\n"}
+    article = parse(write_article(tmp_path / "article", files), tiny_summaries)
+    assert article.figures[-1] == FigureRef("tiny-dirs", 4, "article/03-wide.md:7")
+    assert '<a href="#fig-tiny-dirs">Figure 4</a>' in article.sections[-1].html
+    assert "<figure data-slug='tiny-dirs' data-number='4'><p>Three <em>planes</em>.</p>" in article.sections[-1].html
+
+
+def test_figures_are_numbered_as_the_page_renders_them(tmp_path, tiny_summaries) -> None:
+    # A Jinja comment or a false condition drops a figure: it is neither rendered nor counted.
+    intro = TINY_ARTICLE["01-intro.md"].replace(
+        "Loss", "{#\n::: figure tiny-dirs\nc\n:::\n#}{% if false %}\n::: figure tiny-opt\nx\n:::\n{% endif %}Loss")
+    files = {**TINY_ARTICLE, "01-intro.md": intro, "02-explorer.md": "---\ntitle: More\n---\n\nMore.\n"}
+    article = parse(write_article(tmp_path / "article", files), tiny_summaries)
+    assert [(f.slug, f.number) for f in article.figures] == [("tiny", 1)]
+    assert '<a href="#fig-tiny">Figure 1</a>' in article.sections[0].html
+    assert "data-slug='tiny-dirs'" not in article.sections[0].html
+    files["01-intro.md"] = intro.replace("Loss", "{{ figref('tiny-dirs') }} Loss")
+    with pytest.raises(ContentError, match=r"^article/01-intro\.md:\d+: figref: no figure 'tiny-dirs' in the "
+                                           r"article \(placed: tiny\)$"):
+        parse(write_article(tmp_path / "other", files), tiny_summaries)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("> ::: figure tiny-dirs\n> c\n> :::\n", "article/03-x.md:5: a figure must stand on its own at the top level"),
+    ("- ::: figure tiny-dirs\n  c\n  :::\n", "article/03-x.md:5: a figure must stand on its own at the top level"),
+    ("::: figure tiny-dirs\n:::: figure tiny\nc\n::::\n:::\n",
+     "article/03-x.md:6: a figure must stand on its own at the top level"),
+    ("::: figure tiny-dirs\nc\n\nmore\n",
+     "article/03-x.md:5: this figure is never closed and would swallow the rest of the article "
+     "(end it with a ':::' line)"),
+    ("```python\nx = 1\n", "article/03-x.md:5: this code block is never closed and would swallow the rest of "
+                           "the article (end it with a '```' line)"),
+])
+def test_misplaced_or_unclosed_figures_are_one_line(tmp_path, tiny_summaries, text: str, message: str) -> None:
+    # 03-x comes before 04-after: an unclosed block would take 04-after's heading into itself.
+    files = {**TINY_ARTICLE, "03-x.md": "---\ntitle: X\n---\n\n" + text, "04-after.md": "---\ntitle: After\n---\n"}
+    with pytest.raises(ContentError) as caught:
+        parse(write_article(tmp_path / "article", files), tiny_summaries)
+    assert caught.value.message.startswith(message), caught.value.message
+    assert "\n" not in caught.value.message
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"03-intro.md": "---\ntitle: Again\n---\n"},
+     "article/03-intro.md:1: section id 'intro' is already used by article/01-intro.md:1 (a section's id is its "
+     "file name without the number: rename the file)"),
+    ({"03-footnotes.md": "---\ntitle: Notes\n---\n"},
+     "article/03-footnotes.md:1: section id 'footnotes' is an id the page itself uses (a section's id is its file "
+     "name without the number: rename the file)"),
+    ({"03-article.md": "---\ntitle: A\n---\n"}, "article/03-article.md:1: section id 'article' is an id the page"),
+    ({"03-fig-tiny.md": "---\ntitle: A\n---\n"}, "article/03-fig-tiny.md:1: section id 'fig-tiny' is an id the page"),
+    ({"03-x.md": "---\ntitle: X\n---\n\n### Intro\n"},
+     "article/03-x.md:5: heading id 'intro' is already used by article/01-intro.md:1 (reword the heading)"),
+    ({"03-x.md": "---\ntitle: X\n---\n\ntext\n\n### Footnotes\n"},
+     "article/03-x.md:7: heading id 'footnotes' is an id the page itself uses (reword the heading)"),
+])
+def test_ids_are_unique_on_the_page(tmp_path, tiny_summaries, files: dict[str, str], message: str) -> None:
+    with pytest.raises(ContentError) as caught:
+        parse(write_article(tmp_path / "article", {**TINY_ARTICLE, **files}), tiny_summaries)
+    assert caught.value.message.startswith(message), caught.value.message
+
+
+def test_page_ids_cover_every_id_the_templates_write() -> None:
+    # The oracle is the templates themselves: a new id there must be reserved for the page.
+    ids = {i for page in TEMPLATES.glob("*.html") for i in re.findall(r'\bid="([^"]+)"', page.read_text())}
+    fixed = {re.sub(r"\{\{ *(figure\.)?slug *\}\}", "tiny", i) for i in ids if i != "{{ section.id }}"}
+    assert {"article", "footnotes", "toc-title", "fig-tiny", "fig-tiny-plots"} <= fixed
+    assert [i for i in sorted(fixed) if not PAGE_IDS.match(i)] == []
+    assert [i for i in ("fn1", "fnref1", "fnref1:2") if not PAGE_IDS.match(i)] == []  # the footnote plugin's
+
+
+TITLE = "---\ntitle: T\n{}\n---\n\nLead.\n"
+
+
+@pytest.mark.parametrize("front, message", [
+    ("authors: 5", "article/00-title.md:3: front matter 'authors' must be a list of names or {name, affiliation} "
+                   "entries (got 5)"),
+    ("authors:\n  - affiliation: Lab", "article/00-title.md:3: front matter 'authors' must be a list of names"),
+    ("authors:\n  - name: A\n    affiliation: [1]", "article/00-title.md:3: front matter 'authors' must be"),
+    ("subtitle: [a, b]", "article/00-title.md:3: front matter 'subtitle' must be text (got ['a', 'b'])"),
+    ("description: 5", "article/00-title.md:3: front matter 'description' must be text (got 5)"),
+    ("date: 2026-13-45", "article/00-title.md:3: malformed front matter: '2026-13-45': month must be in 1..12"),
+    ("date: [2026]", "article/00-title.md:3: front matter 'date' must be a date like 2026-11-27 (got [2026])"),
+    ("x: !!int abc", "article/00-title.md:3: malformed front matter: 'abc': invalid literal for int()"),
+    ("x: &a 1\ny: *a", "article/00-title.md:3: malformed front matter: anchors and aliases (&name, *name) are not "
+                       "allowed in front matter"),
+    ("title2: 1\nsubtitle: *undefined", "article/00-title.md:4: malformed front matter: anchors and aliases"),
+])
+def test_front_matter_of_the_wrong_type_is_one_line(tmp_path, tiny_summaries, front: str, message: str) -> None:
+    folder = write_article(tmp_path / "article", {**TINY_ARTICLE, "00-title.md": TITLE.format(front)})
+    with pytest.raises(ContentError) as caught:
+        parse(folder, tiny_summaries)
+    assert caught.value.message.startswith(message), caught.value.message
+    assert "\n" not in caught.value.message
+
+
+def test_an_alias_bomb_is_refused_at_once(tmp_path, tiny_summaries) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+    folder = write_article(tmp_path / "article", {**TINY_ARTICLE, "00-title.md": TITLE.format(bomb + "subtitle: *i")})
+    start = time.perf_counter()
+    with pytest.raises(ContentError, match=r"^article/00-title\.md:3: malformed front matter: anchors and aliases"):
+        parse(folder, tiny_summaries)
+    assert time.perf_counter() - start < 5
+
+
+def test_bare_author_names_and_dates_reach_the_byline(tmp_path, tiny_summaries) -> None:
+    folder = write_article(tmp_path / "article", {**TINY_ARTICLE, "00-title.md": TITLE.format(
+        "date: 2026-11-27\nauthors:\n  - Ada\n  - name: Grace\n    affiliation: Navy")})
+    meta = parse(folder, tiny_summaries).meta
+    assert meta["authors"] == [{"name": "Ada"}, {"name": "Grace", "affiliation": "Navy"}]
+    assert meta["date"] == datetime.date(2026, 11, 27)
+
+
+@pytest.mark.parametrize("expression", [
+    "self.__init__.__globals__.__builtins__.__import__('os').getcwd()",
+    "exp.__class__.__mro__",
+    "figref.__globals__",
+])
+def test_prose_cannot_reach_python(tmp_path, tiny_summaries, expression: str) -> None:
+    folder = write_article(tmp_path / "article", {**TINY_ARTICLE,
+                                                  "01-intro.md": f"---\ntitle: X\n---\n\nok\n{{{{ {expression} }}}}\n"})
+    with pytest.raises(ContentError, match=r"^article/01-intro\.md:6: unsafe expression: access to attribute "
+                                           r"'__\w+__' of '\w+' object is unsafe\.$"):
+        parse(folder, tiny_summaries)

@@ -1,7 +1,13 @@
 """Tiny configurations and helpers shared by the tests; torch-free, so a subprocess can use them."""
 from __future__ import annotations
 
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from lossarticle.configs import DataConfig, Experiment, Run, SurfaceConfig
 
@@ -62,3 +68,29 @@ TINY_ARTICLE = {
 def file_tree(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` by relative path, with its bytes: compares two builds."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@contextmanager
+def serving(options: Any) -> Iterator[tuple[str, list[str]]]:
+    """Run ``serve(options)`` in a thread; yields its URL and the lines it said, stops it on exit."""
+    from lossarticle.serve import serve
+    said: list[str] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=serve, args=(options, said.append, stop), daemon=True)
+    thread.start()
+    wait_for(lambda: any(line.startswith("serving ") for line in said))
+    match = re.search(r"http://127\.0\.0\.1:(\d+)/", next(line for line in said if line.startswith("serving ")))
+    assert match is not None
+    try:
+        yield f"http://127.0.0.1:{match[1]}/", said
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def wait_for(condition: Callable[[], object], timeout_s: float = 60) -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
