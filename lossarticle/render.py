@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from markupsafe import Markup
 
 from lossarticle.configs import EXPERIMENTS, Experiment
 from lossarticle.content import EXPLORER, Article, FigureRef, number_figures, parse_article, read_sources
-from lossarticle.errors import CacheError, cannot_write
+from lossarticle.errors import CacheError, ContentError, cannot_write
 from lossarticle.export import write_atomic
 from lossarticle.scales import shared_scale
 from lossarticle.schema import (DATASET_FILE, INDEX_FILE, SCHEMA_VERSION, DatasetFile, ExperimentFile, IndexEntry,
@@ -149,6 +150,27 @@ def published_index(documents: dict[str, ExperimentFile]) -> IndexFile:
 
 
 def build_files(options: RenderOptions, cache: RenderCache) -> dict[str, str]:
+    """Every generated text file of the site, by relative path; a page-template mistake is one line."""
+    try:
+        return gather_files(options, cache)
+    except jinja2.TemplateError as error:
+        raise ContentError(describe_template_error(error, options.templates_dir)) from error
+
+
+def describe_template_error(error: jinja2.TemplateError, templates_dir: Path) -> str:
+    """``templates/base.html:66: template syntax: …`` for a mistake in a page template."""
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        return f"{templates_dir.name}/{error.name}:{error.lineno}: template syntax: {error.message}"
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if Path(f.filename).resolve().parent == templates_dir.resolve()]
+    where = f"{templates_dir.name}/{Path(frames[-1].filename).name}:{frames[-1].lineno}: " if frames else ""
+    if isinstance(error, jinja2.TemplateNotFound):
+        return f"{where}template not found: {error.name}"
+    what = "unknown variable" if isinstance(error, jinja2.UndefinedError) else type(error).__name__
+    return f"{where}{what}: {error.message}"
+
+
+def gather_files(options: RenderOptions, cache: RenderCache) -> dict[str, str]:
     """Every generated text file of the site, by relative path; gathers all before writing."""
     environment = page_environment(options.templates_dir)
     # Sources and figure slugs first: an editor's typo is reported before any data is read.

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from pathlib import Path
 import jinja2
 
 from lossarticle.errors import LossArticleError
-from lossarticle.render import RenderCache, RenderOptions, render_site
+from lossarticle.render import RenderCache, RenderOptions, describe_template_error, render_site
 
 REGISTRY = Path(__file__).with_name("configs.py")
 GENERATE = Path(__file__).resolve().parents[1] / "generate.py"
@@ -90,19 +89,11 @@ def snapshot(paths: list[Path]) -> dict[Path, int]:
 
 
 def describe_failure(error: Exception, templates_dir: Path) -> str:
-    """One line for any failure of a rebuild; page-template errors as ``templates/base.html:66: …``."""
+    """One line for any failure of a rebuild (render already words every mistake it expects)."""
     if isinstance(error, LossArticleError):
         return error.message
-    if isinstance(error, jinja2.TemplateSyntaxError):
-        return f"{templates_dir.name}/{error.name}:{error.lineno}: template syntax: {error.message}"
     if isinstance(error, jinja2.TemplateError):
-        frames = [f for f in traceback.extract_tb(error.__traceback__)
-                  if Path(f.filename).resolve().parent == templates_dir.resolve()]
-        where = f"{templates_dir.name}/{Path(frames[-1].filename).name}:{frames[-1].lineno}: " if frames else ""
-        if isinstance(error, jinja2.TemplateNotFound):
-            return f"{where}template not found: {error.name}"
-        what = "unknown variable" if isinstance(error, jinja2.UndefinedError) else type(error).__name__
-        return f"{where}{what}: {error.message}"
+        return describe_template_error(error, templates_dir)
     return " ".join(f"{type(error).__name__}: {error}".split())
 
 

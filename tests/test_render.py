@@ -87,3 +87,20 @@ def test_the_published_index_lists_exactly_what_was_read(tmp_path, tiny_site) ->
     assert [(e.slug, e.file, e.config_hash) for e in index.experiments] == [
         (e.slug, f"{e.slug}.json", config_hash(e)) for e in TINY_REGISTRY]
     assert not (site / "data" / "retired-experiment.json").exists()
+
+
+def test_a_page_template_mistake_is_one_line_naming_the_template(tmp_path, tiny_site) -> None:
+    import shutil
+
+    from lossarticle.render import RenderOptions, render_site
+    from tests.tiny import TEMPLATES, TINY_REGISTRY
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    base = templates / "base.html"
+    lines = base.read_text().splitlines()
+    base.write_text("\n".join(lines) + "\n{% if %}\n")
+    site = copy_data(tiny_site, tmp_path / "site")
+    options = RenderOptions(site, write_article(tmp_path / "article", TINY_ARTICLE), templates, TINY_REGISTRY)
+    with pytest.raises(ContentError) as caught:
+        render_site(options, echo=lambda line: None)
+    assert caught.value.message.startswith(f"templates/base.html:{len(lines) + 1}: template syntax: ")

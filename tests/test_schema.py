@@ -50,7 +50,8 @@ def edited(tmp_path: Path, document: ExperimentFile, edit) -> Path:
 
 
 def test_a_written_file_reads_back_equal(tmp_path) -> None:
-    experiment = synthetic_experiment(planes=("random", "init-final", "pca"), runs=(Run("adam"), Run("sgd", "sgd", 0.1)))
+    experiment = synthetic_experiment(planes=("random", "init-final", "pca"),
+                                      runs=(Run("adam"), Run("sgd", "sgd", 0.1)))
     document = synthetic_document(experiment)
     again = read_experiment(written(tmp_path, document), experiment)
     assert_same(document, again)
