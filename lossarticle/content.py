@@ -45,7 +45,8 @@ CONTAINER_OPENS = ("container_figure_open", "container_explorer_open")
 NEWLINE = re.compile(r"\r\n?|\n")  # markdown-it's line breaks (str.splitlines also splits at U+2028 & co.)
 # Ids the page gives elements of its own: base.html's, the figure templates' (fig-<slug>, explorer-…)
 # and the footnote plugin's (fn1, fnref1, fnref1:2). A section or heading with one breaks its links.
-PAGE_IDS = re.compile(r"^(article|toc-title|footnotes|explorer-epoch|explorer-plots|fig-.+|fn\d+|fnref\d+(:\d+)?)$")
+PAGE_IDS = re.compile(r"^(article|toc-title|footnotes|citation|explorer-epoch|explorer-plots|fig-.+|fn\d+"
+                      r"|fnref\d+(:\d+)?)$")
 # figref's output until the figures are numbered from the parsed page: private-use characters,
 # which no editor types and markdown-it passes through untouched.
 FIGREF = re.compile("\ue000([a-z0-9-]+)\ue001")
@@ -262,7 +263,23 @@ def markdown() -> MarkdownIt:
     md.use(front_matter_plugin).use(footnote_plugin).use(anchors_plugin, min_level=3, max_level=3)
     md.use(container_plugin, "figure").use(container_plugin, EXPLORER)
     md.add_render_rule("link_open", render_link_open)
+    md.add_render_rule("footnote_caption", render_footnote_caption)
     return md
+
+
+def render_footnote_caption(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    """Footnotes are lettered (a, b, …): numbers in brackets are the citations'."""
+    return footnote_letter(int(tokens[idx].meta["id"]))
+
+
+def footnote_letter(index: int) -> str:
+    """0 -> a, 25 -> z, 26 -> aa: the marker of the ``index``-th footnote, as the list below numbers it."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return letters
 
 
 def render_link_open(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
@@ -335,7 +352,7 @@ def check_front_matter(meta: dict[str, Any], where: Callable[[str], str], first:
         raise ContentError(f"{where('title')}: front matter needs a 'title' (text)")
     if not first:
         return meta
-    for key in ("subtitle", "description"):
+    for key in ("subtitle", "description", "license"):
         if meta.get(key) is not None and not isinstance(meta[key], str):
             raise ContentError(f"{where(key)}: front matter '{key}' must be text (got {reprlib.repr(meta[key])})")
     if meta.get("date") is not None and not isinstance(meta["date"], (datetime.date, str)):

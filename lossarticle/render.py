@@ -20,6 +20,7 @@ import bokeh
 import jinja2
 from markupsafe import Markup
 
+from lossarticle.citation import cite
 from lossarticle.configs import EXPERIMENTS, Experiment
 from lossarticle.content import EXPLORER, Article, FigureRef, number_figures, parse_article, read_sources
 from lossarticle.errors import CacheError, ContentError, cannot_write
@@ -140,7 +141,7 @@ def render_page(article: Article, environment: jinja2.Environment) -> str:
     return environment.get_template("base.html").render(
         meta=article.meta, lead_html=Markup(article.lead_html), footnotes_html=Markup(article.footnotes_html),
         sections=[{"id": s.id, "title": s.title, "html": Markup(s.html)} for s in article.sections],
-        csp=CONTENT_SECURITY_POLICY, bokeh_js=BOKEH_SITE_PATH)
+        csp=CONTENT_SECURITY_POLICY, bokeh_js=BOKEH_SITE_PATH, citation=cite(article.meta, url=None))
 
 
 def published_index(documents: dict[str, ExperimentFile]) -> IndexFile:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from lossarticle.content import PAGE_IDS, FigureRef, number_figures, parse_article, read_sources
+from lossarticle.content import PAGE_IDS, FigureRef, footnote_letter, number_figures, parse_article, read_sources
 from lossarticle.errors import ContentError
 from lossarticle.summaries import num, pct, thousands
 from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, write_article
@@ -259,3 +259,12 @@ def test_prose_cannot_reach_python(tmp_path, tiny_summaries, expression: str) ->
     with pytest.raises(ContentError, match=r"^article/01-intro\.md:6: unsafe expression: access to attribute "
                                            r"'__\w+__' of '\w+' object is unsafe\.$"):
         parse(folder, tiny_summaries)
+
+
+def test_footnote_markers_are_letters_and_citations_keep_numbers(tmp_path, tiny_summaries) -> None:
+    files = {**TINY_ARTICLE, "03-cite.md": "---\ntitle: C\n---\n\nAs shown [[1]](#references).[^c]\n\n[^c]: Third.\n"}
+    article = parse(write_article(tmp_path / "article", files), tiny_summaries)
+    intro, _, cite = (s.html for s in article.sections)
+    assert '<a href="#fn1" id="fnref1">a</a>' in intro and '<a href="#fn3" id="fnref3">c</a>' in cite
+    assert '<a href="#references">[1]</a>' in cite
+    assert [footnote_letter(i) for i in (0, 1, 25, 26, 27)] == ["a", "b", "z", "aa", "ab"]
