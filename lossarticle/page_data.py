@@ -71,8 +71,8 @@ def figure_spec(document: ExperimentFile, dataset: DatasetFile, id_base: int, sh
         "titles": {"gap": panels.GAP_TITLE, "distance": panels.DISTANCE_TITLE},
         "runs": [run_data(run, index) for index, run in enumerate(document.runs)],
         "landscapes": {plane.method: landscape_views(plane) for plane in document.planes},
-        "scales": {key: {"low": scale.low, "high": scale.high, "ticks": list(scale.ticks), "labels": list(scale.labels)}
-                   for key, scale in scales.items()},
+        "scales": {key: {"low": scale.loss_range[0], "high": scale.loss_range[1], "ticks": list(scale.ticks),
+                         "labels": list(scale.labels)} for key, scale in scales.items()},
     })
     data["items"] = items  # Bokeh's own key order is left alone: it is already deterministic
     return {key: data[key] for key in sorted(data)}

@@ -23,8 +23,8 @@ from typing import Any
 import contourpy
 import numpy as np
 from bokeh.embed import json_item
-from bokeh.models import (ColorBar, ColumnDataSource, FixedTicker, LinearColorMapper, Model, PrintfTickFormatter,
-                          Range1d, Span, Title)
+from bokeh.models import (ColorBar, ColumnDataSource, FixedTicker, HoverTool, LogColorMapper, Model,
+                          PrintfTickFormatter, Range1d, Span, Title)
 from bokeh.plotting import figure as bokeh_figure
 from bokeh.util import serialization as bokeh_serialization
 
@@ -215,12 +215,13 @@ def contour_lines(x: np.ndarray, y: np.ndarray, z: np.ndarray, scale: Scale) -> 
 
 
 def landscape_plot(plane: PlaneRecord, runs: Sequence[RunRecord], scales: dict[str, Scale]) -> Any:
-    """log10 loss on one plane, every view and scale ready for the page to switch, and the paths so far.
+    """The loss on one plane on a log colour scale, every view and scale ready for the page to switch.
 
     Each view draws its own surface (computed over the extent it shows) as a named
     image with iso-lines per scale; the page shows one view and one scale at a time
     (``image-<plane>-<view>``, ``contours-<plane>-<view>-<scale>``). The image holds
-    log10(loss) unrounded; overflow (inf, NaN) takes the top colour.
+    the loss itself, unrounded, so hovering reads it off; overflow (inf, NaN) takes
+    the top colour. Hover also gives the plane coordinates and the accuracy there.
     """
     method, first, scale = plane.method, plane.views[0], scales["figure"]
     x_edges, y_edges = grid_extent(first.surface.x), grid_extent(first.surface.y)
@@ -228,19 +229,27 @@ def landscape_plot(plane: PlaneRecord, runs: Sequence[RunRecord], scales: dict[s
     plot.title.name = f"title-{method}"
     plot.xaxis.axis_label, plot.yaxis.axis_label = plane.axis_labels
     plot.grid.visible = False
-    mapper = LinearColorMapper(palette=list(LANDSCAPE_PALETTE), low=scale.low, high=scale.high,
-                               nan_color=LANDSCAPE_PALETTE[-1], name=f"mapper-{method}")
+    low, high = scale.loss_range
+    mapper = LogColorMapper(palette=list(LANDSCAPE_PALETTE), low=low, high=high,
+                            nan_color=LANDSCAPE_PALETTE[-1], name=f"mapper-{method}")
+    images = []
     for view in plane.views:
         surface, shown = view.surface, view is first
         x_edges, y_edges = grid_extent(surface.x), grid_extent(surface.y)
-        image = log_loss(surface.loss).astype(np.float32)
-        plot.image(image=[image], x=x_edges[0], y=y_edges[0], dw=x_edges[1] - x_edges[0],
-                   dh=y_edges[1] - y_edges[0], color_mapper=mapper, name=f"image-{method}-{view.name}",
-                   visible=shown)
+        accuracy = np.round(100 * surface.accuracy).astype(np.uint8)  # whole percent: hover text, not colour
+        source = ColumnDataSource({"image": [surface.loss.astype(np.float32)], "accuracy": [accuracy]})
+        images.append(plot.image(image="image", source=source, x=x_edges[0], y=y_edges[0],
+                                 dw=x_edges[1] - x_edges[0], dh=y_edges[1] - y_edges[0], color_mapper=mapper,
+                                 name=f"image-{method}-{view.name}", visible=shown))
+        log_image = log_loss(surface.loss)
         for key, each in scales.items():
-            plot.multi_line(xs="xs", ys="ys", source=ColumnDataSource(contour_lines(surface.x, surface.y, image, each)),
+            plot.multi_line(xs="xs", ys="ys",
+                            source=ColumnDataSource(contour_lines(surface.x, surface.y, log_image, each)),
                             line_color="#ffffff", line_alpha=0.75, line_width=0.8,
                             name=f"contours-{method}-{view.name}-{key}", visible=shown and key == "figure")
+    plot.add_tools(HoverTool(renderers=images, tooltips=[("a", "$x{0.[0000]}"), ("b", "$y{0.[0000]}"),
+                                                         ("loss", "@image{0.[0000]}"),
+                                                         ("accuracy", "@accuracy %")]))
     for index, run in enumerate(runs):
         colour, dash = run_style(index)
         plot.line("x", "y", source=empty_source(f"path-{method}-{run.name}", "x", "y"),
@@ -272,8 +281,8 @@ def log_ticks(plot: Any) -> None:
     plot.ygrid.ticker = plot.yaxis.ticker
 
 
-def colour_bar(mapper: LinearColorMapper, scale: Scale, name: str) -> ColorBar:
-    """The key to the landscape's shades, labelled in loss (at least three values), not log loss."""
+def colour_bar(mapper: LogColorMapper, scale: Scale, name: str) -> ColorBar:
+    """The key to the landscape's shades, with at least three labelled losses."""
     return ColorBar(color_mapper=mapper, width=8, padding=4, margin=4, title="loss", name=name,
                     ticker=FixedTicker(ticks=list(scale.ticks)),
                     major_label_overrides=dict(zip(scale.ticks, scale.labels)),
@@ -285,6 +294,11 @@ def colour_bar(mapper: LinearColorMapper, scale: Scale, name: str) -> ColorBar:
 
 # ---------------------------------------------------------------- curves over the epochs
 
+def hover_epochs(plot: Any, renderers: list[Any], value: tuple[str, str]) -> None:
+    """Hovering a curve reads the epoch and the value there (Bokeh's own tool: no eval, so no CSP change)."""
+    plot.add_tools(HoverTool(renderers=renderers, mode="vline", tooltips=[("epoch", "@x"), value]))
+
+
 def epoch_range(runs: Sequence[RunRecord]) -> tuple[float, float]:
     """The shared x range of every curve: epoch 0 to the longest run."""
     return 0.0, float(max(run.epochs for run in runs)) or 1.0
@@ -295,13 +309,15 @@ def loss_plot(runs: Sequence[RunRecord]) -> Any:
     plot = base_plot("Training loss", HEIGHT_CURVE, epoch_range(runs), log_range([r.train_loss for r in runs]),
                      left=CURVE_LEFT, y_axis_type="log")
     log_ticks(plot)
+    lines = []
     for index, run in enumerate(runs):
         colour, dash = run_style(index)
         legend = {"legend_label": run.name} if len(runs) > 1 else {}
-        plot.line("x", "y", source=empty_source(f"loss-{run.name}", "x", "y"), line_color=colour,
-                  line_dash=dash, line_width=1.6, **legend)
+        lines.append(plot.line("x", "y", source=empty_source(f"loss-{run.name}", "x", "y"), line_color=colour,
+                               line_dash=dash, line_width=1.6, **legend))
     if len(runs) > 1:
         legend_style(plot)
+    hover_epochs(plot, lines, ("loss", "@y{0.[0000]}"))
     return plot
 
 
@@ -312,12 +328,14 @@ def accuracy_plot(runs: Sequence[RunRecord], classes: int) -> Any:
     plot.yaxis.ticker = [0, 50, 100]
     plot.add_layout(Span(location=100 / classes, dimension="width", line_color="#bbbbbb", line_width=1,
                          line_dash="dotted"))
+    lines = []
     for index, run in enumerate(runs):
         colour, _ = run_style(index)
-        plot.line("x", "y", source=empty_source(f"train-acc-{run.name}", "x", "y"), line_color=colour,
-                  line_width=1.6, legend_label="train")
-        plot.line("x", "y", source=empty_source(f"val-acc-{run.name}", "x", "y"), line_color=colour,
-                  line_width=1.6, line_dash=[2, 2], line_alpha=0.8, legend_label="val")
+        lines.append(plot.line("x", "y", source=empty_source(f"train-acc-{run.name}", "x", "y"), line_color=colour,
+                               line_width=1.6, legend_label="train"))
+        lines.append(plot.line("x", "y", source=empty_source(f"val-acc-{run.name}", "x", "y"), line_color=colour,
+                               line_width=1.6, line_dash=[2, 2], line_alpha=0.8, legend_label="val"))
+    hover_epochs(plot, lines, ("accuracy", "@y{0.0} %"))
     legend_style(plot, "bottom_right")
     plot.legend.orientation = "horizontal"
     return plot
@@ -336,10 +354,11 @@ def gap_plot(method: str, runs: Sequence[RunRecord]) -> Any:
     plot.title.name = f"gap-title-{method}"
     plot.xaxis.axis_label = "epoch"
     log_ticks(plot)
-    plot.line("x", "y", source=empty_source(f"gap-recorded-{method}", "x", "y"), line_color=INK,
-              line_width=1.6, legend_label="recorded")
-    plot.line("x", "y", source=empty_source(f"gap-surface-{method}", "x", "y"), line_color="#D55E00",
-              line_width=1.8, line_dash="dashed", legend_label="on the plane")
+    lines = [plot.line("x", "y", source=empty_source(f"gap-recorded-{method}", "x", "y"), line_color=INK,
+                       line_width=1.6, legend_label="recorded"),
+             plot.line("x", "y", source=empty_source(f"gap-surface-{method}", "x", "y"), line_color="#D55E00",
+                       line_width=1.8, line_dash="dashed", legend_label="on the plane")]
+    hover_epochs(plot, lines, ("loss", "@y{0.[0000]}"))
     legend_style(plot)
     return plot
 
@@ -352,5 +371,6 @@ def distance_plot(method: str, runs: Sequence[RunRecord]) -> Any:
     plot.title.name = f"distance-title-{method}"
     plot.xaxis.axis_label = "epoch"
     plot.yaxis.ticker.desired_num_ticks = 4
-    plot.line("x", "y", source=empty_source(f"distance-{method}", "x", "y"), line_color=INK, line_width=1.6)
+    line = plot.line("x", "y", source=empty_source(f"distance-{method}", "x", "y"), line_color=INK, line_width=1.6)
+    hover_epochs(plot, [line], ("distance", "@y{0.[000]}"))
     return plot

@@ -1,6 +1,6 @@
 """Colour scales of the loss maps and their labelled ticks, for the live figures and the posters alike.
 
-Maps are coloured by log10 of the loss, never rounded first. Each figure has its
+Maps are coloured by the logarithm of the loss, never rounded first. Each figure has its
 own scale (shared by its planes and views, so one colour is one loss within a
 figure) and there is one scale shared by every figure of the article, in which
 a nearly flat surface looks nearly flat.
@@ -25,8 +25,13 @@ class Scale:
 
     low: float  # log10 of the loss at the bottom colour
     high: float  # log10 of the loss at the top colour; higher losses and overflow take the top colour
-    ticks: tuple[float, ...]  # tick positions, in log10(loss)
-    labels: tuple[str, ...]  # the loss at each tick, as a reader reads it
+    ticks: tuple[float, ...]  # losses the colour bar labels, ascending
+    labels: tuple[str, ...]  # each of them as a reader reads it
+
+    @property
+    def loss_range(self) -> tuple[float, float]:
+        """The losses at the bottom and top colours (a log colour mapper's low and high)."""
+        return 10 ** self.low, 10 ** self.high
 
 
 def log_loss(loss: np.ndarray) -> np.ndarray:
@@ -53,7 +58,7 @@ def scale_over(losses: Iterable[np.ndarray], decades: float) -> Scale:
         if high <= low:  # a constant map: give it a sliver of range so the mapper is defined
             high = low + 1e-6
     ticks = colour_ticks(10 ** low, 10 ** high)
-    return Scale(low, high, tuple(math.log10(value) for value, _ in ticks), tuple(label for _, label in ticks))
+    return Scale(low, high, tuple(value for value, _ in ticks), tuple(label for _, label in ticks))
 
 
 def figure_scale(losses: Sequence[np.ndarray]) -> Scale:

@@ -7,6 +7,7 @@ test-artifacts/ for a person to look at.
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -306,3 +307,46 @@ def test_serve_shows_the_build_error_in_the_page_and_reloads_once_fixed(browser,
         assert page.locator("#lossarticle-serve-status").count() == 0
         assert page.evaluate("window.__csp") == [] and errors == []
         context.close()
+
+
+def test_proportions_and_colour_scale_toggle_per_figure(visit) -> None:
+    page = visit(reduced_motion=True)
+    page.ready("tiny")
+    landscape = page.page.locator("#fig-tiny-plots-landscape-pca")
+
+    def picture() -> bytes:
+        page.page.wait_for_timeout(200)
+        return landscape.screenshot()
+
+    true_view = picture()
+    assert page.state("tiny")["view"] == "true" and page.state("tiny")["scale"] == "figure"
+    page.page.locator("#fig-tiny .la-stretch").click()
+    assert page.state("tiny")["view"] == "stretched" and page.page.locator("#fig-tiny .la-stretch").get_attribute(
+        "aria-pressed") == "true"
+    assert picture() != true_view
+    page.page.locator("#fig-tiny .la-stretch").click()
+    page.page.locator("#fig-tiny .la-shared").click()
+    assert page.state("tiny")["scale"] == "shared" and picture() != true_view
+    page.page.locator("#fig-tiny .la-shared").click()
+    assert picture() == true_view  # back to where it started, pixel for pixel
+    assert page.errors == []
+
+
+def test_hovering_reads_values_off_the_plots(visit) -> None:
+    page = visit(reduced_motion=True)
+    page.ready("tiny")
+
+    def hover(panel: str, x: float, y: float) -> str:
+        page.page.locator(f"#fig-tiny-plots-{panel}").scroll_into_view_if_needed()
+        box = page.page.locator(f"#fig-tiny-plots-{panel}").bounding_box()
+        for nudge in (0.0, 0.01):  # Bokeh shows a tooltip on a move within the plot, not on entering it
+            page.page.wait_for_timeout(400)
+            page.page.mouse.move(box["x"] + box["width"] * (x + nudge), box["y"] + box["height"] * y)
+        tooltip = page.page.locator(".bk-tooltip-content:visible").first  # BokehJS puts tooltips outside the plot
+        tooltip.wait_for(timeout=5_000)
+        return tooltip.inner_text()
+
+    text = hover("landscape-pca", 0.45, 0.5)
+    assert re.search(r"a:\s*-?\d", text) and re.search(r"loss:\s*\d", text) and re.search(r"accuracy:\s*\d+ %", text)
+    text = hover("loss", 0.5, 0.5)
+    assert re.search(r"epoch:\s*\d", text) and re.search(r"loss:\s*\d", text), text

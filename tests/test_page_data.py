@@ -124,21 +124,20 @@ def test_regions_refuse_labels_that_do_not_fit() -> None:
         page_data.encode_regions(np.full((1, 2, 2), 9, np.uint8), np.zeros((1, 2, 2), np.uint8))
 
 
-def test_landscape_images_hold_the_unrounded_log_loss_and_overflow_takes_the_top_colour(dataset) -> None:
+def test_landscape_images_hold_the_unrounded_loss_on_a_log_scale_and_overflow_takes_the_top_colour(dataset) -> None:
     document = synthetic_document()
     loss = document.planes[0].views[0].surface.loss
     loss[0, 0], loss[1, 2], loss[4, 6] = np.inf, np.nan, 1e30
     spec = spec_of(page_data.figure_script(document, dataset, 5000, SHARED))
-    images = [a for a in ndarrays(spec["items"]["landscape-pca"]) if a.shape == loss.shape]
+    images = [a for a in ndarrays(spec["items"]["landscape-pca"]) if a.shape == loss.shape and a.dtype == np.float32]
     assert len(images) == 2  # the true and the stretched view
-    image = images[0]
-    finite = np.isfinite(loss)
-    np.testing.assert_array_equal(image[finite], np.log10(loss[finite].astype(np.float64)).astype(np.float32))
-    assert image[0, 0] == image[1, 2] == np.inf  # overflow (inf or NaN) is +inf, which the mapper clamps to the top
+    np.testing.assert_array_equal(images[0], loss)  # exactly the exported values: nothing rounded before colouring
     mapper = next(node for node in walk(spec["items"]["landscape-pca"]) if node.get("name") == "mapper-pca")
-    assert mapper["nan_color"] == panels.LANDSCAPE_PALETTE[-1]
-    figure_scale = spec["scales"]["figure"]
-    assert figure_scale["high"] - figure_scale["low"] <= 3.0 + 1e-9  # 1e30 does not squash the valley
+    assert mapper["nan_color"] == panels.LANDSCAPE_PALETTE[-1]  # NaN is overflow; inf is clamped to the top
+    low, high = mapper["low"], mapper["high"]
+    assert high / low <= 10 ** 3.0 * (1 + 1e-9)  # 1e30 does not squash the valley into one colour
+    accuracy = [a for a in ndarrays(spec["items"]["landscape-pca"]) if a.dtype == np.uint8]
+    assert len(accuracy) == 2 and accuracy[0].max() == 100  # for the hover readout
 
 
 def walk(node: Any):
@@ -163,7 +162,7 @@ def test_every_landscape_carries_its_views_and_both_scales(dataset) -> None:
     assert {"image-pca-true", "image-pca-stretched", "contours-pca-true-figure", "contours-pca-true-shared",
             "contours-pca-stretched-figure", "contours-pca-stretched-shared", "mapper-pca", "bar-pca",
             "title-pca", "note-pca"} <= names
-    assert spec["scales"]["shared"]["low"] == SHARED.low and len(spec["scales"]["figure"]["ticks"]) >= 3
+    assert spec["scales"]["shared"]["low"] == SHARED.loss_range[0] and len(spec["scales"]["figure"]["ticks"]) >= 3
 
 
 def test_surface_image_keeps_rows_as_y(dataset) -> None:
