@@ -29,6 +29,7 @@ from lossarticle import panels
 from lossarticle.configs import Experiment
 from lossarticle.errors import ConfigError
 from lossarticle.scales import Scale, figure_scale, range_note
+from lossarticle.summaries import num, pct
 from lossarticle.schema import DatasetFile, ExperimentFile, PlaneRecord, RunRecord
 
 SPEC_VERSION = 3  # bumped when the page script must change with the spec
@@ -192,6 +193,7 @@ class FigureContext:
     notes: tuple[str, ...]  # one sentence per diverged run
     layout_class: str  # CSS modifier of the plots' grid
     stretchable: bool  # some plane has a stretched view besides its true proportions
+    description: str  # what the figure shows, in words, for screen readers (aria-describedby)
 
     @property
     def multi_run(self) -> bool:
@@ -204,7 +206,26 @@ def figure_context(document: ExperimentFile) -> FigureContext:
     return FigureContext(slug=document.slug, title=document.title, max_epoch=document.max_epoch, runs=runs,
                          notes=divergence_notes(document.runs),
                          layout_class=f"la-plots--{layout_name([p.method for p in document.planes])}",
-                         stretchable=any(len(p.views) > 1 for p in document.planes))
+                         stretchable=any(len(p.views) > 1 for p in document.planes),
+                         description=describe(document))
+
+
+def describe(document: ExperimentFile) -> str:
+    """The figure in words, from its data: what each run's loss and accuracy did, and where its path went."""
+    sentences = [f"{document.title}, trained for up to {document.config.epochs} epochs."]
+    for run in document.runs:
+        who = f"With {run.name} (learning rate {run.lr:g}), the" if len(document.runs) > 1 else "The"
+        sentences.append(f"{who} training loss goes from {num(float(run.train_loss[0]))} to "
+                         f"{num(float(run.train_loss[-1]))}, and accuracy ends at {pct(float(run.train_acc[-1]))} "
+                         f"on the training set and {pct(float(run.val_acc[-1]))} on validation"
+                         + (f"; training diverged at epoch {run.epochs}." if run.diverged else "."))
+    for plane in document.planes:
+        path = document.reference.path(plane.method)
+        start = path.coords[0]
+        sentences.append(f"On the {panels.plane_title(plane.method).lower()} map the path starts at "
+                         f"({num(float(start[0]), 2)}, {num(float(start[1]), 2)}) and ends at the centre, at most "
+                         f"{num(float(path.distance.max()), 2)} from the plane.")
+    return " ".join(sentences)
 
 
 def run_label(run: RunRecord) -> str:

@@ -19,6 +19,7 @@ from lossarticle.configs import Experiment, Run, mlp
 from lossarticle.errors import ConfigError
 from lossarticle.render import page_environment
 from lossarticle.scales import shared_scale
+from lossarticle.summaries import num
 from tests.records import EPOCHS, synthetic_dataset, synthetic_document, synthetic_experiment, synthetic_run
 from tests.tiny import TEMPLATES
 
@@ -211,7 +212,8 @@ def test_figure_template_has_accessible_controls_and_no_inline_code() -> None:
     assert html.count('<button type="button"') == 5 and '<select class="la-run"' in html
     assert html.count('aria-pressed="false"') == 2  # stretch to fit, one colour scale: off by default
     assert ">adam · lr 0.005<" in html and ">sgd · lr 0.005<" in html
-    assert "style=" not in html and "<script" not in html and " on" not in re.sub(r'"[^"]*"', '""', html)
+    assert "style=" not in html and "<script" not in html
+    assert not re.search(r"<[^>]*\son[a-z]+\s*=", re.sub(r'"[^"]*"', '""', html))  # no inline event handlers
     assert 'href="data/tiny.json"' in html and "Figure 3." in html
 
 
@@ -241,3 +243,15 @@ def test_explorer_grid_comes_from_depth_width_and_explorer() -> None:
 def test_two_explorer_networks_in_one_cell_are_refused() -> None:
     with pytest.raises(ConfigError, match=r"mlp-d20-w5-skip\.explorer=True: the explorer already has a 20 × 5"):
         page_data.explorer_grid((mlp(20, 5, epochs=3, explorer=True), mlp(20, 5, epochs=3, skip=True, explorer=True)))
+
+
+def test_the_description_says_what_the_data_says() -> None:
+    experiment = synthetic_experiment(runs=(Run("adam"), Run("sgd", "sgd", 0.1)))
+    runs = (synthetic_run("adam", EPOCHS, ("pca",)), synthetic_run("sgd", 4, ("pca",), diverged=True))
+    document = synthetic_document(experiment, runs=runs)
+    text = page_data.figure_context(document).description
+    adam = document.runs[0]
+    assert text.startswith("tiny, trained for up to 8 epochs.")
+    assert (f"With adam (learning rate 0.005), the training loss goes from {num(float(adam.train_loss[0]))} to "
+            f"{num(float(adam.train_loss[-1]))}, and accuracy ends at 90.0\u202f% on the training set") in text
+    assert "training diverged at epoch 4." in text and "the path starts at (-0" in text
