@@ -222,7 +222,7 @@ def describe(document: ExperimentFile) -> str:
     for plane in document.planes:
         path = document.reference.path(plane.method)
         start = path.coords[0]
-        sentences.append(f"On the {panels.plane_title(plane.method).lower()} map the path starts at "
+        sentences.append(f"On the map “{panels.plane_title(plane.method)}” the path starts at "
                          f"({num(float(start[0]), 2)}, {num(float(start[1]), 2)}) and ends at the centre, at most "
                          f"{num(float(path.distance.max()), 2)} from the plane.")
     return " ".join(sentences)
