@@ -4,9 +4,19 @@
  * data arrives as figures/<slug>.js, which calls window.lossarticle.register,
  * and this file finds the Bokeh models by name and updates them in place.
  * Figures load when they come within a screen of the viewport.
+ *
+ * Milestones are left as User Timing marks, which DevTools shows and `generate.py bench`
+ * reads back: "la:<slug>:request" (figure script inserted) and ":registered" (fetched,
+ * parsed and run); per embedding, "la:<key>:embed" (key: the figure's slug, or
+ * "explorer"), ":panel:<panel>" (one panel's Bokeh document rendered), ":embedded",
+ * ":scene" (data decoded, curves filled, first epoch drawn) and ":ready". "la:script"
+ * marks this file starting to run, i.e. BokehJS, deferred before it, has run.
  */
 (function () {
   "use strict";
+
+  const mark = (name) => { if (window.performance && performance.mark) performance.mark(name); };
+  mark("la:script");
 
   const NEAR = "100% 0px 100% 0px";  // start loading one viewport ahead
   const MIN_RATE = 30, MAX_RATE = 100, PLAY_SECONDS = 12;  // epochs per second while playing
@@ -22,6 +32,7 @@
   /* ------------------------------------------------------------ loading */
 
   function register(slug, spec) {
+    mark("la:" + slug + ":registered");
     specs.set(slug, spec);
     for (const w of waiting.get(slug) || []) w.resolve(spec);
     waiting.delete(slug);
@@ -35,6 +46,7 @@
     });
     if (!requested.has(slug)) {
       requested.add(slug);
+      mark("la:" + slug + ":request");
       const tag = document.createElement("script");
       tag.src = src;
       tag.async = true;
@@ -267,7 +279,7 @@
 
   /* ------------------------------------------------------------ embedding */
 
-  async function embedPanels(spec, plots) {
+  async function embedPanels(spec, plots, key) {
     clearPlots(plots);
     const keys = [], targets = [];
     plots.classList.add("la-plots--" + spec.layout_name);
@@ -289,7 +301,8 @@
       }
       plots.appendChild(rowEl);
     }
-    const views = await Promise.all(keys.map((key, i) => Bokeh.embed.embed_item(spec.items[key], targets[i])));
+    const views = await Promise.all(keys.map((panel, i) => Bokeh.embed.embed_item(spec.items[panel], targets[i])
+      .then((view) => { mark("la:" + key + ":panel:" + panel); return view; })));
     plots._laViews = views;
     plots._laPanels = new Map(keys.map((key, i) => [key, { el: document.getElementById(targets[i]), view: views[i].roots[0] }]));
     const docs = views.map((v) => v.roots[0].model.document);
@@ -361,9 +374,12 @@
 
     async attach(spec) {
       this.setReady(false);
-      const find = await embedPanels(spec, this.plots);
+      mark("la:" + this.key + ":embed");
+      const find = await embedPanels(spec, this.plots, this.key);
+      mark("la:" + this.key + ":embedded");
       const keep = this.scene ? Math.min(this.scene.epoch, spec.max_epoch) : spec.max_epoch;
       this.scene = new Scene(spec, find, this.plots._laPanels);
+      mark("la:" + this.key + ":scene");
       if (!this.resizeWatch && window.ResizeObserver) {
         // Plots stretch with the page: put the overlays back once Bokeh has laid them out again.
         this.resizeWatch = new ResizeObserver(() => requestAnimationFrame(() => {
@@ -375,6 +391,7 @@
       if (this.runSelect) this.scene.setFocus(Number(this.runSelect.value) || 0);
       this.show(keep);
       this.setReady(true);
+      mark("la:" + this.key + ":ready");
       this.maybeAutoplay();
     }
 
