@@ -214,6 +214,7 @@ class FirstFigure:
     panels: list[tuple[str, float]]  # (panel, ms since the previous panel of any figure was done), medians
     others: list[tuple[str, float]]  # figures embedding meanwhile: (key, ready at ms), traced load
     bokeh_script_ms: float  # traced load: BokehJS's EvaluateScript (parse, compile, run)
+    embed_ms: float  # traced load: wall time of the figure's embedding
     embed_busy_ms: dict[str, float]  # traced load: main-thread time during the figure's embedding, by kind
 
 
@@ -275,7 +276,8 @@ def first_figure(browser, base: str, slug: str) -> FirstFigure:
               if name.endswith(":embed") and name != f"la:{slug}:embed" and t < marks[f"la:{slug}:ready"]]
     script_ms, busy = traced_load(traced, marks, slug)
     ready = [dict(load[0])["interactive (data-ready)"] for load in loads]
-    return FirstFigure(slug, ready, stages, panels, others, script_ms, busy)
+    embed_ms = marks[f"la:{slug}:embedded"] - marks[f"la:{slug}:embed"]
+    return FirstFigure(slug, ready, stages, panels, others, script_ms, embed_ms, busy)
 
 
 def trace_events(traced: bytes) -> list[dict[str, Any]]:
@@ -441,10 +443,10 @@ def echo_first_figure(first: FirstFigure, echo: Callable[[str], None]) -> None:
          + " · ".join(f"{name} {ms:.0f}" for name, ms in first.panels))
     others = ", ".join(f"{key} (ready at {at:.0f} ms)" for key, at in first.others) or "none"
     echo(f"  other figures embedding meanwhile (traced load): {others}")
-    busy = first.embed_busy_ms
-    echo(f"  main thread in one traced load: BokehJS script {first.bokeh_script_ms:.0f} ms; while embedding "
-         f"{sum(busy.values()):.0f} ms busy: " + " · ".join(f"{k} {v:.0f}" for k, v in sorted(busy.items(),
-                                                                                            key=lambda kv: -kv[1])))
+    busy = sorted(first.embed_busy_ms.items(), key=lambda kind: -kind[1])
+    echo(f"  main thread in one traced load: BokehJS script {first.bokeh_script_ms:.0f} ms; embedding took "
+         f"{first.embed_ms:.0f} ms, {sum(ms for _, ms in busy):.0f} ms of it busy: "
+         + " · ".join(f"{kind} {ms:.0f}" for kind, ms in busy))
 
 
 def echo_reader(row: ReaderRow, echo: Callable[[str], None]) -> None:
