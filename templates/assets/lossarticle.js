@@ -4,9 +4,19 @@
  * data arrives as figures/<slug>.js, which calls window.lossarticle.register,
  * and this file finds the Bokeh models by name and updates them in place.
  * Figures load when they come within a screen of the viewport.
+ *
+ * Milestones are left as User Timing marks, which DevTools shows and `generate.py bench`
+ * reads back: "la:<slug>:request" (figure script inserted) and ":registered" (fetched,
+ * parsed and run); per embedding, "la:<key>:embed" (key: the figure's slug, or
+ * "explorer"), ":panel:<panel>" (one panel's Bokeh document rendered), ":embedded",
+ * ":scene" (data decoded, curves filled, first epoch drawn) and ":ready". "la:script"
+ * marks this file starting to run, i.e. BokehJS, deferred before it, has run.
  */
 (function () {
   "use strict";
+
+  const mark = (name) => { if (window.performance && performance.mark) performance.mark(name); };
+  mark("la:script");
 
   const NEAR = "100% 0px 100% 0px";  // start loading one viewport ahead
   const MIN_RATE = 30, MAX_RATE = 100, PLAY_SECONDS = 12;  // epochs per second while playing
@@ -22,6 +32,7 @@
   /* ------------------------------------------------------------ loading */
 
   function register(slug, spec) {
+    mark("la:" + slug + ":registered");
     specs.set(slug, spec);
     for (const w of waiting.get(slug) || []) w.resolve(spec);
     waiting.delete(slug);
@@ -35,6 +46,7 @@
     });
     if (!requested.has(slug)) {
       requested.add(slug);
+      mark("la:" + slug + ":request");
       const tag = document.createElement("script");
       tag.src = src;
       tag.async = true;
@@ -304,7 +316,8 @@
 
   // Embeds every panel of ``spec`` into ``plots`` and returns what the figure needs of them:
   // the panels by key (element and Bokeh view), a lookup of named models, and remove().
-  async function embedPanels(spec, plots) {
+  // ``name`` labels the performance marks the reader bench reads.
+  async function embedPanels(spec, plots, name) {
     plots.replaceChildren();
     plots.classList.remove("la-plots--single", "la-plots--planes");
     plots.classList.add("la-plots--" + spec.layout_name);
@@ -352,6 +365,7 @@
     try {
       for (let i = 0; i < keys.length; i++) {
         managers.push(await Bokeh.embed.embed_item(spec.items[keys[i]], targets[i]));
+        mark("la:" + name + ":panel:" + keys[i]);
         embedding.panels.set(keys[i], { el: document.getElementById(targets[i]), view: managers[i].roots[0] });
       }
     } catch (error) {
@@ -432,7 +446,9 @@
         if (token !== this.token) return;
         const keep = this.scene ? this.scene.epoch : null;
         this.detach();
-        const embedding = await embedPanels(spec, this.plots);
+        mark("la:" + slug + ":embed");
+        const embedding = await embedPanels(spec, this.plots, slug);
+        mark("la:" + slug + ":embedded");
         if (token !== this.token) { embedding.remove(); return; }
         this.attach(spec, embedding, keep);
       } catch (error) {
@@ -448,6 +464,7 @@
     attach(spec, embedding, keep) {
       this.embedding = embedding;
       this.scene = new Scene(spec, embedding);
+      mark("la:" + spec.slug + ":scene");
       if (!this.resizeWatch && window.ResizeObserver) {
         // Plots stretch with the page: put the overlays back once Bokeh has laid them out again.
         this.resizeWatch = new ResizeObserver(() => requestAnimationFrame(() => {
@@ -460,6 +477,7 @@
       this.applyLandscape();
       this.show(keep === null ? spec.max_epoch : Math.min(keep, spec.max_epoch));
       this.setReady(true);
+      mark("la:" + spec.slug + ":ready");
       this.maybeAutoplay();
     }
 

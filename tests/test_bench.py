@@ -1,0 +1,86 @@
+"""The reader benchmark's bookkeeping: milestones from User Timing marks, main-thread time from traces.
+
+The browser side is exercised by ``make bench`` itself; these check the arithmetic on
+small hand-made inputs whose answers are known.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lossarticle.bench import busy_by_kind, event_kind, load_stages, trace_events, traced_load
+
+MAIN, OTHER = (1, 11), (2, 22)  # (pid, tid) of the page's renderer main thread and another renderer's
+
+
+def complete(name: str, ts: float, dur: float, thread: tuple[int, int] = MAIN, **args) -> dict:
+    return {"name": name, "ph": "X", "ts": ts, "dur": dur, "pid": thread[0], "tid": thread[1], "args": args}
+
+
+def thread_name(thread: tuple[int, int], name: str) -> dict:
+    return {"name": "thread_name", "ph": "M", "pid": thread[0], "tid": thread[1], "args": {"name": name}}
+
+
+def timings(marks: dict[str, float]) -> dict:
+    return {"marks": list(marks.items()), "html": 20.0, "parsed": 90.0,
+            "resources": [["/bokeh/bokeh-3.9.2.min.js", 60.0, 1_250_000], ["/figures/fig.js", 450.0, 300_000],
+                          ["/figures/other.js", 470.0, 100_000]]}
+
+
+MARKS = {"la:script": 400.0, "la:fig:request": 420.0, "la:other:request": 421.0, "la:fig:registered": 500.0,
+         "la:fig:embed": 501.0, "la:fig:panel:regions": 600.0, "la:other:panel:loss": 650.0,
+         "la:fig:panel:loss": 700.0, "la:fig:embedded": 701.0, "la:fig:scene": 760.0, "la:fig:ready": 762.0}
+
+
+def test_load_stages_form_a_waterfall_in_time_order() -> None:
+    stages, _ = load_stages(timings(MARKS), "fig")
+    times = [at for _, at in stages]
+    assert times == sorted(times)
+    named = dict(stages)
+    assert named["BokehJS received (1.25 MB)"] == 60.0 and named["figure script received (0.30 MB)"] == 450.0
+    assert named["BokehJS run: parse, compile, execute"] == 400.0
+    assert stages[-1] == ("interactive (data-ready)", 762.0)
+
+
+def test_each_panel_is_charged_from_the_previous_panel_of_any_figure() -> None:
+    _, panels = load_stages(timings(MARKS), "fig")
+    # regions: from the start of embedding; loss: from the other figure's panel done at 650
+    assert panels == [("regions", 99.0), ("loss", 50.0)]
+
+
+def test_load_stages_name_the_missing_mark() -> None:
+    marks = {k: v for k, v in MARKS.items() if k != "la:fig:scene"}
+    with pytest.raises(KeyError, match="la:fig:scene"):
+        load_stages(timings(marks), "fig")
+
+
+def test_busy_time_is_self_time_clipped_to_the_window() -> None:
+    events = [complete("RunTask", 0, 100), complete("FunctionCall", 10, 50), complete("MinorGC", 20, 10),
+              complete("Layout", 70, 20)]
+    busy = busy_by_kind(events, 0, 80)
+    assert busy == pytest.approx({"other": 0.020, "JS": 0.040, "GC": 0.010, "style+layout": 0.010})
+    assert sum(busy.values()) == pytest.approx(0.080)  # a thread busy throughout is busy for the whole window
+    assert busy_by_kind(events, 100, 200) == {}
+
+
+def test_event_kinds_cover_the_summary_categories() -> None:
+    assert [event_kind(n) for n in ("FunctionCall", "UpdateLayoutTree", "Paint", "MajorGC", "ParseHTML")] == \
+        ["JS", "style+layout", "paint+commit", "GC", "other"]
+
+
+def test_traced_load_reads_the_page_main_thread_and_aligns_marks() -> None:
+    bokeh = "http://127.0.0.1:1/bokeh/bokeh-3.9.2.min.js"
+    events = [thread_name(MAIN, "CrRendererMain"), thread_name(OTHER, "CrRendererMain"),
+              {"name": "la:script", "ph": "I", "ts": 5_000_000, "pid": 1, "tid": 11},
+              complete("EvaluateScript", 4_600_000, 300_000, data={"url": bokeh}),
+              complete("EvaluateScript", 4_600_000, 900_000, OTHER, data={"url": bokeh}),  # another page
+              complete("RunTask", 5_100_000, 50_000), complete("RunTask", 5_300_000, 50_000, OTHER),
+              complete("FunctionCall", 5_110_000, 30_000)]
+    traced = json.dumps({"traceEvents": events}).encode()
+    assert [e["ts"] for e in trace_events(traced)] == [4_600_000, 5_100_000, 5_110_000]
+    # la:script at 400 ms page time is 5 000 000 µs trace time: embed 500..600 ms -> 5 100 000..5 200 000 µs
+    script_ms, busy = traced_load(traced, {"la:script": 400.0, "la:fig:embed": 500.0, "la:fig:embedded": 600.0},
+                                  "fig")
+    assert script_ms == 300.0
+    assert busy == pytest.approx({"other": 20.0, "JS": 30.0})
