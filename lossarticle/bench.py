@@ -132,12 +132,13 @@ STEP = """async ([slug, value]) => {
   return performance.now() - start;
 }"""
 
-# True once every figure script the page asked for has run and every embedding it began is ready
-# (lossarticle.js leaves a User Timing mark at each stage): nothing is loading in the background.
+# True once every figure script the page asked for has run and every embedding it began is
+# complete, the rows embedded after the figure became interactive included (lossarticle.js leaves
+# a User Timing mark at each stage): nothing is loading in the background.
 QUIET = """() => {
   const names = performance.getEntriesByType("mark").map((m) => m.name);
   const count = (stage) => names.filter((name) => name.endsWith(stage)).length;
-  return count(":request") === count(":registered") && count(":embed") === count(":ready");
+  return count(":request") === count(":registered") && count(":embed") === count(":complete");
 }"""
 
 # Everything a cold load's waterfall needs, in ms since navigation start (sizes in bytes).
@@ -231,9 +232,10 @@ def load_stages(timings: dict[str, Any], slug: str) -> tuple[list[tuple[str, flo
               (f"figure script received ({received[slug + '.js'][1] / 1e6:.2f} MB)", received[slug + ".js"][0]),
               ("figure script run (register)", marks[f"la:{slug}:registered"]),
               ("Bokeh embedding started", marks[f"la:{slug}:embed"]),
-              ("Bokeh embed: every panel rendered", marks[f"la:{slug}:embedded"]),
-              ("scene: data decoded, curves filled, epoch drawn", marks[f"la:{slug}:scene"]),
-              ("interactive (data-ready)", marks[f"la:{slug}:ready"])]
+              ("Bokeh embed: first panels (landscapes, regions)", marks[f"la:{slug}:embedded"]),
+              ("scene: data decoded, epoch drawn", marks[f"la:{slug}:scene"]),
+              ("interactive (data-ready)", marks[f"la:{slug}:ready"]),
+              ("the other panels (curves, strips) rendered", marks[f"la:{slug}:complete"])]
     stages.sort(key=lambda stage: stage[1])  # a waterfall: each stage took the time since the one before
     done = sorted((t, name) for name, t in marks.items() if ":panel:" in name)
     panels, previous = [], marks[f"la:{slug}:embed"]
@@ -252,6 +254,7 @@ def cold_load(browser, url: str, slug: str, trace: bool = False) -> tuple[dict[s
         browser.start_tracing(page=page, categories=["devtools.timeline", "v8.execute", "blink.user_timing"])
     page.goto(url)
     _wait_ready(page, page.locator(f"#fig-{slug}"))
+    _wait_mark(page, f"la:{slug}:complete")  # the strips, embedded once the figure is interactive
     timings = page.evaluate(TIMINGS)
     traced = browser.stop_tracing() if trace else None
     context.close()
@@ -477,6 +480,15 @@ def _wait_ready(page, figure, timeout_s: float = 60.0) -> None:
     while figure.get_attribute("data-ready") != "true":
         if time.monotonic() > deadline:
             raise TimeoutError(f"{figure.get_attribute('id')} never became ready")
+        page.wait_for_timeout(50)
+
+
+def _wait_mark(page, name: str, timeout_s: float = 60.0) -> None:
+    """Poll until the page has left the User Timing mark ``name``."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate("name => performance.getEntriesByName(name).length > 0", name):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no performance mark {name}")
         page.wait_for_timeout(50)
 
 

@@ -6,8 +6,12 @@ Each experiment becomes ``site/figures/<slug>.js``, a single call
 * ``items``: one Bokeh ``json_item`` per panel (``panels.py`` draws them), so
   CSS, not Bokeh, decides the grid and a phone gets one column;
 * ``layout``: rows of cells of panel keys, the reading order on every screen;
-* ``runs``: the per-epoch series the page moves (rounded to 4 significant
-  digits) and the decision regions of each snapshot frame, packed.
+* ``first``: the panels the figure needs to be interactive (the page embeds the
+  others right after);
+* ``runs``: the per-epoch series the page moves (paths rounded to 4 significant
+  digits; the loss and accuracies the readout prints kept at float32 precision, so
+  it prints what the prose prints) and the decision regions of each snapshot
+  frame, packed.
 
 The page formats every number it shows (``assets/lossarticle.js``); nothing
 here pre-formats a readout.
@@ -32,7 +36,7 @@ from lossarticle.scales import Scale, figure_scale, range_note
 from lossarticle.summaries import num, pct
 from lossarticle.schema import DatasetFile, ExperimentFile, PlaneRecord, RunRecord
 
-SPEC_VERSION = 3  # bumped when the page script must change with the spec
+SPEC_VERSION = 4  # bumped when the page script must change with the spec
 MAX_PANELS = 16  # three planes make 12
 FIGURE_IDS = panels.PANEL_IDS * MAX_PANELS  # id_base values of two figures on one page must differ by this much
 CONFIDENCE_BITS = 5  # 32 shades per class; 8 bits gzip three times larger for no visible change
@@ -68,7 +72,7 @@ def figure_spec(document: ExperimentFile, dataset: DatasetFile, id_base: int, sh
         "version": SPEC_VERSION, "slug": slug, "max_epoch": document.max_epoch, "planes": planes,
         "classes": list(panels.class_colours(dataset)), "confidence_bits": CONFIDENCE_BITS,
         "region_shape": [len(document.region_axes.y), len(document.region_axes.x)],
-        "layout": layout_rows(planes), "layout_name": layout_name(planes),
+        "layout": layout_rows(planes), "layout_name": layout_name(planes), "first": first_panels(planes),
         "titles": {"gap": panels.GAP_TITLE, "distance": panels.DISTANCE_TITLE},
         "runs": [run_data(run, index) for index, run in enumerate(document.runs)],
         "landscapes": {plane.method: landscape_views(plane) for plane in document.planes},
@@ -118,6 +122,17 @@ def encode_regions(label: np.ndarray, confidence: np.ndarray) -> str:
     return base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=1)).decode("ascii")
 
 
+def float32_values(values: np.ndarray) -> list[float | None]:
+    """Each float32 as the shortest decimal that reads back as it; non-finite become null.
+
+    The readout rounds these to the prose's precision (3 significant digits, one decimal of a
+    percent) and must land where ``summaries.num`` and ``pct`` land on the same float32: a value
+    already rounded to 4 digits would be rounded twice, and 0.12351 would read 0.123, not 0.124.
+    """
+    return [float(np.format_float_positional(v, unique=True)) if np.isfinite(v) else None
+            for v in np.asarray(values, dtype=np.float32).ravel()]
+
+
 def run_data(run: RunRecord, index: int) -> dict[str, Any]:
     """Per-epoch series of one run (index = epoch) and its region frames, for the page to animate."""
     colour, dash = panels.run_style(index)
@@ -125,7 +140,8 @@ def run_data(run: RunRecord, index: int) -> dict[str, Any]:
     return {
         "name": run.name, "label": run_label(run), "colour": colour, "dash": dash,
         "epochs": run.epochs, "diverged": run.diverged,
-        "loss": rounded(run.train_loss), "train_acc": rounded(run.train_acc), "val_acc": rounded(run.val_acc),
+        "loss": float32_values(run.train_loss), "train_acc": float32_values(run.train_acc),
+        "val_acc": float32_values(run.val_acc),
         "frames": [int(f) for f in run.regions.frames],
         "regions": encode_regions(run.regions.label, run.regions.confidence),
         "paths": {path.method: {"x": rounded(path.coords[:, 0]), "y": rounded(path.coords[:, 1]),
@@ -142,16 +158,32 @@ def layout_name(planes: Sequence[str]) -> str:
 
 
 def layout_rows(planes: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows of a CSS grid, each cell a stack of panel keys; also the phone's one-column reading order."""
+    """Rows of a CSS grid, each cell a stack of panel keys; also the phone's one-column reading order.
+
+    What moves comes first (the landscapes and the decision regions, then the curves), so a
+    phone reader scrolling down from the controls sees them first; the strips of what a plane
+    hides come last. With several planes each strip stays in its plane's column.
+    """
     def row(*cells: tuple[int, list[str]]) -> dict[str, Any]:
         return {"columns": sum(span for span, _ in cells), "cells": [{"span": s, "keys": k} for s, k in cells]}
 
     if len(planes) > 1:
-        return [row(*((1, [f"landscape-{m}", f"gap-{m}", f"distance-{m}"]) for m in planes)),
-                row((1, ["regions"]), (len(planes) - 1, ["loss", "accuracy"]))]
+        return [row(*((1, [f"landscape-{m}"]) for m in planes)),
+                row((1, ["regions"]), (len(planes) - 1, ["loss", "accuracy"])),
+                row(*((1, [f"gap-{m}"]) for m in planes)),
+                row(*((1, [f"distance-{m}"]) for m in planes))]
     plane = planes[0]
     return [row((1, ["regions"]), (1, [f"landscape-{plane}"]), (1, ["loss", "accuracy"])),
             row((1, [f"gap-{plane}"]), (1, [f"distance-{plane}"]))]
+
+
+def first_panels(planes: Sequence[str]) -> list[str]:
+    """The panels a figure is interactive with: where the slider moves the path and the regions.
+
+    The page embeds these as one Bokeh document, marks the figure ready, then embeds the
+    curves and strips (each Bokeh panel costs about 0.1 s of main thread to build and paint).
+    """
+    return [f"landscape-{m}" for m in planes] + ["regions"]
 
 
 def panel_builders(document: ExperimentFile, dataset: DatasetFile,
@@ -161,7 +193,7 @@ def panel_builders(document: ExperimentFile, dataset: DatasetFile,
     builders: dict[str, Callable[[], Model]] = {"regions": partial(panels.regions_plot, document.region_axes,
                                                                    dataset)}
     for plane in document.planes:
-        builders[f"landscape-{plane.method}"] = partial(panels.landscape_plot, plane, runs, scales)
+        builders[f"landscape-{plane.method}"] = partial(panels.landscape_plot, plane, scales)
     builders["loss"] = partial(panels.loss_plot, runs)
     builders["accuracy"] = partial(panels.accuracy_plot, runs, dataset.classes)
     for plane in document.planes:

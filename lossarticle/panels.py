@@ -1,14 +1,21 @@
 """How Bokeh draws a figure's panels: regions, landscapes, curves and the strips of what a plane hides.
 
 Each builder takes records of the file format (``schema.py``) and returns one
-Bokeh plot. Nothing here moves: the page's CSP forbids the ``eval`` that Bokeh's
-``CustomJS`` needs, so ``assets/lossarticle.js`` finds the named sources below and
-fills or moves them (``<run>`` is a run name, ``<plane>`` a method):
+Bokeh plot: the figure's static layer, drawn once. What moves with the epoch is
+not in these documents at all: ``assets/lossarticle.js`` draws it on its own layer
+(the path so far and the current points over each landscape, the decision-region
+frame beneath the regions plot, the epoch markers and the current loss over the
+curves), placed from each plot's frame and scales, so a slider step touches no
+Bokeh model. The page's CSP forbids the ``eval`` that Bokeh's ``CustomJS`` needs,
+so the page finds the named models below and fills or switches them
+(``<run>`` is a run name, ``<plane>`` a method):
 
 * filled once: ``loss-<run>``, ``train-acc-<run>``, ``val-acc-<run>``; on each change
   of the focused run: ``gap-recorded-<plane>``, ``gap-surface-<plane>``,
   ``distance-<plane>`` and the titles ``gap-title-<plane>``, ``distance-title-<plane>``;
-* moved every epoch: ``regions-image``, ``path-<plane>-<run>``, ``now-<plane>``.
+* switched by the proportion and colour-scale toggles: ``image-<plane>-<view>``,
+  ``contours-<plane>-<view>-<scale>``, ``title-<plane>``, ``note-<plane>``,
+  ``mapper-<plane>``, ``bar-<plane>``.
 
 Model ids come from Bokeh's counter, which :func:`panel_item` restarts for each
 panel, so a serialized panel is byte-stable.
@@ -44,9 +51,6 @@ HEIGHT_SQUARE, HEIGHT_CURVE, HEIGHT_STRIP = 300, 150, 170
 CURVE_LEFT = 44  # pixels left of every time axis: stacked curves line up epoch for epoch
 GAP_DECADES = 3.0  # the recorded-vs-plane strip shows at most this many decades above its lowest loss
 GAP_TITLE, DISTANCE_TITLE = "Loss: recorded vs. read off the plane", "Distance from the plane"
-# Bokeh repaints only a plot's overlay layer when nothing else changed: everything that moves
-# with the epoch lives there, so a slider step never redraws images, curves or axes.
-MOVING = "overlay"
 
 
 # ---------------------------------------------------------------- serialization with stable ids
@@ -165,19 +169,23 @@ def grid_extent(axis: np.ndarray) -> tuple[float, float]:
 # ---------------------------------------------------------------- decision regions
 
 def regions_plot(axes: AxesRecord, dataset: DatasetFile) -> Any:
-    """Decision regions of the focused run, filled by the page, under the training points."""
+    """The training points over a see-through frame: the page draws the focused run's regions beneath it.
+
+    The regions change with the epoch, so they are the page's (a 100×100 ImageData
+    put under this plot, scaled without smoothing); the x and y ranges are the
+    edges of the region grid, so the page's pixels land on the cells they stand for.
+    """
     x_edges, y_edges = grid_extent(axes.x), grid_extent(axes.y)
     plot = base_plot("Decision regions", HEIGHT_SQUARE, x_edges, y_edges)
+    plot.background_fill_color = None  # the page's regions show through the frame
     plot.xaxis.axis_label, plot.yaxis.axis_label = "x₁ (standardized)", "x₂ (standardized)"
     plot.grid.visible = False
-    plot.image_rgba(image="image", x=x_edges[0], y=y_edges[0], dw=x_edges[1] - x_edges[0],
-                    dh=y_edges[1] - y_edges[0], source=empty_source("regions-image", "image"), level=MOVING)
     points = dataset.train_x.astype(np.float64)
     for cls, colour in enumerate(class_colours(dataset)):
         mine = points[dataset.train_y == cls]
-        # No outline: stroking 1083 circles doubles the cost of every frame that changes the regions.
+        # No outline: stroking 1083 circles doubles the cost of drawing them.
         plot.scatter(x=np.round(mine[:, 0], 3).astype(np.float32), y=np.round(mine[:, 1], 3).astype(np.float32),
-                     size=4, fill_color=colour, line_color=None, level=MOVING)  # must stay above the image
+                     size=4, fill_color=colour, line_color=None)
     return plot
 
 
@@ -214,7 +222,7 @@ def contour_lines(x: np.ndarray, y: np.ndarray, z: np.ndarray, scale: Scale) -> 
     return {"xs": xs, "ys": ys}
 
 
-def landscape_plot(plane: PlaneRecord, runs: Sequence[RunRecord], scales: dict[str, Scale]) -> Any:
+def landscape_plot(plane: PlaneRecord, scales: dict[str, Scale]) -> Any:
     """The loss on one plane on a log colour scale, every view and scale ready for the page to switch.
 
     Each view draws its own surface (computed over the extent it shows) as a named
@@ -222,6 +230,7 @@ def landscape_plot(plane: PlaneRecord, runs: Sequence[RunRecord], scales: dict[s
     (``image-<plane>-<view>``, ``contours-<plane>-<view>-<scale>``). The image holds
     the loss itself, unrounded, so hovering reads it off; overflow (inf, NaN) takes
     the top colour. Hover also gives the plane coordinates and the accuracy there.
+    The runs' paths are the page's: they move with the epoch.
     """
     method, first, scale = plane.method, plane.views[0], scales["figure"]
     x_edges, y_edges = grid_extent(first.surface.x), grid_extent(first.surface.y)
@@ -250,12 +259,6 @@ def landscape_plot(plane: PlaneRecord, runs: Sequence[RunRecord], scales: dict[s
     plot.add_tools(HoverTool(renderers=images, tooltips=[("a", "$x{0.[0000]}"), ("b", "$y{0.[0000]}"),
                                                          ("loss", "@image{0.[0000]}"),
                                                          ("accuracy", "@accuracy %")]))
-    for index, run in enumerate(runs):
-        colour, dash = run_style(index)
-        plot.line("x", "y", source=empty_source(f"path-{method}-{run.name}", "x", "y"),
-                  line_color=colour, line_dash=dash, line_width=2.2, level=MOVING)
-    plot.scatter("x", "y", source=empty_source(f"now-{method}", "x", "y", "colour"), size=9,
-                 fill_color="colour", line_color="#ffffff", line_width=1.5, level=MOVING)
     plot.add_layout(colour_bar(mapper, scale, f"bar-{method}"), "right")
     note = range_note(first.surface.loss)
     plot.add_layout(Title(text=note, name=f"note-{method}", text_font=FONT, text_font_size="10px",

@@ -30,7 +30,8 @@ def timings(marks: dict[str, float]) -> dict:
 
 MARKS = {"la:script": 400.0, "la:fig:request": 420.0, "la:other:request": 421.0, "la:fig:registered": 500.0,
          "la:fig:embed": 501.0, "la:fig:panel:regions": 600.0, "la:other:panel:loss": 650.0,
-         "la:fig:panel:loss": 700.0, "la:fig:embedded": 701.0, "la:fig:scene": 760.0, "la:fig:ready": 762.0}
+         "la:fig:panel:loss": 700.0, "la:fig:embedded": 701.0, "la:fig:scene": 760.0, "la:fig:ready": 762.0,
+         "la:fig:panel:gap-pca": 840.0, "la:fig:complete": 841.0}
 
 
 def test_load_stages_form_a_waterfall_in_time_order() -> None:
@@ -40,13 +41,13 @@ def test_load_stages_form_a_waterfall_in_time_order() -> None:
     named = dict(stages)
     assert named["BokehJS received (1.25 MB)"] == 60.0 and named["figure script received (0.30 MB)"] == 450.0
     assert named["BokehJS run: parse, compile, execute"] == 400.0
-    assert stages[-1] == ("interactive (data-ready)", 762.0)
+    assert stages[-2:] == [("interactive (data-ready)", 762.0), ("the other panels (curves, strips) rendered", 841.0)]
 
 
 def test_each_panel_is_charged_from_the_previous_panel_of_any_figure() -> None:
     _, panels = load_stages(timings(MARKS), "fig")
     # regions: from the start of embedding; loss: from the other figure's panel done at 650
-    assert panels == [("regions", 99.0), ("loss", 50.0)]
+    assert panels == [("regions", 99.0), ("loss", 50.0), ("gap-pca", 140.0)]
 
 
 def test_load_stages_name_the_missing_mark() -> None:

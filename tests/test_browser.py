@@ -21,6 +21,7 @@ from playwright.sync_api import Page, sync_playwright
 from lossarticle.browser import launch_chromium
 from lossarticle.render import RenderOptions
 from lossarticle.serve import ServeOptions, start_server
+from lossarticle.summaries import num, pct
 from tests.tiny import (TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, render_tiny, serving, wait_for,
                         write_article)
 
@@ -57,9 +58,10 @@ class Visit:
     """One page with everything a test may want to assert on recorded."""
 
     def __init__(self, browser: Any, url: str, width: int = 1280, reduced_motion: bool = False,
-                 init_script: str = "") -> None:
+                 init_script: str = "", fragment: str = "") -> None:
         self.context = browser.new_context(viewport={"width": width, "height": 900},
                                            reduced_motion="reduce" if reduced_motion else "no-preference")
+        self.url = url
         self.page: Page = self.context.new_page()
         self.errors: list[str] = []
         self.requests: list[str] = []
@@ -68,13 +70,15 @@ class Visit:
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
-        self.page.goto(url)
+        self.page.goto(url + fragment)
 
     def ready(self, slug: str) -> None:
         """Scroll a figure into view and wait until its data is embedded."""
         selector = f"#fig-{slug}"
         self.page.locator(selector).scroll_into_view_if_needed()
         self.page.wait_for_selector(f"{selector}[data-ready='true']", timeout=20_000)
+        key = "explorer" if slug == "explorer" else slug
+        self.wait_until(f"window.lossarticle.state('{key}').complete", 20)  # the strips too
 
     def wait_until(self, expression: str, timeout_s: float = 10.0) -> None:
         """Poll ``expression`` with evaluate(): wait_for_function would eval() and trip our CSP."""
@@ -211,6 +215,8 @@ def test_no_horizontal_overflow_at_375px_and_screenshots(visit) -> None:
             page.ready(slug)
         page.page.wait_for_timeout(300)
         scroll_width = page.page.evaluate("document.documentElement.scrollWidth")
+        # Plots far from the viewport stop rendering (la-far); a picture of the whole page shows them all.
+        page.page.evaluate("document.querySelectorAll('.la-far').forEach((el) => el.classList.remove('la-far'))")
         page.page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"), full_page=True)
         assert scroll_width <= width, f"{name}: page is {scroll_width}px wide"
         assert page.errors == []
@@ -232,23 +238,13 @@ def test_epoch_markers_follow_the_slider_inside_their_plots(visit) -> None:
     page = visit(reduced_motion=True)
     page.ready("tiny")
     slider = page.page.locator("#fig-tiny-epoch")
-
-    def marker_boxes() -> list[dict[str, float]]:
-        return page.page.evaluate("""() => [...document.querySelectorAll('#fig-tiny .la-marker')].map(m => {
-            const line = m.getBoundingClientRect(), panel = m.parentElement.getBoundingClientRect();
-            return {x: line.left - panel.left, width: panel.width, height: line.height}; })""")
-
-    slider.fill("0")
-    start = marker_boxes()
-    slider.fill("8")
-    end = marker_boxes()
-    assert len(start) == 4  # loss, accuracy, recorded-vs-plane and distance panels
-    for a, b in zip(start, end):
-        assert 0 < a["x"] < b["x"] < b["width"] and b["height"] > 20
-    dot = page.page.locator("#fig-tiny .la-dot").first
-    assert dot.is_visible()
-
-
+    for epoch in (0, 8):
+        slider.fill(str(epoch))
+        for panel in ("loss", "accuracy", "gap-pca", "distance-pca"):
+            x = page.page.evaluate(f"lossarticle.panel('tiny', '{panel}').frame.x_scale.compute({epoch})")
+            column = overlay_column(page, "tiny", panel, x)
+            assert column["marked"] > 20, (panel, epoch, column)  # a dashed line down the frame at the epoch
+            assert overlay_column(page, "tiny", panel, x + 12)["marked"] == 0, (panel, epoch)
 def test_a_figure_that_fails_says_so_inside_the_figure(browser, tmp_path, site) -> None:
     import shutil
     broken = tmp_path / "site"
@@ -350,3 +346,376 @@ def test_hovering_reads_values_off_the_plots(visit) -> None:
     assert re.search(r"a:\s*-?\d", text) and re.search(r"loss:\s*\d", text) and re.search(r"accuracy:\s*\d+ %", text)
     text = hover("loss", 0.5, 0.5)
     assert re.search(r"epoch:\s*\d", text) and re.search(r"loss:\s*\d", text), text
+
+
+# ---------------------------------------------------------------- the layer the page draws (issue 12)
+
+def figure_spec(site: Path, slug: str) -> dict[str, Any]:
+    """The spec a figure script registers, read independently of the page."""
+    import json
+    text = (site / "figures" / f"{slug}.js").read_text()
+    return json.loads(text[text.index(", ") + 2:-3])
+
+
+def region_codes(spec: dict[str, Any], run: int, epoch: int) -> Any:
+    """The packed region bytes shown at ``epoch``: rows from the bottom (y[0]) up, as exported."""
+    import base64
+    import gzip
+
+    import numpy as np
+    raw = spec["runs"][run]
+    h, w = spec["region_shape"]
+    codes = np.frombuffer(gzip.decompress(base64.b64decode(raw["regions"])), np.uint8).reshape(-1, h, w)
+    frame = max(i for i, f in enumerate(raw["frames"]) if f <= epoch)
+    return codes[frame]
+
+
+# Bokeh's overlay canvas of a panel, where the page draws: the pixels of one column and one point.
+OVERLAY_COLUMN = """([key, panel, x]) => {
+  const view = lossarticle.panel(key, panel), layer = view.canvas_view.overlays, r = layer.pixel_ratio;
+  const { bbox } = view.frame;
+  const data = layer.ctx.getImageData(Math.round(x * r) - 1, Math.round(bbox.top * r), 3, Math.round(bbox.height * r)).data;
+  let marked = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) marked++;
+  return { marked };
+}"""
+OVERLAY_POINT = """([key, panel, x, y]) => {
+  const view = lossarticle.panel(key, panel), layer = view.canvas_view.overlays, r = layer.pixel_ratio;
+  const sx = view.frame.x_scale.compute(x), sy = view.frame.y_scale.compute(y);
+  return { sx, sy, rgba: Array.from(layer.ctx.getImageData(Math.floor(sx * r), Math.floor(sy * r), 1, 1).data) };
+}"""
+REGIONS = """(key) => {
+  const view = lossarticle.panel(key, 'regions');
+  const canvas = view.canvas_view.underlays_el.querySelector('canvas.la-regions');
+  const c = canvas.getBoundingClientRect(), v = view.canvas_view.el.getBoundingClientRect(), b = view.frame.bbox;
+  return { pixels: Array.from(canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data),
+           placed: [c.left, c.top, c.width, c.height], frame: [v.left + b.left, v.top + b.top, b.width, b.height] };
+}"""
+
+
+def overlay_column(page: Visit, key: str, panel: str, x: float) -> dict[str, Any]:
+    return page.page.evaluate(OVERLAY_COLUMN, [key, panel, x])
+
+
+def current_point(page: Visit, site: Path, slug: str, plane: str = "pca", run: int = 0) -> dict[str, Any]:
+    """Where Bokeh's own scales put the run's current point, and the pixel the page drew there."""
+    path = figure_spec(site, slug)["runs"][run]["paths"][plane]
+    epoch = page.state(slug)["epoch"]
+    return page.page.evaluate(OVERLAY_POINT, [slug, f"landscape-{plane}", path["x"][epoch], path["y"][epoch]])
+
+
+def near(rgba: list[int], hex_colour: str, tolerance: int = 12) -> bool:
+    rgb = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+    return rgba[3] == 255 and all(abs(a - b) <= tolerance for a, b in zip(rgba, rgb))
+
+
+def class_of_pixel(rgba: list[int], classes: list[str]) -> tuple[int, float]:
+    """The class colour a regions pixel is a blend of (with white), and how far towards it."""
+    import numpy as np
+    pixel, white = np.array(rgba[:3], float), np.full(3, 255.0)
+    best = None
+    for label, hex_colour in enumerate(classes):
+        direction = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], float) - white
+        weight = float(np.dot(pixel - white, direction) / np.dot(direction, direction))
+        residual = float(np.linalg.norm(white + weight * direction - pixel))
+        if best is None or residual < best[2]:
+            best = (label, weight, residual)
+    return best[0], best[1]
+
+
+def test_path_and_regions_change_with_the_slider_and_bokeh_does_nothing(visit, site) -> None:
+    page = visit(reduced_motion=True)
+    page.ready("tiny-opt")
+    # Count Bokeh's repaints of every panel while the slider moves: a step must cost Bokeh nothing.
+    page.page.evaluate("""() => { window.__repaints = 0; for (const key of ['regions', 'landscape-pca', 'loss',
+        'accuracy', 'gap-pca', 'distance-pca']) lossarticle.panel('tiny-opt', key).repainted.connect(() => window.__repaints++); }""")
+    slider = page.page.locator("#fig-tiny-opt-epoch")
+    pictures = []
+    for epoch in (0, 4, 8):
+        slider.fill(str(epoch))
+        page.page.wait_for_timeout(100)
+        landscape = page.page.evaluate("""() => { const l = lossarticle.panel('tiny-opt', 'landscape-pca').canvas_view.overlays;
+            return Array.from(l.ctx.getImageData(0, 0, l.canvas.width, l.canvas.height).data).join(); }""")
+        pictures.append((landscape, page.page.evaluate(REGIONS, "tiny-opt")["pixels"]))
+        for run, colour in enumerate(["#D55E00", "#0072B2"]):
+            if epoch > 0 or run == 1:  # both runs start from one θ₀: the last one drawn is on top
+                assert near(current_point(page, site, "tiny-opt", run=run)["rgba"], colour), (epoch, run)
+    assert len({landscape for landscape, _ in pictures}) == 3  # the path grew at every step
+    assert pictures[0][1] != pictures[2][1]  # the regions of epoch 0 are not those of epoch 8
+    assert page.page.evaluate("window.__repaints") == 0
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("run", [0, 1])
+def test_the_regions_canvas_shows_the_frame_pixels(visit, site, run) -> None:
+    spec = figure_spec(site, "tiny-opt")
+    page = visit(reduced_motion=True)
+    page.ready("tiny-opt")
+    page.page.locator("#fig-tiny-opt .la-run").select_option(str(run))
+    for epoch in (0, 3, 8):
+        page.page.locator("#fig-tiny-opt-epoch").fill(str(epoch))
+        page.page.wait_for_timeout(50)
+        shown = page.page.evaluate(REGIONS, "tiny-opt")
+        codes = region_codes(spec, run, epoch)
+        h, w = codes.shape
+        levels = (1 << spec["confidence_bits"]) - 1
+        for iy in range(h):
+            for ix in range(w):
+                top_down = (h - 1 - iy) * w + ix  # the canvas runs top down, the codes bottom up
+                label, weight = class_of_pixel(shown["pixels"][4 * top_down:4 * top_down + 4], spec["classes"])
+                code = int(codes[iy, ix])
+                assert label == code >> spec["confidence_bits"], (epoch, iy, ix)
+                assert abs(weight - (0.1 + 0.55 * (code & levels) / levels)) < 0.03, (epoch, iy, ix, weight)
+        assert shown["placed"] == pytest.approx(shown["frame"], abs=0.51)  # stretched over Bokeh's frame
+
+
+def test_overlays_stay_aligned_with_the_plots_after_a_resize_and_at_375px(visit, site) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = visit(reduced_motion=True)
+    page.ready("tiny")
+    page.page.locator("#fig-tiny-epoch").fill("5")
+    seen = []
+    for width, name in ((1280, "tiny-1280"), (375, "tiny-1280-to-375"), (1280, "tiny-375-to-1280")):
+        page.page.set_viewport_size({"width": width, "height": 900})
+        page.page.locator("#fig-tiny-plots-landscape-pca").scroll_into_view_if_needed()
+        page.page.wait_for_timeout(600)  # Bokeh lays the plots out again and repaints; the page follows
+        point = current_point(page, site, "tiny")
+        assert near(point["rgba"], "#D55E00"), (width, point)
+        regions = page.page.evaluate(REGIONS, "tiny")
+        assert regions["placed"] == pytest.approx(regions["frame"], abs=0.51), width
+        x = page.page.evaluate("lossarticle.panel('tiny', 'loss').frame.x_scale.compute(5)")
+        assert overlay_column(page, "tiny", "loss", x)["marked"] > 20, width
+        seen.append(point["sx"])
+        page.page.locator("#fig-tiny").screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    assert seen[0] != seen[1]  # the plots really were laid out again at 375 px
+    page.page.set_viewport_size({"width": 375, "height": 900})
+    page.page.wait_for_timeout(300)
+    fresh = visit(width=375, reduced_motion=True)
+    fresh.ready("tiny")
+    fresh.page.locator("#fig-tiny-epoch").fill("5")
+    fresh.page.locator("#fig-tiny-plots-landscape-pca").scroll_into_view_if_needed()
+    fresh.page.wait_for_timeout(300)
+    assert near(current_point(fresh, site, "tiny")["rgba"], "#D55E00")
+    fresh.page.locator("#fig-tiny").screenshot(path=str(ARTIFACTS / "tiny-375.png"))
+    assert page.errors == [] and fresh.errors == []
+
+
+def test_hovering_the_regions_reads_the_class_and_its_probability(visit, site) -> None:
+    spec = figure_spec(site, "tiny")
+    page = visit(reduced_motion=True)
+    page.ready("tiny")
+    page.page.locator("#fig-tiny-epoch").fill("8")
+    codes = region_codes(spec, 0, 8)
+    h, w = codes.shape
+    panel = page.page.locator("#fig-tiny-plots-regions")
+    panel.scroll_into_view_if_needed()
+    for ix, iy in ((1, 1), (4, 2), (2, 5)):
+        where = page.page.evaluate("""([ix, iy, w, h]) => {
+            const view = lossarticle.panel('tiny', 'regions'), m = view.model, box = view.canvas_view.el.getBoundingClientRect();
+            const x = m.x_range.start + (ix + 0.5) / w * (m.x_range.end - m.x_range.start);
+            const y = m.y_range.start + (iy + 0.5) / h * (m.y_range.end - m.y_range.start);
+            return [box.left + view.frame.x_scale.compute(x), box.top + view.frame.y_scale.compute(y)]; }""",
+                                   [ix, iy, w, h])
+        page.page.mouse.move(where[0] - 2, where[1])
+        page.page.mouse.move(*where)
+        tip = page.page.locator("#fig-tiny .la-tip")
+        tip.wait_for(state="visible", timeout=5_000)
+        code = int(codes[iy, ix])
+        bits, classes = spec["confidence_bits"], len(spec["classes"])
+        step, level = 1 << (8 - bits), code & ((1 << bits) - 1)
+
+        def probability(confidence: float) -> float:  # confidence = round(255·(p − 1/C)/(1 − 1/C))
+            return min(1.0, max(1 / classes, 1 / classes + (1 - 1 / classes) * confidence / 255))
+
+        low, high = probability(level * step - 0.5), probability(level * step + step - 0.5)
+        text = tip.inner_text()
+        assert f"class {(code >> bits) + 1} " in text, (text, code)
+        assert f"probability {100 * low:.1f}–{pct(high)}" in text, (text, low, high)
+    page.page.mouse.move(5, 5)
+    assert page.page.locator("#fig-tiny .la-tip").is_hidden()
+
+
+# ---------------------------------------------------------------- links, keyboard, phones (issue 11)
+
+def wait_for_hash(page: Visit, expected: str) -> None:
+    page.wait_until(f"location.hash === {expected!r}", 5)
+
+
+def test_an_address_with_state_restores_it_and_moving_the_slider_updates_it(visit) -> None:
+    page = visit(reduced_motion=True, fragment="#fig-tiny-opt?epoch=3&run=sgd&view=stretched&scale=shared")
+    page.page.wait_for_selector("#fig-tiny-opt[data-ready='true']", timeout=20_000)
+    page.wait_until("window.lossarticle.state('tiny-opt').run === 'sgd'")
+    state = page.state("tiny-opt")
+    assert (state["epoch"], state["run"], state["view"], state["scale"]) == (3, "sgd", "stretched", "shared")
+    assert page.page.locator("#fig-tiny-opt .la-run").input_value() == "1"
+    assert page.page.locator("#fig-tiny-opt .la-stretch").get_attribute("aria-pressed") == "true"
+    top = page.page.evaluate("document.querySelector('#fig-tiny-opt').getBoundingClientRect().top")
+    assert 0 <= top < 100  # the page opened at the figure, though the fragment is no element's id
+    assert not page.state("tiny-opt")["playing"]
+    entries = page.page.evaluate("history.length")
+    for epoch in (6, 5, 7):
+        page.page.locator("#fig-tiny-opt-epoch").fill(str(epoch))
+    wait_for_hash(page, "#fig-tiny-opt?epoch=7&run=sgd&view=stretched&scale=shared")
+    page.page.locator("#fig-tiny-opt .la-shared").click()
+    wait_for_hash(page, "#fig-tiny-opt?epoch=7&run=sgd&view=stretched")
+    assert page.page.evaluate("history.length") == entries  # replaced, not one entry per step
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("fragment", ["#fig-tiny-opt?epoch=abc&run=nope&view=sideways&scale=1",
+                                      "#fig-tiny-opt?epoch=99&run=", "#fig-tiny-opt?epoch=-2&%zz",
+                                      "#fig-nowhere?epoch=3"])
+def test_invalid_address_values_fall_back_to_defaults(visit, fragment) -> None:
+    page = visit(reduced_motion=True, fragment=fragment)
+    page.ready("tiny-opt")
+    state = page.state("tiny-opt")
+    assert (state["epoch"], state["run"], state["view"], state["scale"]) == (8, "adam", "true", "figure"), state
+    assert page.errors == []
+
+
+def test_back_and_forward_restore_what_the_address_held(visit) -> None:
+    page = visit(reduced_motion=True, fragment="#fig-tiny?epoch=2")
+    page.ready("tiny")
+    page.wait_until("window.lossarticle.state('tiny').epoch === 2")
+    page.page.evaluate("location.hash = '#fig-tiny?epoch=6&scale=shared'")  # a link the reader follows
+    page.wait_until("window.lossarticle.state('tiny').epoch === 6")
+    assert page.state("tiny")["scale"] == "shared"
+    page.page.go_back()
+    page.wait_until("window.lossarticle.state('tiny').epoch === 2")
+    assert page.state("tiny")["scale"] == "figure"
+    page.page.go_forward()
+    page.wait_until("window.lossarticle.state('tiny').epoch === 6")
+    assert page.errors == []
+
+
+def test_the_explorer_keeps_its_network_in_the_address(visit) -> None:
+    page = visit(reduced_motion=True, fragment="#fig-explorer?net=tiny-dirs&epoch=2")
+    page.wait_until("window.lossarticle.state('explorer').slug === 'tiny-dirs'", 20)
+    page.wait_until("window.lossarticle.state('explorer').ready && window.lossarticle.state('explorer').epoch === 2")
+    assert page.page.locator("#fig-explorer .la-choice[data-slug='tiny-dirs']").get_attribute("aria-pressed") == "true"
+    page.page.locator("#fig-explorer .la-choice[data-slug='tiny']").click()
+    page.wait_until("window.lossarticle.state('explorer').slug === 'tiny' && window.lossarticle.state('explorer').ready")
+    page.page.locator("#explorer-epoch").fill("1")
+    wait_for_hash(page, "#fig-explorer?net=tiny&epoch=1")
+    assert page.errors == []
+
+
+def test_copy_link_puts_the_figure_as_seen_on_the_clipboard(visit) -> None:
+    page = visit(reduced_motion=True)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.ready("tiny-opt")
+    page.page.locator("#fig-tiny-opt .la-run").select_option("1")
+    page.page.locator("#fig-tiny-opt-epoch").fill("4")
+    page.page.locator("#fig-tiny-opt .la-copy").click()
+    page.page.wait_for_selector("#fig-tiny-opt .la-status:has-text('Link copied')", timeout=5_000)
+    copied = page.page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.url + "#fig-tiny-opt?epoch=4&run=sgd"
+    assert page.page.locator("#fig-tiny-opt .la-link").is_hidden()
+
+
+def test_without_a_clipboard_copy_link_shows_the_link_selected(visit) -> None:
+    page = visit(reduced_motion=True,
+                 init_script="Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined});")
+    page.ready("tiny")
+    page.page.locator("#fig-tiny-epoch").fill("3")
+    page.page.locator("#fig-tiny .la-copy").click()
+    field = page.page.locator("#fig-tiny .la-link")
+    field.wait_for(state="visible")
+    assert field.input_value() == page.url + "#fig-tiny?epoch=3"
+    selected = page.page.evaluate("""() => { const f = document.querySelector('#fig-tiny .la-link');
+        return document.activeElement === f && f.selectionStart === 0 && f.selectionEnd === f.value.length; }""")
+    assert selected and page.errors == []
+
+
+# Every element a Tab press can reach inside the plots, shadow roots included.
+PLOT_TAB_STOPS = """() => {
+  const found = [];
+  const walk = (root) => { for (const el of root.querySelectorAll('*')) {
+    if (el.tabIndex >= 0 && !el.hidden) found.push(el.tagName + '.' + el.className);
+    if (el.shadowRoot) walk(el.shadowRoot); } };
+  for (const plots of document.querySelectorAll('.la-plots')) walk(plots);
+  return found;
+}"""
+
+
+def test_no_plot_canvas_is_a_tab_stop(visit) -> None:
+    page = visit(reduced_motion=True)
+    for slug in FIGURES:
+        page.ready(slug)
+    assert page.page.evaluate(PLOT_TAB_STOPS) == []
+    page.page.locator("#fig-tiny .la-copy").focus()
+    page.page.keyboard.press("Tab")  # from the last control straight to the caption's link
+    assert page.page.evaluate("document.activeElement.className") == "la-download"
+    page.page.set_viewport_size({"width": 375, "height": 900})  # Bokeh lays everything out again
+    page.page.wait_for_timeout(400)
+    assert page.page.evaluate(PLOT_TAB_STOPS) == []
+    assert page.page.get_by_role("slider", name="Epoch").count() == len(FIGURES)
+    assert page.page.get_by_role("combobox", name="Play speed").count() == len(FIGURES)
+    assert page.page.get_by_role("button", name="copy link").count() == len(FIGURES)
+
+
+def test_at_375px_the_slider_stays_on_screen_while_its_plots_are(visit) -> None:
+    page = visit(width=375, reduced_motion=True)
+    page.ready("tiny")
+    panels = page.page.locator("#fig-tiny-plots .la-panel").all()
+    assert len(panels) == 6
+    order = [p.get_attribute("id").removeprefix("fig-tiny-plots-") for p in panels]
+    assert order[:2] == ["regions", "landscape-pca"]  # what moves comes first on a phone
+    for panel in panels:
+        for block in ("start", "end"):
+            panel.evaluate(f"el => el.scrollIntoView({{block: '{block}'}})")
+            page.page.wait_for_timeout(50)
+            box = page.page.locator("#fig-tiny-epoch").bounding_box()
+            assert box and 0 <= box["y"] and box["y"] + box["height"] <= 900, (panel.get_attribute("id"), block, box)
+    page.page.locator("#fig-tiny figcaption").evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.page.evaluate("window.scrollBy(0, 300)")
+    box = page.page.locator("#fig-tiny-epoch").bounding_box()
+    assert box is None or box["y"] + box["height"] <= 0 or box["y"] >= 900  # it leaves with its figure
+    assert page.errors == []
+
+
+def test_play_speed_and_loop(visit) -> None:
+    page = visit(reduced_motion=True, init_script="""window.__epochs = [];
+        document.addEventListener('DOMContentLoaded', () => {
+            const out = document.querySelector('#fig-tiny .la-readout');
+            new MutationObserver(() => window.__epochs.push(parseInt(out.textContent.slice(6), 10)))
+                .observe(out, {childList: true, characterData: true, subtree: true}); });""")
+    page.ready("tiny")
+    speed = page.page.locator("#fig-tiny .la-speed")
+    speed.select_option("0.25")
+    slow = page.state("tiny")["rate"]
+    speed.select_option("4")
+    assert page.state("tiny")["rate"] == pytest.approx(16 * slow)
+    page.page.locator("#fig-tiny .la-loop").click()
+    assert page.page.locator("#fig-tiny .la-loop").get_attribute("aria-pressed") == "true"
+    page.page.evaluate("window.__epochs = []")
+    page.page.locator("#fig-tiny .la-play").click()
+    # Looping: the epoch comes back to the start after the end, and playing goes on.
+    page.wait_until("window.__epochs.some((e, i) => i > 0 && e < window.__epochs[i - 1] && window.__epochs[i - 1] === 8)")
+    assert page.state("tiny")["playing"]
+    page.page.locator("#fig-tiny .la-loop").click()
+    page.wait_until("!window.lossarticle.state('tiny').playing")  # without loop it stops at the end
+    assert page.state("tiny")["epoch"] == 8
+    assert page.errors == []
+
+
+# ---------------------------------------------------------------- the readout reads like the prose
+
+def test_the_readout_formats_numbers_as_the_prose_does(visit, tiny_summaries) -> None:
+    import numpy as np
+    page = visit(reduced_motion=True)
+    page.ready("tiny")
+    rng = np.random.default_rng(0)
+    values = [1.125, 0.625, 2.5, 0.0625, 1235000.0, 1225000.0, 0.9996, 0.99949, 999.95, 123456.5, 1e-5, 9.9999e-6,
+              1.2345e-7, 4.2e12, -0.0125, -3.14159, 1.0, 0.1, 1234.5678, 0.00012345]
+    values += [float(np.float32(v)) for v in 10 ** rng.uniform(-8, 8, 300)]
+    fractions = [0.0625, 0.9125, 1 / 3, 2 / 3, 0.5, 1.0, 0.0] + [float(np.float32(k / 192)) for k in range(193)]
+    fractions += [float(np.float32(k / 1083)) for k in range(0, 1084, 7)]
+    js = page.page.evaluate("""([values, fractions]) => [values.map((v) => lossarticle.format.number(v)),
+        fractions.map((v) => lossarticle.format.percent(v))]""", [values, fractions])
+    assert js[0] == [num(v) for v in values]
+    assert js[1] == [pct(v) for v in fractions]
+    summary = tiny_summaries["tiny"]
+    readout = page.page.locator("#fig-tiny .la-readout").inner_text()
+    assert readout == (f"epoch 8 / 8 · loss {num(summary.final_loss)} · train {pct(summary.final_train_acc)} · "
+                       f"val {pct(summary.final_val_acc)}")

@@ -197,6 +197,48 @@ def test_layout_follows_the_planes_in_the_registry_order(dataset) -> None:
     spec = spec_of(script(dataset, experiment=synthetic_experiment(planes=planes)))
     assert spec["planes"] == list(planes)
     assert [cell["keys"][0] for cell in spec["layout"][0]["cells"]] == [f"landscape-{m}" for m in planes]
+    columns = {row["columns"] for row in spec["layout"]}
+    assert columns == {3}  # every strip sits in its plane's column
+    assert [cell["keys"] for cell in spec["layout"][2]["cells"]] == [[f"gap-{m}"] for m in planes]
+
+
+@pytest.mark.parametrize("planes", [("pca",), ("random", "init-final", "pca")])
+def test_a_phone_reads_the_moving_panels_first_and_the_figure_is_interactive_with_them(planes, dataset) -> None:
+    rows = page_data.layout_rows(planes)
+    order = [key for row in rows for cell in row["cells"] for key in cell["keys"]]  # one column, top to bottom
+    moving = {"regions", "loss", "accuracy", *(f"landscape-{m}" for m in planes)}
+    assert set(order[:len(moving)]) == moving
+    assert set(order[:1 + len(planes)]) == {"regions", *(f"landscape-{m}" for m in planes)}
+    assert all(k.split("-")[0] in ("gap", "distance") for k in order[len(moving):])
+    first = page_data.first_panels(planes)
+    assert set(first) == {"regions", *(f"landscape-{m}" for m in planes)} and set(first) <= set(order)
+    spec = spec_of(script(dataset, experiment=synthetic_experiment(planes=planes)))
+    assert spec["first"] == first
+
+
+def test_the_page_draws_what_moves_so_no_panel_carries_it(dataset) -> None:
+    spec = spec_of(script(dataset, runs=(synthetic_run("adam", EPOCHS, ("pca",)), synthetic_run("sgd", EPOCHS, ("pca",))),
+                          experiment=synthetic_experiment(runs=(Run("adam"), Run("sgd", "sgd", 0.1)))))
+    names = {node.get("name") for item in spec["items"].values() for node in walk(item) if node.get("type") == "object"}
+    kinds = {node.get("name") for item in spec["items"].values() for node in walk(item)}
+    assert "ImageRGBA" not in kinds  # the region frames are the page's ImageData
+    named = {node["attributes"]["name"] for item in spec["items"].values() for node in walk(item)
+             if isinstance(node.get("attributes"), dict) and isinstance(node["attributes"].get("name"), str)}
+    assert not [n for n in named if n.startswith(("path-", "now-", "regions-image"))], named
+    assert {"loss-adam", "loss-sgd", "gap-recorded-pca", "image-pca-true", "mapper-pca"} <= named
+    assert "Figure" in names
+    regions = spec["items"]["regions"]["doc"]["roots"][0]["attributes"]
+    assert regions["background_fill_color"] is None  # see-through: the page's regions lie beneath
+
+
+def test_the_readout_series_keep_float32_so_the_readout_rounds_like_the_prose(dataset) -> None:
+    run = synthetic_run("adam", EPOCHS, ("pca",))
+    run.train_loss[3] = np.float32(0.12351)  # rounded to 4 digits first, it would read 0.123, not 0.124
+    spec = spec_of(script(dataset, runs=(run,)))
+    shipped = spec["runs"][0]
+    for field, values in (("loss", run.train_loss), ("train_acc", run.train_acc), ("val_acc", run.val_acc)):
+        np.testing.assert_array_equal(np.array(shipped[field], dtype=np.float32), values)
+    assert num(shipped["loss"][3]) == num(float(run.train_loss[3])) == "0.124"
 
 
 def render(name: str, **context: Any) -> str:
@@ -209,8 +251,10 @@ def test_figure_template_has_accessible_controls_and_no_inline_code() -> None:
                   download="data/tiny.json", figure=page_data.figure_context(synthetic_document(experiment)))
     assert 'id="fig-tiny"' in html and 'data-src="figures/tiny.js"' in html and 'id="fig-tiny-plots"' in html
     assert 'aria-label="Epoch"' in html and 'aria-live="polite"' in html and 'max="8"' in html
-    assert html.count('<button type="button"') == 5 and '<select class="la-run"' in html
-    assert html.count('aria-pressed="false"') == 2  # stretch to fit, one colour scale: off by default
+    assert html.count('<button type="button"') == 7 and '<select class="la-run"' in html
+    assert 'aria-label="Play speed"' in html and ">loop<" in html and ">copy link<" in html
+    assert 'class="la-link"' in html and 'aria-label="Link to this view of the figure" hidden' in html
+    assert html.count('aria-pressed="false"') == 3  # stretch to fit, one colour scale, loop: off by default
     assert ">adam · lr 0.005<" in html and ">sgd · lr 0.005<" in html
     assert "style=" not in html and "<script" not in html
     assert not re.search(r"<[^>]*\son[a-z]+\s*=", re.sub(r'"[^"]*"', '""', html))  # no inline event handlers
@@ -220,7 +264,7 @@ def test_figure_template_has_accessible_controls_and_no_inline_code() -> None:
 def test_single_run_figure_has_no_run_menu() -> None:
     html = render("figure.html", number=1, caption_html="c", src="figures/tiny.js", download="data/tiny.json",
                   figure=page_data.figure_context(synthetic_document()))
-    assert "<select" not in html
+    assert "la-run" not in html and html.count("<select") == 1  # the play speed only
 
 
 def test_explorer_grid_comes_from_depth_width_and_explorer() -> None:
