@@ -17,9 +17,13 @@ class PlaneSummary:
     """What one plane shows and hides of the reference run's path."""
 
     method: str
-    explained: tuple[float, float] | None  # PCA: share of the path's variance per axis
+    explained: tuple[float, float] | None  # PCA: share of Σ|θᵢ − θ_final|² along each axis
     max_distance: float  # largest distance of a snapshot from the plane
     max_gap: float  # largest |recorded loss − surface loss at the projected point|
+    stretch: float  # the path's extent along the first axis over its extent along the second
+    bend: float  # largest distance of the projected path from its start→end chord, over the chord's length
+    max_segment_distance: float | None  # init-final: largest distance of a snapshot from the segment θ₀→θ_final
+    segment_rise: float | None  # init-final: largest rise of the loss along θ₀ → θ_final (0: no barrier)
 
 
 @dataclass(frozen=True)
@@ -66,11 +70,49 @@ def run_summary(run: RunRecord) -> RunSummary:
 
 
 def plane_summary(plane: PlaneRecord, run: RunRecord) -> PlaneSummary:
-    """How far the reference path strays from ``plane`` and how wrong its surface loss gets."""
+    """How far the reference path strays from ``plane``, how wrong its surface loss gets, and its shape."""
     path = run.path(plane.method)
     gap = np.abs(path.surface_loss.astype(np.float64) - run.train_loss)
+    coords = path.coords.astype(np.float64)
+    reach = np.abs(coords).max(axis=0)
+    segment = plane.segment
     return PlaneSummary(plane.method, plane.explained_variance, float(path.distance.max()),
-                        float(np.nan_to_num(gap, nan=np.inf).max()))
+                        float(np.nan_to_num(gap, nan=np.inf).max()),
+                        stretch=float(reach[0] / reach[1]) if reach[1] > 0 else float("inf"),
+                        bend=chord_bend(coords),
+                        max_segment_distance=segment_distance(plane, path.coords, path.distance)
+                        if segment is not None else None,
+                        segment_rise=largest_rise(segment.loss) if segment is not None else None)
+
+
+def chord_bend(points: np.ndarray) -> float:
+    """Largest distance of ``points`` from the segment between the first and last, over its length."""
+    start, end = points[0], points[-1]
+    chord = end - start
+    length = float(np.linalg.norm(chord))
+    if length == 0:
+        return 0.0
+    t = np.clip((points - start) @ chord / length ** 2, 0, 1)
+    return float(np.linalg.norm(points - (start + t[:, None] * chord), axis=1).max() / length)
+
+
+def segment_distance(plane: PlaneRecord, coords: np.ndarray, distance: np.ndarray) -> float:
+    """Largest weight-space distance of the snapshots from the segment θ₀ → θ_final of an init→final plane.
+
+    There θ = θ_final + a·d1 + b·d2 + r with d1 = θ_final − θ₀, d2 ⟂ d1 and r ⟂ both, and the
+    segment is θ_final + t·d1 for t in [−1, 0], so the distance is
+    √(((a − t*)·|d1|)² + (b·|d2|)² + |r|²) with t* the nearest t.
+    """
+    a, b = coords[:, 0].astype(np.float64), coords[:, 1].astype(np.float64)
+    along = (a - np.clip(a, -1.0, 0.0)) * plane.axis_lengths[0]
+    across = b * plane.axis_lengths[1]
+    return float(np.sqrt(along ** 2 + across ** 2 + distance.astype(np.float64) ** 2).max())
+
+
+def largest_rise(loss: np.ndarray) -> float:
+    """How far the loss climbs above its lowest value so far along the segment (a barrier's height)."""
+    values = np.nan_to_num(loss.astype(np.float64), nan=np.inf)
+    return float(np.max(values - np.minimum.accumulate(values)))
 
 
 def summarize(document: ExperimentFile) -> ExperimentSummary:
