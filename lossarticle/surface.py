@@ -45,7 +45,10 @@ def symmetric_axis(values: np.ndarray, margin: float, resolution: int) -> np.nda
     """
     reach = float(np.max(np.abs(values))) if values.size else 0.0
     reach = reach * (1.0 + margin) if reach > 0 else 1.0
-    return np.linspace(-reach, reach, resolution)
+    axis = np.linspace(-reach, reach, resolution)
+    # linspace's middle point can miss 0 by ~1e-18 (k · step ≠ reach in floating point);
+    # averaging with the mirror image makes the axis exactly antisymmetric, its middle exactly 0.
+    return (axis - axis[::-1]) / 2
 
 
 def matmul_flops(arch: Architecture, samples: int) -> int:

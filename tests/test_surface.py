@@ -54,6 +54,14 @@ def test_symmetric_axis_covers_the_path_with_margin() -> None:
     np.testing.assert_allclose(symmetric_axis(np.zeros(3), 0.1, 3), [-1, 0, 1])
 
 
+def test_symmetric_axis_has_its_middle_exactly_at_zero() -> None:
+    # Plain linspace(-r, r, 101) misses 0 at the middle for 73 of these 500 reaches.
+    for reach in np.random.default_rng(0).uniform(0.01, 100.0, 500):
+        axis = symmetric_axis(np.array([reach]), margin=0.25, resolution=101)
+        assert axis[50] == 0.0
+        np.testing.assert_array_equal(axis, -axis[::-1])
+
+
 def test_frame_indices_keep_first_and_last() -> None:
     frames = frame_indices(400, 60)
     assert frames[0] == 0 and frames[-1] == 400 and len(frames) == 60
