@@ -117,6 +117,7 @@ class Experiment:
     runs: tuple[Run, ...] = ADAM  # the first run is the reference the plane is centred on
     planes: tuple[str, ...] = ("pca",)  # direction methods, each giving one plane and one surface
     seed: int = 0  # seeds initial weights and random directions
+    seeds: int = 1  # initializations trained together; seed s draws θ₀ from seed + s (s = 0 is the drawn one)
     explorer: bool = False  # offered in the article's explorer (the depth x width grid and the baseline)
     data: DataConfig = field(default_factory=DataConfig)
     surface: SurfaceConfig = field(default_factory=SurfaceConfig)
@@ -133,6 +134,7 @@ class Experiment:
             _positive_int(f"{self.slug}.width", self.width)
         _positive_int(f"{self.slug}.epochs", self.epochs)
         _require(isinstance(self.seed, int), f"{self.slug}.seed", self.seed, "must be an integer")
+        _positive_int(f"{self.slug}.seeds", self.seeds)
         _require(len(self.runs) >= 1, f"{self.slug}.runs", self.runs, "needs at least one run")
         names = [run.name for run in self.runs]
         _require(len(set(names)) == len(names), f"{self.slug}.runs", names, "duplicated run name")

@@ -32,6 +32,8 @@ def test_optimizer_experiment_compares_four_optimizers_on_one_init() -> None:
     (dict(planes=("pca", "sideways")), "tiny.planes='sideways'"),
     (dict(slug="Bad Slug"), "slug='Bad Slug'"),
     (dict(depth=0, width=5), "tiny.width=5"),
+    (dict(seeds=0), "tiny.seeds=0: must be a positive integer"),
+    (dict(seeds=2.0), "tiny.seeds=2.0: must be a positive integer"),
 ])
 def test_invalid_experiment_names_the_key_and_value(changes: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace("(", r"\(").replace(".", r"\.")):
