@@ -64,11 +64,13 @@ def init_params(arch: Architecture, generator: torch.Generator) -> torch.Tensor:
     return torch.cat(pieces)
 
 
-def forward(arch: Architecture, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+def forward(arch: Architecture, theta: torch.Tensor, x: torch.Tensor,
+            hidden: list[torch.Tensor] | None = None) -> torch.Tensor:
     """Logits for inputs ``x`` (N, 2) under weights ``theta``.
 
     ``theta`` is (P,) for one network or (G, P) for G networks evaluated together;
-    the result is (N, C) or (G, N, C).
+    the result is (N, C) or (G, N, C). ``hidden``, when given, receives each hidden
+    layer's ReLU output (before any skip), laid out like the activations below.
 
     Batched activations are kept features-first, (G, width, N), so every product is
     ``W @ h`` with the N samples along memory. For 100 networks of width 5 one such
@@ -77,7 +79,7 @@ def forward(arch: Architecture, theta: torch.Tensor, x: torch.Tensor) -> torch.T
     of the (G, C, N) result, which ``cross_entropy`` reads in that layout.
     """
     if theta.dim() == 1:
-        return _forward_one(arch, theta, x)
+        return _forward_one(arch, theta, x, hidden)
     networks = theta.shape[0]
     h = x.t().expand(networks, *x.t().shape)  # (G, 2, N), no copy
     last = len(arch.shapes) - 1
@@ -88,12 +90,15 @@ def forward(arch: Architecture, theta: torch.Tensor, x: torch.Tensor) -> torch.T
         if index == last:
             return z.transpose(1, 2)
         a = z.relu_()  # in place: z is a fresh tensor, and this saves one pass over memory
+        if hidden is not None:
+            hidden.append(a)
         # Residual only where input and output widths agree: hidden -> hidden.
         h = h + a if arch.skip and inp == out and index > 0 else a
     raise AssertionError("unreachable: an architecture has at least one layer")
 
 
-def _forward_one(arch: Architecture, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+def _forward_one(arch: Architecture, theta: torch.Tensor, x: torch.Tensor,
+                 hidden: list[torch.Tensor] | None) -> torch.Tensor:
     """``forward`` for one weight vector, samples-first: (N, width) activations, (N, C) logits."""
     h, last = x, len(arch.shapes) - 1
     for index, (w_slice, b_slice, out, inp) in enumerate(arch.weight_slices):
@@ -101,8 +106,33 @@ def _forward_one(arch: Architecture, theta: torch.Tensor, x: torch.Tensor) -> to
         if index == last:
             return z
         a = z.relu_()
+        if hidden is not None:
+            hidden.append(a)
         h = h + a if arch.skip and inp == out and index > 0 else a
     raise AssertionError("unreachable: an architecture has at least one layer")
+
+
+def dead_layers(arch: Architecture, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """(G, depth) bool: hidden layers whose ReLUs are all zero for every input in ``x``.
+
+    In a plain net such a layer passes neither signal nor gradient: the layers below
+    it never learn, and the logits are the same for every input.
+    """
+    outputs: list[torch.Tensor] = []
+    with torch.no_grad():
+        forward(arch, theta, x, hidden=outputs)
+    if not outputs:  # logistic regression: no hidden layer
+        return torch.zeros(*theta.shape[:-1], 0, dtype=torch.bool, device=theta.device)
+    return torch.stack([~a.flatten(start_dim=-2).any(dim=-1) for a in outputs], dim=-1)
+
+
+def first_dead_layer(arch: Architecture, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """(G,) int64: each network's first dead hidden layer (see ``dead_layers``), -1 where none is."""
+    dead = dead_layers(arch, theta, x)
+    # A dead sentinel after the last layer gives every row a first True; argmax returns the first maximum.
+    padded = torch.cat([dead, dead.new_ones(*dead.shape[:-1], 1)], dim=-1).to(torch.int64)
+    first = padded.argmax(dim=-1)
+    return torch.where(first < dead.shape[-1], first, -1)
 
 
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
