@@ -18,7 +18,7 @@ from lossarticle.models import Architecture, architecture, init_params
 from lossarticle.project import Projection, project_path
 from lossarticle.surface import (Regions, Surface, decision_regions, frame_indices, input_axes, loss_grid,
                                  losses_at, matmul_flops, symmetric_axis)
-from lossarticle.train import Trajectory, train
+from lossarticle.train import SeedStats, Trajectory, train_ensemble, training_flops
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class Timings:
     surface_s: float  # loss grids plus the losses along the projected paths
     regions_s: float
     surface_flops: int  # matmul FLOPs of the grid evaluations alone
+    model_epochs: int  # networks trained x epochs, over every run and seed
+    train_flops: int  # matmul FLOPs of training (see ``train.training_flops``)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class ExperimentResult:
     trajectories: list[Trajectory]
     planes: list[PlaneResult]
     regions: dict[str, Regions]  # run name -> decision regions
+    seed_stats: dict[str, SeedStats]  # run name -> every seed's metrics (seed 0 is the trajectory above)
     timings: Timings = field(compare=False)
 
 
@@ -60,10 +63,21 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def train_runs(experiment: Experiment, arch: Architecture, data: Dataset, device: torch.device) -> list[Trajectory]:
-    """Train every run from the same θ₀, drawn once from the experiment's seed."""
-    theta0 = init_params(arch, torch.Generator().manual_seed(experiment.seed))
-    return [train(arch, theta0, run, data, experiment.epochs, device) for run in experiment.runs]
+def initial_weights(experiment: Experiment, arch: Architecture) -> torch.Tensor:
+    """(seeds, P): row s drawn from seed + s, so row 0 is the experiment's one θ₀ of before.
+
+    Nets of equal sizes get equal rows: the 20x5 net and its skip twin start alike, seed by seed.
+    """
+    return torch.stack([init_params(arch, torch.Generator().manual_seed(experiment.seed + s))
+                        for s in range(experiment.seeds)])
+
+
+def train_runs(experiment: Experiment, arch: Architecture, data: Dataset,
+               device: torch.device) -> tuple[list[Trajectory], dict[str, SeedStats]]:
+    """Train every run's ensemble from the same θ₀ per seed: seed 0's path and every seed's metrics."""
+    theta0 = initial_weights(experiment, arch)
+    trained = [train_ensemble(arch, theta0, run, data, experiment.epochs, device) for run in experiment.runs]
+    return [path for path, _ in trained], {run.name: stats for run, (_, stats) in zip(experiment.runs, trained)}
 
 
 def plane_result(method: str, experiment: Experiment, arch: Architecture, trajectories: list[Trajectory],
@@ -86,7 +100,7 @@ def compute_experiment(experiment: Experiment, data: Dataset, device: torch.devi
     """All arrays for one experiment; ``advance`` is called after each stage (progress bars)."""
     arch = architecture(experiment, inputs=data.x_train.shape[1], classes=int(data.y_train.max()) + 1)
     start = time.perf_counter()
-    trajectories = train_runs(experiment, arch, data, device)
+    trajectories, seed_stats = train_runs(experiment, arch, data, device)
     sync(device)
     train_s = time.perf_counter() - start
     advance("train")
@@ -103,8 +117,10 @@ def compute_experiment(experiment: Experiment, data: Dataset, device: torch.devi
     advance("regions")
     grid_points = experiment.surface.resolution ** 2 * len(planes)
     flops = matmul_flops(arch, len(data.x_train)) * grid_points
-    return ExperimentResult(experiment, arch, device.type, trajectories, planes, regions,
-                            Timings(train_s, surface_s, regions_s, flops))
+    model_epochs = len(experiment.runs) * experiment.seeds * experiment.epochs
+    train_flops = len(experiment.runs) * experiment.seeds * training_flops(arch, data, experiment.epochs)
+    return ExperimentResult(experiment, arch, device.type, trajectories, planes, regions, seed_stats,
+                            Timings(train_s, surface_s, regions_s, flops, model_epochs, train_flops))
 
 
 def run_regions(experiment: Experiment, arch: Architecture, trajectory: Trajectory, data: Dataset,
