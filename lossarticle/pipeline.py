@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from lossarticle.configs import Experiment
+from lossarticle.configs import Experiment, Run
 from lossarticle.data import Dataset
 from lossarticle.directions import Plane, make_plane
 from lossarticle.models import Architecture, architecture, init_params
 from lossarticle.project import Projection, project_path
-from lossarticle.surface import (Regions, Surface, decision_regions, frame_indices, input_axes, loss_grid,
-                                 losses_at, matmul_flops, symmetric_axis)
+from lossarticle.surface import (Regions, Surface, chunk_size, decision_regions, frame_indices, input_axes,
+                                 loss_grid, losses_at, matmul_flops, symmetric_axis)
 from lossarticle.train import SeedStats, Trajectory, train_ensemble, training_flops
 
 
@@ -72,11 +72,26 @@ def initial_weights(experiment: Experiment, arch: Architecture) -> torch.Tensor:
                         for s in range(experiment.seeds)])
 
 
+def train_seeds(arch: Architecture, theta0: torch.Tensor, run: Run, data: Dataset, epochs: int,
+                device: torch.device) -> tuple[Trajectory, SeedStats]:
+    """Train one run from every row of ``theta0``: seed 0's path and every seed's metrics.
+
+    Seeds go in groups of ``chunk_size`` networks, the surfaces' rule: about 2 MiB of
+    activations a layer on the CPU (96 networks of width 5, 24 of width 20, 4 of width
+    100), which stay in cache. 96 seeds of the 10x20 net trained 25-35 % faster in
+    groups of 24 than in one batch (CPU time, one thread). On a GPU one group holds all.
+    """
+    size = chunk_size(arch, len(data.x_train), device)
+    groups = [train_ensemble(arch, theta0[start:start + size], run, data, epochs, device)
+              for start in range(0, len(theta0), size)]
+    return groups[0][0], SeedStats.concatenate([stats for _, stats in groups])
+
+
 def train_runs(experiment: Experiment, arch: Architecture, data: Dataset,
                device: torch.device) -> tuple[list[Trajectory], dict[str, SeedStats]]:
-    """Train every run's ensemble from the same θ₀ per seed: seed 0's path and every seed's metrics."""
+    """Train every run's seeds from the same θ₀ per seed: seed 0's path and every seed's metrics."""
     theta0 = initial_weights(experiment, arch)
-    trained = [train_ensemble(arch, theta0, run, data, experiment.epochs, device) for run in experiment.runs]
+    trained = [train_seeds(arch, theta0, run, data, experiment.epochs, device) for run in experiment.runs]
     return [path for path, _ in trained], {run.name: stats for run, (_, stats) in zip(experiment.runs, trained)}
 
 

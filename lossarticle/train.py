@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import partial
 
 import numpy as np
@@ -58,6 +58,11 @@ class SeedStats:
     @property
     def count(self) -> int:
         return len(self.diverged)
+
+    @classmethod
+    def concatenate(cls, parts: list[SeedStats]) -> SeedStats:
+        """The members of ``parts``, in order, as one set."""
+        return cls(*(np.concatenate([getattr(part, f.name) for part in parts]) for f in fields(cls)))
 
     @property
     def final_train_loss(self) -> np.ndarray:

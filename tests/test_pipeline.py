@@ -5,7 +5,7 @@ import torch
 
 from lossarticle.configs import Run
 from lossarticle.models import architecture, init_params
-from lossarticle.pipeline import compute_experiment, initial_weights
+from lossarticle.pipeline import compute_experiment, initial_weights, train_seeds
 from tests.conftest import CPU, tiny
 
 
@@ -32,3 +32,18 @@ def test_every_run_gets_seed_statistics_and_seed_zero_draws_the_figures(tiny_dat
         # The three-seed ensemble's member 0 is the one-seed run (batch size changes only rounding).
         np.testing.assert_allclose(trajectory.thetas, single.thetas, rtol=1e-5, atol=1e-6)
     assert result.timings.model_epochs == 2 * 3 * experiment.epochs
+
+
+def test_seeds_trained_in_groups_equal_one_batch(tiny_data, monkeypatch) -> None:
+    experiment = tiny(depth=2, seeds=5)
+    arch = architecture(experiment)
+    theta0 = initial_weights(experiment, arch)
+    whole_path, whole = train_seeds(arch, theta0, experiment.runs[0], tiny_data, 6, CPU)
+    monkeypatch.setattr("lossarticle.pipeline.chunk_size", lambda *args: 2)  # groups of 2, 2 and 1
+    path, grouped = train_seeds(arch, theta0, experiment.runs[0], tiny_data, 6, CPU)
+    assert grouped.count == 5 and grouped.train_loss.shape == (5, 7)
+    # Batch size changes only the rounding of the products (see test_train's tolerance).
+    np.testing.assert_allclose(grouped.train_loss, whole.train_loss, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(grouped.final_test_acc, whole.final_test_acc, atol=1.01 / len(tiny_data.y_test))
+    np.testing.assert_array_equal(grouped.first_dead_layer, whole.first_dead_layer)
+    np.testing.assert_allclose(path.thetas, whole_path.thetas, rtol=1e-5, atol=1e-6)
