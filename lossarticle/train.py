@@ -262,12 +262,13 @@ def ensemble_results(run: Run, log: Log, test_acc: torch.Tensor, finite: torch.T
 
 
 def undo_warm_up(theta: torch.Tensor, theta0: torch.Tensor, optimizer: torch.optim.Optimizer, log: Log) -> None:
-    """Undo warm-up epochs in place (a captured graph keeps these addresses): θ₀ back, state and row 0.
+    """Undo warm-up epochs in place (a captured graph keeps these addresses): θ₀ back, state and row 0, no grad.
 
     Zero is every optimizer state's starting value: Adam's and RMSprop's step counts and
     averages start at 0, and SGD's momentum buffer, which starts as a copy of the first
     gradient, gets exactly that from 0 · momentum + gradient.
     """
+    optimizer.zero_grad(set_to_none=True)  # the capture's backward then allocates .grad in the graph's pool
     with torch.no_grad():
         theta.copy_(theta0)
         for state in optimizer.state.values():

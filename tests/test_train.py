@@ -103,7 +103,8 @@ def test_a_diverged_member_zero_is_cut_as_train_cuts_it(tiny_data) -> None:
     theta0[0, 3] = float("nan")
     reference, stats = train_ensemble(arch, theta0, RUNS[1], tiny_data, 5, CPU)
     alone = train(arch, theta0[0], RUNS[1], tiny_data, 5, CPU)
-    assert reference.diverged and alone.diverged and reference.thetas.shape == alone.thetas.shape == (0, arch.num_params)
+    assert reference.diverged and alone.diverged
+    assert reference.thetas.shape == alone.thetas.shape == (0, arch.num_params)
     np.testing.assert_array_equal(stats.diverged, [True, False])
 
 
