@@ -24,6 +24,13 @@ def test_optimizer_experiment_compares_four_optimizers_on_one_init() -> None:
     assert experiment_by_slug("directions").planes == ("random", "init-final", "pca")
 
 
+def test_seed_counts_where_the_outcome_varies() -> None:
+    by_slug = {e.slug: e for e in EXPERIMENTS}
+    assert all(e.seeds >= 100 for e in EXPERIMENTS if e.width == 5)
+    assert by_slug["mlp-d20-w5"].seeds == by_slug["mlp-d20-w5-skip"].seeds  # the twins share θ₀ seed by seed
+    assert by_slug["optimizers"].seeds == by_slug["directions"].seeds == 1
+
+
 @pytest.mark.parametrize("changes, key", [
     (dict(width=0), "tiny.width=0"),
     (dict(width=-3), "tiny.width=-3"),
