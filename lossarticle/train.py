@@ -59,11 +59,6 @@ class SeedStats:
     def count(self) -> int:
         return len(self.diverged)
 
-    @classmethod
-    def concatenate(cls, parts: list[SeedStats]) -> SeedStats:
-        """The members of ``parts``, in order, as one set."""
-        return cls(*(np.concatenate([getattr(part, f.name) for part in parts]) for f in fields(cls)))
-
     @property
     def final_train_loss(self) -> np.ndarray:
         return self.train_loss[:, -1]
@@ -75,6 +70,11 @@ class SeedStats:
     @property
     def final_val_acc(self) -> np.ndarray:
         return self.val_acc[:, -1]
+
+    @classmethod
+    def concatenate(cls, parts: list[SeedStats]) -> SeedStats:
+        """The members of ``parts``, in order, as one set."""
+        return cls(*(np.concatenate([getattr(part, f.name) for part in parts]) for f in fields(cls)))
 
 
 def make_optimizer(run: Run, params: list[torch.Tensor], capturable: bool = False) -> torch.optim.Optimizer:
