@@ -76,15 +76,16 @@ def train_seeds(arch: Architecture, theta0: torch.Tensor, run: Run, data: Datase
                 device: torch.device) -> tuple[Trajectory, SeedStats]:
     """Train one run from every row of ``theta0``: seed 0's path and every seed's metrics.
 
-    Seeds go in groups of ``chunk_size`` networks, the surfaces' rule: about 2 MiB of
-    activations a layer on the CPU (96 networks of width 5, 24 of width 20, 4 of width
-    100), which stay in cache. 96 seeds of the 10x20 net trained 25-35 % faster in
-    groups of 24 than in one batch (CPU time, one thread). On a GPU one group holds all.
+    Seeds go in equal groups of at most ``chunk_size`` networks, the surfaces' rule: about
+    2 MiB of activations a layer on the CPU (96 networks of width 5, 24 of width 20, 4 of
+    width 100), which stay in cache. 96 seeds of the 10x20 net trained 25-35 % faster in
+    groups of 24 than in one batch (CPU time, one thread); equal groups, because a small
+    remainder group costs nearly a whole run's overhead (100 seeds of 20x5: 50 + 50 ran
+    55-63 ms an epoch, 96 + 4 63-83). On a GPU one group holds all.
     """
-    size = chunk_size(arch, len(data.x_train), device)
-    groups = [train_ensemble(arch, theta0[start:start + size], run, data, epochs, device)
-              for start in range(0, len(theta0), size)]
-    return groups[0][0], SeedStats.concatenate([stats for _, stats in groups])
+    groups = -(-len(theta0) // chunk_size(arch, len(data.x_train), device))
+    trained = [train_ensemble(arch, part, run, data, epochs, device) for part in theta0.tensor_split(groups)]
+    return trained[0][0], SeedStats.concatenate([stats for _, stats in trained])
 
 
 def train_runs(experiment: Experiment, arch: Architecture, data: Dataset,

@@ -6,6 +6,7 @@ import torch
 from lossarticle.configs import Run
 from lossarticle.models import architecture, init_params
 from lossarticle.pipeline import compute_experiment, initial_weights, train_seeds
+from lossarticle.train import train_ensemble
 from tests.conftest import CPU, tiny
 
 
@@ -39,8 +40,12 @@ def test_seeds_trained_in_groups_equal_one_batch(tiny_data, monkeypatch) -> None
     arch = architecture(experiment)
     theta0 = initial_weights(experiment, arch)
     whole_path, whole = train_seeds(arch, theta0, experiment.runs[0], tiny_data, 6, CPU)
-    monkeypatch.setattr("lossarticle.pipeline.chunk_size", lambda *args: 2)  # groups of 2, 2 and 1
+    monkeypatch.setattr("lossarticle.pipeline.chunk_size", lambda *args: 2)
+    sizes = []
+    monkeypatch.setattr("lossarticle.pipeline.train_ensemble",
+                        lambda arch, part, *rest: sizes.append(len(part)) or train_ensemble(arch, part, *rest))
     path, grouped = train_seeds(arch, theta0, experiment.runs[0], tiny_data, 6, CPU)
+    assert sizes == [2, 2, 1]
     assert grouped.count == 5 and grouped.train_loss.shape == (5, 7)
     # Batch size changes only the rounding of the products (see test_train's tolerance).
     np.testing.assert_allclose(grouped.train_loss, whole.train_loss, rtol=1e-5, atol=1e-6)
