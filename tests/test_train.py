@@ -154,6 +154,26 @@ def test_training_flops_count_forward_backward_and_validation(tiny_data) -> None
     assert training_flops(arch, tiny_data, 7) == 7 * per_epoch + 2 * (n + v + t) * 20
 
 
+@pytest.mark.parametrize("run", RUNS, ids=lambda r: r.name)
+def test_undoing_warm_up_epochs_restarts_training_exactly(tiny_data, monkeypatch, run: Run) -> None:
+    # The CUDA path's order of events, run eagerly: warm-up epochs, undo_warm_up, then the epochs.
+    def warm_up_then_replay(step, epochs: int, undo_warm_up) -> None:
+        for _ in range(3):
+            step()
+        undo_warm_up()
+        for _ in range(epochs):
+            step()
+
+    arch = architecture(tiny(depth=2, width=5))
+    theta0 = seed_stack(arch, 3)
+    fresh_path, fresh = train_ensemble(arch, theta0, run, tiny_data, 6, CPU, graph=False)
+    monkeypatch.setattr("lossarticle.train.replay_captured", warm_up_then_replay)
+    path, restarted = train_ensemble(arch, theta0, run, tiny_data, 6, CPU, graph=True)
+    np.testing.assert_array_equal(path.thetas, fresh_path.thetas)
+    for name in ("train_loss", "train_acc", "val_acc", "final_test_acc"):
+        np.testing.assert_array_equal(getattr(restarted, name), getattr(fresh, name))
+
+
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
