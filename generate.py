@@ -105,14 +105,17 @@ def verify(device: str, article_dir: Path) -> None:
 @device_option
 @click.option("--compute/--no-compute", default=True, help="Time training and surfaces for the registry.")
 @click.option("--reader/--no-reader", default=True, help="Time the built page in headless Chromium.")
+@click.option("--only", multiple=True, type=click.Choice(SLUGS), help="Time only this experiment (repeatable).")
+@click.option("--one-seed", is_flag=True, help="Train one seed per experiment: the cost without seed ensembles.")
 @site_option
 @article_option
-def bench(device: str, compute: bool, reader: bool, site_dir: Path, article_dir: Path) -> None:
-    """Compute timings (GFLOP/s ratio of the surfaces) and the reader's side of the built site."""
+def bench(device: str, compute: bool, reader: bool, only: tuple[str, ...], one_seed: bool, site_dir: Path,
+          article_dir: Path) -> None:
+    """Compute timings (GFLOP/s ratios of training and surfaces) and the reader's side of the built site."""
     if compute:
-        from lossarticle.bench import run_bench
+        from lossarticle.bench import bench_registry, run_bench
         from lossarticle.train import resolve_device
-        run_bench(resolve_device(device), echo=click.echo)
+        run_bench(resolve_device(device), bench_registry(only, one_seed), echo=click.echo)
     if reader:
         from lossarticle.bench import reader_bench
         reader_bench(site_dir, article_dir, TEMPLATES, echo=click.echo)
