@@ -5,11 +5,12 @@ name they may use is a field below.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from lossarticle.schema import ExperimentFile, PlaneRecord, RunRecord
+from lossarticle.schema import ExperimentFile, PlaneRecord, RunRecord, SeedsRecord
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class RunSummary:
     min_loss: float
     final_train_acc: float
     final_val_acc: float
+    final_test_acc: float  # on the 225 held-out test points, at the final weights
     epochs_to_90: int | None  # first epoch with training accuracy >= 90 %, None if never
 
 
@@ -57,6 +59,35 @@ class ExperimentSummary(RunSummary):
     pc2: float | None
     runs: dict[str, RunSummary]
     planes: dict[str, PlaneSummary]
+    seeds: SeedSummary  # the first run from every initialization
+
+
+STUCK_TOLERANCE = 0.01  # a seed "stays at ln 3" when its final loss is within this of ln 3
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """How the experiment's initializations fared: counts the prose turns into rates."""
+
+    count: int
+    stuck: int  # final training loss within STUCK_TOLERANCE of ln 3, the loss of predicting 1/3 everywhere
+    fit: int  # final training accuracy of at least 90 %
+    diverged: int
+    dead_at_init: int  # a hidden layer whose ReLUs are all off for every training input at θ₀
+    dead_and_stuck: int  # both of the above
+    median_final_loss: float
+    median_val_acc: float
+    median_test_acc: float
+    min_val_acc: float
+    max_val_acc: float
+
+    @property
+    def stuck_rate(self) -> float:
+        return self.stuck / self.count
+
+    @property
+    def dead_rate(self) -> float:
+        return self.dead_at_init / self.count
 
 
 def run_summary(run: RunRecord) -> RunSummary:
@@ -66,7 +97,21 @@ def run_summary(run: RunRecord) -> RunSummary:
                       diverged=run.diverged, initial_loss=float(run.train_loss[0]),
                       final_loss=float(run.train_loss[-1]), min_loss=float(run.train_loss.min()),
                       final_train_acc=float(run.train_acc[-1]), final_val_acc=float(run.val_acc[-1]),
-                      epochs_to_90=int(reached[0]) if reached.size else None)
+                      final_test_acc=run.test_acc, epochs_to_90=int(reached[0]) if reached.size else None)
+
+
+def seed_summary(seeds: SeedsRecord) -> SeedSummary:
+    """Counts and medians over every initialization."""
+    loss = seeds.final_train_loss.astype(np.float64)
+    stuck = np.abs(loss - math.log(3)) < STUCK_TOLERANCE
+    dead = seeds.first_dead_layer >= 0
+    return SeedSummary(count=seeds.count, stuck=int(stuck.sum()), fit=int((seeds.final_train_acc >= 0.9).sum()),
+                       diverged=int(seeds.diverged.sum()), dead_at_init=int(dead.sum()),
+                       dead_and_stuck=int((dead & stuck).sum()), median_final_loss=float(np.nanmedian(loss)),
+                       median_val_acc=float(np.nanmedian(seeds.final_val_acc)),
+                       median_test_acc=float(np.nanmedian(seeds.final_test_acc)),
+                       min_val_acc=float(np.nanmin(seeds.final_val_acc)),
+                       max_val_acc=float(np.nanmax(seeds.final_val_acc)))
 
 
 def plane_summary(plane: PlaneRecord, run: RunRecord) -> PlaneSummary:
@@ -125,7 +170,7 @@ def summarize(document: ExperimentFile) -> ExperimentSummary:
         params=document.architecture.num_params, depth=config.depth, width=config.width, skip=config.skip,
         pc1=pca.explained[0] if pca and pca.explained else None,
         pc2=pca.explained[1] if pca and pca.explained else None,
-        runs={r.name: run_summary(r) for r in document.runs}, planes=planes)
+        runs={r.name: run_summary(r) for r in document.runs}, planes=planes, seeds=seed_summary(document.seeds))
 
 
 def pct(value: float, digits: int = 1) -> str:

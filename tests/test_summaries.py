@@ -42,3 +42,18 @@ def test_plane_summary_fills_the_segment_fields_only_on_init_final_planes() -> N
     assert pca.max_segment_distance is None and pca.segment_rise is None
     assert init_final.segment_rise == 0 and init_final.max_segment_distance > 0
     assert pca.stretch == pytest.approx(2.0)  # the synthetic path goes twice as far along a as along b
+
+
+def test_seed_counts_against_a_hand_count() -> None:
+    from lossarticle.schema import SeedsRecord
+    from lossarticle.summaries import seed_summary
+    ln3 = float(np.log(3))
+    loss = np.array([ln3, ln3 + 0.005, 0.2, 0.01, ln3 - 0.02, np.nan], np.float32)
+    acc = np.array([0.33, 0.34, 0.92, 0.99, 0.40, 0.33], np.float32)
+    seeds = SeedsRecord(count=6, final_train_loss=loss, final_train_acc=acc, final_val_acc=acc, final_test_acc=acc,
+                        train_loss=loss[:, None], diverged=np.isnan(loss),
+                        first_dead_layer=np.array([3, -1, 0, -1, -1, -1], np.int32))
+    summary = seed_summary(seeds)
+    assert (summary.count, summary.stuck, summary.fit, summary.diverged) == (6, 2, 2, 1)
+    assert (summary.dead_at_init, summary.dead_and_stuck) == (2, 1)
+    assert summary.stuck_rate == pytest.approx(2 / 6) and summary.max_val_acc == pytest.approx(0.99)
