@@ -57,3 +57,13 @@ def test_seed_counts_against_a_hand_count() -> None:
     assert (summary.count, summary.stuck, summary.fit, summary.diverged) == (6, 2, 2, 1)
     assert (summary.dead_at_init, summary.dead_and_stuck) == (2, 1)
     assert summary.stuck_rate == pytest.approx(2 / 6) and summary.max_val_acc == pytest.approx(0.99)
+
+
+def test_a_run_summary_finds_its_plateau_and_its_largest_glitch() -> None:
+    from lossarticle.summaries import run_summary
+    run = synthetic_run("adam", 8, ("pca",))
+    loss = np.array([1.1, 1.09, 1.05, 0.9, 0.5, 0.2, 0.7, 0.1, 0.05], np.float32)
+    summary = run_summary(dataclasses.replace(run, train_loss=loss))
+    assert summary.drop_epoch == 3  # 0.9 < 0.99 = 90 % of 1.1, for the first time
+    assert summary.jump == pytest.approx(0.5) and summary.jump_epoch == 6
+    assert run_summary(dataclasses.replace(run, train_loss=np.full(9, 1.1, np.float32))).drop_epoch is None
