@@ -162,7 +162,7 @@ def panel_builders(document: ExperimentFile, dataset: DatasetFile,
                                                                    dataset)}
     for plane in document.planes:
         builders[f"landscape-{plane.method}"] = partial(panels.landscape_plot, plane, runs, scales)
-    builders["loss"] = partial(panels.loss_plot, runs)
+    builders["loss"] = partial(panels.loss_plot, runs, document.seeds)
     builders["accuracy"] = partial(panels.accuracy_plot, runs, dataset.classes)
     for plane in document.planes:
         builders[f"gap-{plane.method}"] = partial(panels.gap_plot, plane.method, runs)

@@ -257,3 +257,14 @@ def test_the_description_says_what_the_data_says() -> None:
     start = document.runs[0].path("pca").coords[0]
     assert "training diverged at epoch 4." in text
     assert f"On the map “PCA of the path” the path starts at ({num(float(start[0]), 2)}, " in text
+
+
+def test_the_loss_panel_draws_other_initializations_faintly_and_thinned(dataset) -> None:
+    experiment = synthetic_experiment()
+    spec = spec_of(page_data.figure_script(synthetic_document(experiment), dataset, 5000, SHARED))
+    maps = [dict(node["entries"]) for node in walk(spec["items"]["loss"]) if node.get("type") == "map"]
+    [columns] = [m for m in maps if "xs" in m]  # the multi_line's source, as Bokeh serializes a dict
+    xs, ys = ndarrays(columns["xs"]), ndarrays(columns["ys"])
+    assert len(ys) == experiment.seeds - 1  # every initialization but the first, which the page draws in full
+    document = synthetic_document(experiment)
+    np.testing.assert_allclose(ys[0], document.seeds.train_loss[1, xs[0].astype(int)], rtol=5e-3)
