@@ -194,6 +194,7 @@ class FigureContext:
     layout_class: str  # CSS modifier of the plots' grid
     stretchable: bool  # some plane has a stretched view besides its true proportions
     description: str  # what the figure shows, in words, for screen readers (aria-describedby)
+    extents: str  # which part of each plane its map shows, in the figcaption
 
     @property
     def multi_run(self) -> bool:
@@ -207,7 +208,7 @@ def figure_context(document: ExperimentFile) -> FigureContext:
                          notes=divergence_notes(document.runs),
                          layout_class=f"la-plots--{layout_name([p.method for p in document.planes])}",
                          stretchable=any(len(p.views) > 1 for p in document.planes),
-                         description=describe(document))
+                         description=describe(document), extents=extent_note(document))
 
 
 def describe(document: ExperimentFile) -> str:
@@ -226,6 +227,17 @@ def describe(document: ExperimentFile) -> str:
                          f"({num(float(start[0]), 2)}, {num(float(start[1]), 2)}) and ends at the centre, at most "
                          f"{num(float(path.distance.max()), 2)} from the plane.")
     return " ".join(sentences)
+
+
+def extent_note(document: ExperimentFile) -> str:
+    """The extent of every map in true proportions, from the surfaces' own grids."""
+    parts = []
+    for plane in document.planes:
+        surface = plane.views[0].surface
+        reach = float(surface.x[-1])
+        how = "the standard extent of a random plane" if plane.method == "random" else "the path's reach plus a margin"
+        parts.append(f"{panels.plane_title(plane.method)}: a and b within ±{num(reach, 2)} ({how})")
+    return "Maps in true proportions, centred on the final weights. " + "; ".join(parts) + "."
 
 
 def run_label(run: RunRecord) -> str:

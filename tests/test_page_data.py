@@ -268,3 +268,11 @@ def test_the_loss_panel_draws_other_initializations_faintly_and_thinned(dataset)
     assert len(ys) == experiment.seeds - 1  # every initialization but the first, which the page draws in full
     document = synthetic_document(experiment)
     np.testing.assert_allclose(ys[0], document.seeds.train_loss[1, xs[0].astype(int)], rtol=5e-3)
+
+
+def test_the_caption_states_each_maps_extent() -> None:
+    experiment = synthetic_experiment(planes=("random", "pca"))
+    note = page_data.figure_context(synthetic_document(experiment)).extents
+    assert note == ("Maps in true proportions, centred on the final weights. Random directions: a and b within ±1.0 "
+                    "(the standard extent of a random plane); PCA of the path: a and b within ±1.0 (the path's reach "
+                    "plus a margin).")
