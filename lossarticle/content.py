@@ -331,7 +331,9 @@ def split_front_matter(source: Source, tokens: list[Token], first: bool,
     if not isinstance(meta, dict):
         raise ContentError(f"{source.name}:2: malformed front matter: expected 'key: value' lines")
     assert token.map is not None
-    where = lambda key: f"{source.name}:{key_lines.get(key, 0) + 2}"  # noqa: E731
+    def where(key: str) -> str:
+        return f"{source.name}:{key_lines.get(key, 0) + 2}"
+
     return check_front_matter(meta, where, first, placed), token.map[1]
 
 

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 
 import matplotlib
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
@@ -121,8 +123,8 @@ def saved(slug: str, figure: Figure, alt: str) -> Poster:
     figure.savefig(svg, format="svg", dpi=RASTER_DPI, metadata=SVG_METADATA)
     figure.savefig(png, format="png", dpi=PNG_DPI, metadata=PNG_METADATA)
     inches = figure.get_size_inches()
-    width, height = (int(round(v * CSS_PX_PER_INCH)) for v in inches)
-    png_width, png_height = (int(round(v * PNG_DPI)) for v in inches)
+    width, height = (round(float(v) * CSS_PX_PER_INCH) for v in inches)
+    png_width, png_height = (round(float(v) * PNG_DPI) for v in inches)
     return Poster(slug, svg.getvalue(), png.getvalue(), width, height, png_width, png_height, alt)
 
 
@@ -180,7 +182,7 @@ def region_colours(label: np.ndarray, confidence: np.ndarray, colours: Sequence[
     return np.floor(255 + (rgb - 255) * weight[..., None] + 0.5).astype(np.uint8)  # Math.round, not banker's
 
 
-def draw_regions(ax, document: ExperimentFile, dataset: DatasetFile, title: bool = True) -> None:  # noqa: ANN001
+def draw_regions(ax: Axes, document: ExperimentFile, dataset: DatasetFile, title: bool = True) -> None:
     """The reference run's decision regions at its last frame, under the training points."""
     run, axes, colours = document.reference, document.region_axes, panels.class_colours(dataset)
     image = region_colours(run.regions.label[-1], run.regions.confidence[-1], colours)
@@ -205,7 +207,7 @@ def landscape_colours() -> ListedColormap:
                               bad=panels.LANDSCAPE_PALETTE[-1])
 
 
-def draw_landscape(ax, plane: PlaneRecord, runs: Sequence[RunRecord], scale: Scale):  # noqa: ANN001, ANN201
+def draw_landscape(ax: Axes, plane: PlaneRecord, runs: Sequence[RunRecord], scale: Scale) -> AxesImage:
     """The plane's true view on the figure's colour scale, with iso-loss lines and every run's whole path."""
     view = plane.view("true")
     surface = view.surface
@@ -233,7 +235,7 @@ def draw_landscape(ax, plane: PlaneRecord, runs: Sequence[RunRecord], scale: Sca
     return mappable
 
 
-def colour_bar(figure: Figure, mappable, axes: list, scale: Scale) -> None:  # noqa: ANN001
+def colour_bar(figure: Figure, mappable: AxesImage, axes: list[Axes], scale: Scale) -> None:
     """One key for the figure's landscapes (they share one scale), labelled in loss at the scale's ticks."""
     bar = figure.colorbar(mappable, ax=axes, fraction=0.05 if len(axes) == 1 else 0.025, pad=0.02, aspect=30)
     bar.set_ticks(list(scale.ticks), labels=list(scale.labels))
@@ -243,7 +245,7 @@ def colour_bar(figure: Figure, mappable, axes: list, scale: Scale) -> None:  # n
     bar.ax.set_title("loss", fontsize=6.5, color=panels.MUTED, loc="left")
 
 
-def draw_loss(ax, runs: Sequence[RunRecord]) -> None:  # noqa: ANN001
+def draw_loss(ax: Axes, runs: Sequence[RunRecord]) -> None:
     """Training loss of every run on a log axis, ticks as the live figure labels them."""
     for index, run in enumerate(runs):
         colour, dash = panels.run_style(index)
@@ -263,7 +265,7 @@ def draw_loss(ax, runs: Sequence[RunRecord]) -> None:  # noqa: ANN001
         ax.legend(loc="upper right", handlelength=2.2, borderaxespad=0.2)
 
 
-def draw_accuracy(ax, runs: Sequence[RunRecord], classes: int) -> None:  # noqa: ANN001
+def draw_accuracy(ax: Axes, runs: Sequence[RunRecord], classes: int) -> None:
     """Train (solid) and validation (dashed) accuracy in percent, chance level dotted."""
     ax.axhline(100 / classes, color="#bbbbbb", linewidth=0.8, linestyle=":")
     for index, run in enumerate(runs):
@@ -332,7 +334,7 @@ def draw_overview(grid: ExplorerGrid, documents: dict[str, ExperimentFile], data
     return figure
 
 
-def overview_panel(ax, choice: ExplorerChoice, documents: dict[str, ExperimentFile],  # noqa: ANN001
+def overview_panel(ax: Axes, choice: ExplorerChoice, documents: dict[str, ExperimentFile],
                    dataset: DatasetFile) -> None:
     """One network's final regions, titled with its shape and final training accuracy."""
     document = documents[choice.slug]
