@@ -62,8 +62,8 @@ class Visit:
     """One page with everything a test may want to assert on recorded."""
 
     def __init__(self, browser: Any, url: str, width: int = 1280, reduced_motion: bool = False,
-                 init_script: str = "") -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": 900},
+                 init_script: str = "", height: int = 900) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": height},
                                            reduced_motion="reduce" if reduced_motion else "no-preference")
         self.page: Page = self.context.new_page()
         self.errors: list[str] = []
@@ -365,8 +365,8 @@ def test_the_live_figure_replaces_its_poster_once_ready(visit) -> None:
 
 def test_printing_shows_every_poster_and_no_controls(visit) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page = visit(width=1280, reduced_motion=True)
-    page.ready("tiny")  # live on screen: its poster is hidden there
+    page = visit(width=1280, height=400, reduced_motion=True)  # short: the last posters lie beyond lazy reach
+    page.page.wait_for_selector("#fig-tiny[data-ready='true']", timeout=20_000)  # live: its poster is hidden
     before = page.page.evaluate(POSTER_STATES)
     assert not page.page.locator(POSTER.format("tiny")).is_visible()
     page.page.emulate_media(media="print")
