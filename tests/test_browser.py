@@ -360,6 +360,9 @@ def test_the_live_figure_replaces_its_poster_once_ready(visit) -> None:
     for slug in ("spiral", "overview"):  # pictures only: they stay
         page.page.locator(POSTER.format(slug)).scroll_into_view_if_needed()
         assert page.page.locator(POSTER.format(slug)).is_visible(), slug
+    page.page.locator("#fig-explorer .la-choice[aria-pressed='false']").first.click()
+    assert not page.page.locator(POSTER.format("explorer")).is_visible()  # never the first network's picture
+    assert page.page.locator("#explorer-plots").is_visible()  # the plots stay while the next one loads
     assert page.errors == []
 
 
