@@ -86,6 +86,13 @@ def test_the_style_leaves_matplotlibs_settings_as_they_were() -> None:
     assert dict(matplotlib.rcParams) == before
 
 
+def test_compact_svg_rounds_coordinates_and_nothing_else() -> None:
+    svg = (b'<path d="M 12.345678 -0.001 L 3.14159 10.000001 z" style="stroke-width: 0.123456"/>'
+           b'<use x="1.23456" y="7.0001"/><image transform="matrix(0.003333 0 0 1 2 3)"/>')
+    assert posters.compact_svg(svg) == (b'<path d="M 12.35 -0 L 3.14 10 z" style="stroke-width: 0.123456"/>'
+                                        b'<use x="1.23" y="7"/><image transform="matrix(0.003333 0 0 1 2 3)"/>')
+
+
 # ---------------------------------------------------------------- what a poster shows
 
 def test_the_svg_is_laid_out_at_its_size_and_keeps_vectors_with_its_images_rasterized() -> None:
