@@ -104,21 +104,23 @@ def index_record(data_dir: Path, registry: tuple[Experiment, ...]) -> IndexFile:
     return IndexFile(schema_version=SCHEMA_VERSION, dataset=DATASET_FILE, experiments=tuple(entries))
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file beside ``path`` and ``os.replace`` it in: never half a file.
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write text (UTF-8) or bytes through a temporary file beside ``path`` and ``os.replace`` it in: never half
+    a file.
 
     A full disk or a read-only file system is one line naming the file; the
     file that was there before stays as it was.
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                             suffix=".tmp", delete=False)
+        content = text.encode("utf-8") if isinstance(text, str) else text
+        handle = tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
+                                             delete=False)
     except OSError as error:
         raise cannot_write(error, path) from error
     try:
         with handle:
-            handle.write(text)
+            handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(handle.name, 0o644)  # NamedTemporaryFile makes 0600; the site is public

@@ -21,11 +21,16 @@ from playwright.sync_api import Page, sync_playwright
 from lossarticle.browser import launch_chromium
 from lossarticle.render import RenderOptions
 from lossarticle.serve import ServeOptions, start_server
-from tests.tiny import (TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, render_tiny, serving, wait_for,
-                        write_article)
+from tests.tiny import (TEMPLATES, TINY_ARTICLE, TINY_ARTICLE_WITH_STATIC, TINY_REGISTRY, copy_data, render_tiny,
+                        serving, wait_for, write_article)
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FIGURES = ["tiny", "explorer", "tiny-opt"]  # in page order, as TINY_ARTICLE places them
+PICTURES = [*FIGURES, "spiral", "overview"]  # every figure of the page: the live ones, then the static ones
+POSTER = "#fig-{} > img"  # a figure's poster (lossarticle/posters.py)
+# Each poster's load state, by figure id; evaluate() runs in Playwright's own world, so it works without JS too.
+POSTER_STATES = ("() => Object.fromEntries([...document.querySelectorAll('figure > img')].map(i => "
+                 "[i.closest('figure').id.slice(4), {loaded: i.complete && i.naturalWidth > 0, src: i.src}]))")
 # Listen for CSP violations before any page script runs.
 WATCH_CSP = "window.__csp = []; document.addEventListener('securitypolicyviolation', " \
             "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
@@ -34,7 +39,7 @@ WATCH_CSP = "window.__csp = []; document.addEventListener('securitypolicyviolati
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, tiny_site) -> Path:
     root = tmp_path_factory.mktemp("browser")
-    return render_tiny(copy_data(tiny_site, root / "site"), write_article(root / "article", TINY_ARTICLE))
+    return render_tiny(copy_data(tiny_site, root / "site"), write_article(root / "article", TINY_ARTICLE_WITH_STATIC))
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +62,8 @@ class Visit:
     """One page with everything a test may want to assert on recorded."""
 
     def __init__(self, browser: Any, url: str, width: int = 1280, reduced_motion: bool = False,
-                 init_script: str = "") -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": 900},
+                 init_script: str = "", height: int = 900) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": height},
                                            reduced_motion="reduce" if reduced_motion else "no-preference")
         self.page: Page = self.context.new_page()
         self.errors: list[str] = []
@@ -350,3 +355,90 @@ def test_hovering_reads_values_off_the_plots(visit) -> None:
     assert re.search(r"a:\s*-?\d", text) and re.search(r"loss:\s*\d", text) and re.search(r"accuracy:\s*\d+ %", text)
     text = hover("loss", 0.5, 0.5)
     assert re.search(r"epoch:\s*\d", text) and re.search(r"loss:\s*\d", text), text
+
+
+# ---------------------------------------------------------------- posters: without JavaScript, and on paper
+
+def pdf_pages(pdf: bytes) -> int:
+    """Pages of a PDF that Chromium wrote (one ``/Type /Page`` object each)."""
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
+
+
+def wait_for_posters(page: Page, timeout_s: float = 20) -> dict[str, dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        states = page.evaluate(POSTER_STATES)
+        if all(state["loaded"] for state in states.values()):
+            return states
+        assert time.monotonic() < deadline, f"posters still loading: {states}"
+        page.wait_for_timeout(50)
+
+
+def test_without_javascript_every_figure_shows_its_poster(browser, base_url) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(base_url)
+    # No scrolling: with scripting off Chromium does not defer loading="lazy" images (tracking-free by design).
+    states = wait_for_posters(page)
+    assert list(states) == PICTURES
+    for slug in PICTURES:
+        poster = page.locator(POSTER.format(slug))
+        assert poster.is_visible(), slug
+        assert distinct_colours(poster.screenshot()) > 30, f"{slug}: the poster looks blank"
+        assert poster.get_attribute("loading") == "lazy" and poster.get_attribute("alt")
+    for slug in FIGURES:  # no empty "Loading the figure…" box under the picture, no controls that cannot work
+        assert not page.locator(f"#fig-{slug} .la-loading").is_visible(), slug
+        assert not page.locator(f"#fig-{slug} .la-controls").is_visible(), slug
+    page.screenshot(path=str(ARTIFACTS / "page-no-javascript.png"), full_page=True)
+    context.close()
+
+
+def test_the_live_figure_replaces_its_poster_once_ready(visit) -> None:
+    page = visit(reduced_motion=True)
+    for slug in FIGURES:
+        page.ready(slug)
+        assert not page.page.locator(POSTER.format(slug)).is_visible(), slug
+        assert page.page.locator(f"#fig-{slug} .la-panel").first.is_visible(), slug
+    for slug in ("spiral", "overview"):  # pictures only: they stay
+        page.page.locator(POSTER.format(slug)).scroll_into_view_if_needed()
+        assert page.page.locator(POSTER.format(slug)).is_visible(), slug
+    page.page.locator("#fig-explorer .la-choice[aria-pressed='false']").first.click()
+    assert not page.page.locator(POSTER.format("explorer")).is_visible()  # never the first network's picture
+    assert page.page.locator("#explorer-plots").is_visible()  # the plots stay while the next one loads
+    assert page.errors == []
+
+
+def test_printing_shows_every_poster_and_no_controls(visit) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = visit(width=1280, height=400, reduced_motion=True)  # short: the last posters lie beyond lazy reach
+    page.page.wait_for_selector("#fig-tiny[data-ready='true']", timeout=20_000)  # live: its poster is hidden
+    before = page.page.evaluate(POSTER_STATES)
+    assert not page.page.locator(POSTER.format("tiny")).is_visible()
+    page.page.emulate_media(media="print")
+    states = wait_for_posters(page.page)  # assets/posters.js asks for the lazy ones far below
+    for slug in PICTURES:
+        poster = page.page.locator(POSTER.format(slug))
+        assert poster.is_visible(), slug
+        assert poster.evaluate("i => getComputedStyle(i.closest('figure')).breakInside") == "avoid", slug
+    for hidden in (".la-controls", ".la-plots", ".la-picker", ".la-poster-links"):
+        for element in page.page.locator(hidden).all():
+            assert not element.is_visible(), hidden
+    page.page.screenshot(path=str(ARTIFACTS / "page-print.png"), full_page=True)
+    pdf = page.page.pdf(path=str(ARTIFACTS / "page.pdf"), format="A4", print_background=False)
+    # Title and lead, three live figures, two pictures: five A4 pages here; 17 sheets of blank boxes before.
+    assert 3 <= pdf_pages(pdf) <= 8, pdf_pages(pdf)
+    assert page.errors == []
+    assert states.keys() == before.keys() and not all(state["loaded"] for state in before.values()), \
+        "every poster had loaded before printing: this test no longer checks the lazy ones"
+
+
+def test_printing_without_javascript_shows_every_poster(browser, base_url) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(base_url)
+    page.emulate_media(media="print")
+    wait_for_posters(page)
+    assert all(page.locator(POSTER.format(slug)).is_visible() for slug in PICTURES)
+    assert 3 <= pdf_pages(page.pdf(format="A4")) <= 8
+    context.close()

@@ -17,6 +17,7 @@ import pytest
 from lossarticle import page_data, panels
 from lossarticle.configs import Experiment, Run, mlp
 from lossarticle.errors import ConfigError
+from lossarticle.posters import Poster
 from lossarticle.render import page_environment
 from lossarticle.scales import shared_scale
 from lossarticle.summaries import num
@@ -200,6 +201,7 @@ def test_layout_follows_the_planes_in_the_registry_order(dataset) -> None:
 
 
 def render(name: str, **context: Any) -> str:
+    context.setdefault("poster", Poster("tiny", b"", b"", 960, 317, 1500, 495, "A poster."))
     return page_environment(TEMPLATES).get_template(name).render(**context)
 
 

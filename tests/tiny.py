@@ -65,6 +65,15 @@ TINY_ARTICLE = {
 }
 
 
+# The two figures that are only pictures (content.STATIC_FIGURES), placed after the others so the
+# numbers of TINY_ARTICLE's figures stay as they are.
+TINY_STATIC = {
+    "03-data.md": "---\ntitle: The data\n---\n\n::: figure spiral\nThe *points*.\n:::\n\nText.\n\n"
+                  "::: figure overview\nEvery network of the explorer.\n:::\n",
+}
+TINY_ARTICLE_WITH_STATIC = {**TINY_ARTICLE, **TINY_STATIC}
+
+
 def file_tree(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` by relative path, with its bytes: compares two builds."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
