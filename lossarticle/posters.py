@@ -18,6 +18,7 @@ poster is a ``matplotlib.figure.Figure`` saved by the Agg (PNG) and SVG back end
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from lossarticle import panels
 from lossarticle.page_data import CONFIDENCE_BITS, ExplorerChoice, ExplorerGrid, figure_scale_of, run_label
 from lossarticle.scales import Scale, log_loss, range_note
 from lossarticle.schema import DatasetFile, ExperimentFile, PlaneRecord, RunRecord
-from lossarticle.summaries import num, pct
+from lossarticle.summaries import STUCK_TOLERANCE, num, pct
 
 POSTER_DIR = "posters"  # beside index.html: posters/<slug>.svg and .png
 CSS_PX_PER_INCH = 96  # an SVG of W inches is W·72 pt, which a browser lays out as W·96 CSS pixels
@@ -45,6 +46,7 @@ PNG_DPI = 150  # a 10-inch poster is 1500 px wide: enough for a slide, and for a
 SINGLE_SIZE = (10.0, 3.3)  # inches; regions | landscape | loss over accuracy, like the live figure's first row
 PLANES_SIZE = (10.0, 6.4)  # one landscape per plane above, regions and curves below
 SPIRAL_SIZE = (6.0, 4.6)
+SEEDS_SIZE = (9.0, 3.2)
 PANEL_INCHES = 1.75  # one cell of the overview
 SPLIT_MARKERS = {"train": "o", "validation": "^", "test": "s"}  # the data set figure's marker per split
 LINE_DASHES = {"solid": "-", "dashed": (0, (4, 2)), "dotted": (0, (1, 1.6)), "dashdot": "-."}  # Bokeh's names
@@ -119,6 +121,63 @@ def overview_poster(grid: ExplorerGrid, documents: dict[str, ExperimentFile], da
     with matplotlib.rc_context(STYLE):
         figure = draw_overview(grid, documents, dataset)
         return saved("overview", figure, overview_alt(grid, documents))
+
+
+def seeds_poster(documents: Sequence[ExperimentFile]) -> Poster:
+    """Every initialization's final training loss, one column per architecture, ln 3 marked and counted."""
+    with matplotlib.rc_context(STYLE):
+        figure = draw_seeds(documents)
+        return saved("seeds", figure, seeds_alt(documents))
+
+
+def seeded(documents: dict[str, ExperimentFile]) -> list[ExperimentFile]:
+    """The architectures trained from many initializations, in registry order (the seeds figure's columns)."""
+    return [d for d in documents.values() if d.config.seeds > 1 and d.config.depth > 0]
+
+
+def draw_seeds(documents: Sequence[ExperimentFile]) -> Figure:
+    """A strip per architecture: its final losses on a log axis, those within tolerance of ln 3 in orange."""
+    figure = Figure(figsize=SEEDS_SIZE, layout="constrained")
+    ax = figure.add_subplot()
+    ax.set_yscale("log")
+    ax.axhline(math.log(3), color=panels.MUTED, linewidth=0.8, linestyle=(0, (4, 2)))
+    finite = np.concatenate([d.seeds.final_train_loss[np.isfinite(d.seeds.final_train_loss)] for d in documents]
+                            or [np.zeros(0, np.float32)])
+    top = float(finite.max()) * 2.5 if finite.size else 10.0
+    for column, document in enumerate(documents):
+        loss = document.seeds.final_train_loss.astype(np.float64)
+        shown = np.where(np.isfinite(loss), loss, top)  # a diverged initialization sits on the top edge
+        stuck = np.abs(loss - math.log(3)) < STUCK_TOLERANCE
+        # Spread the dots across the column by a golden-ratio sequence, not at random: the same picture
+        # on every build, and no two neighbouring seeds on top of each other.
+        offsets = (np.arange(len(shown)) * 0.6180339887 % 1.0 - 0.5) * 0.6
+        ax.scatter(column + offsets[~stuck], shown[~stuck], s=5, color=panels.INK, linewidths=0, alpha=0.7)
+        ax.scatter(column + offsets[stuck], shown[stuck], s=5, color=panels.RUN_STYLES[0][0], linewidths=0, alpha=0.8)
+        ax.text(column, top * 1.15, f"{int(stuck.sum())}/{len(loss)}", ha="center", va="bottom", fontsize=6.5,
+                color=panels.MUTED)
+    ax.set_xticks(range(len(documents)))
+    ax.set_xticklabels([seeds_label(d) for d in documents], rotation=0, fontsize=6.5)
+    ax.set_xlim(-0.6, len(documents) - 0.4)
+    ax.set_ylim(float(finite.min()) / 2 if finite.size else 1e-3, top * 1.8)
+    ax.set_ylabel("final training loss")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
+    ax.set_title("Every initialization's final loss; orange: within "
+                 f"{STUCK_TOLERANCE} of ln 3 (dashed), counted above each column")
+    return figure
+
+
+def seeds_label(document: ExperimentFile) -> str:
+    config = document.config
+    return f"{config.depth}×{config.width}" + ("\nskip" if config.skip else "")
+
+
+def seeds_alt(documents: Sequence[ExperimentFile]) -> str:
+    def stuck(document: ExperimentFile) -> int:
+        return int(np.sum(np.abs(document.seeds.final_train_loss - math.log(3)) < STUCK_TOLERANCE))
+
+    parts = [f"{seeds_label(d).replace(chr(10), ' ')}: {stuck(d)} of {d.seeds.count} at ln 3" for d in documents]
+    return "Final training loss of every initialization, per architecture; " + "; ".join(parts) + "."
 
 
 def saved(slug: str, figure: Figure, alt: str) -> Poster:

@@ -24,8 +24,8 @@ from markupsafe import Markup
 
 from lossarticle.citation import cite
 from lossarticle.configs import EXPERIMENTS, Experiment
-from lossarticle.content import (EXPLORER, OVERVIEW, SPIRAL, STATIC_FIGURES, Article, FigureRef, number_figures,
-                                 parse_article, read_sources)
+from lossarticle.content import (EXPLORER, OVERVIEW, SEEDS, SPIRAL, STATIC_FIGURES, Article, FigureRef,
+                                 number_figures, parse_article, read_sources)
 from lossarticle.errors import CacheError, ConfigError, ContentError, cannot_write
 from lossarticle.export import write_atomic
 from lossarticle.scales import shared_scale
@@ -143,7 +143,7 @@ class PosterShelf:
         self.drawn: dict[str, Poster] = {}  # what this build publishes, in the order the page asked
 
     def __call__(self, slug: str) -> Poster:
-        """The poster of the figure ``slug``: an experiment, SPIRAL, OVERVIEW, or EXPLORER (its first network's)."""
+        """The poster of ``slug``: an experiment, SPIRAL, OVERVIEW, SEEDS, or EXPLORER (its first network's)."""
         from lossarticle import posters
         from lossarticle.page_data import explorer_grid
         data = data_dir_of(self.options.site_dir)
@@ -155,6 +155,9 @@ class PosterShelf:
             grid = explorer_grid(self.options.registry)
             sources, draw = [c.slug for c in grid.choices], partial(posters.overview_poster, grid, self.documents,
                                                                     self.dataset)
+        elif slug == SEEDS:
+            columns = posters.seeded(self.documents)
+            sources, draw = [d.slug for d in columns], partial(posters.seeds_poster, columns)
         elif slug in self.documents:
             sources, draw = [slug], partial(posters.experiment_poster, self.documents[slug], self.dataset)
         else:

@@ -11,6 +11,7 @@ exemption that says why it states nothing about the data.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -29,7 +30,7 @@ LN3 = math.log(3)
 
 
 @pytest.fixture(scope="session")
-def full_data(tmp_path_factory) -> tuple[Data, DatasetFile]:
+def full_data_dir(tmp_path_factory) -> Path:
     """The whole registry, trained once per test run (files already built in site/data are reused when valid)."""
     from lossarticle.build import TrainOptions, train_experiments
     data_dir = tmp_path_factory.mktemp("full") / "site" / "data"
@@ -37,8 +38,13 @@ def full_data(tmp_path_factory) -> tuple[Data, DatasetFile]:
     for cached in (ROOT / "site" / "data").glob("*.json"):  # read-only use: train checks every one in full
         shutil.copy(cached, data_dir / cached.name)
     train_experiments(TrainOptions(data_dir=data_dir, device="cpu", progress=False), echo=lambda line: None)
-    documents = {e.slug: read_experiment(experiment_path(data_dir, e.slug), e) for e in EXPERIMENTS}
-    return documents, read_dataset(data_dir / DATASET_FILE, EXPERIMENTS[0].data)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def full_data(full_data_dir: Path) -> tuple[Data, DatasetFile]:
+    documents = {e.slug: read_experiment(experiment_path(full_data_dir, e.slug), e) for e in EXPERIMENTS}
+    return documents, read_dataset(full_data_dir / DATASET_FILE, EXPERIMENTS[0].data)
 
 
 # ---------------------------------------------------------------- helpers the checks share
@@ -372,3 +378,17 @@ def test_every_qualitative_word_is_checked_or_exempted() -> None:
 def test_exemptions_still_stand_in_the_article() -> None:
     for exempt in EXEMPT:
         assert line_of(article_text(ARTICLE, exempt.file), exempt.phrase), (exempt.file, exempt.phrase)
+
+
+def test_the_real_article_renders_from_the_full_data(full_data_dir: Path, tmp_path) -> None:
+    """Every variable the prose names exists and every figure it places is known, on the real data."""
+    from lossarticle.render import RenderOptions, render_site
+    from lossarticle.schema import data_dir_of
+    site = tmp_path / "site"
+    shutil.copytree(full_data_dir, data_dir_of(site))
+    render_site(RenderOptions(site_dir=site, article_dir=ARTICLE, templates_dir=ROOT / "templates"),
+                echo=lambda line: None)
+    html = (site / "index.html").read_text(encoding="utf-8")
+    placed = len(list(re.finditer(r"^::: (figure|explorer)", "".join(p.read_text() for p in ARTICLE.glob("*.md")),
+                                  flags=re.MULTILINE)))
+    assert html.count('<figure class="la-figure') + html.count('<figure class="la-static') == placed

@@ -1,6 +1,8 @@
 """The static posters: byte-stable, true to the live figures' colours, and placed in every figure of the page."""
 from __future__ import annotations
 
+import math
+import dataclasses
 import io
 import re
 import subprocess
@@ -186,6 +188,24 @@ def test_the_overview_has_one_panel_per_explorer_network_titled_with_its_accurac
     assert [ax.get_ylabel() for ax in figure.axes] == ["", "1 hidden layer", "", "5 hidden layers"]
 
 
+def test_the_seeds_figure_has_a_column_per_seeded_architecture_and_counts_the_stuck() -> None:
+    experiments = [dataclasses.replace(mlp(d, 5, epochs=8), seeds=4) for d in (1, 5)]
+    documents = [synthetic_document(dataclasses.replace(synthetic_experiment(e.slug), depth=e.depth, seeds=4))
+                 for e in experiments]
+    ln3 = np.float32(math.log(3))
+    losses = np.array([ln3, ln3 + np.float32(0.005), 0.2, np.nan], np.float32)  # two at ln 3, one diverged
+    documents[1] = dataclasses.replace(documents[1], seeds=dataclasses.replace(documents[1].seeds,
+                                                                              final_train_loss=losses))
+    with matplotlib.rc_context(posters.STYLE):
+        figure = posters.draw_seeds(documents)
+    [ax] = figure.axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1×4", "5×4"]  # synthetic configs are 4 wide
+    assert [t.get_text() for t in ax.texts] == ["0/4", "2/4"]
+    assert "5×4: 2 of 4 at ln 3" in posters.seeds_alt(documents)
+    first = posters.seeds_poster(documents)
+    assert first.svg == posters.seeds_poster(documents).svg
+
+
 # ---------------------------------------------------------------- on the page
 
 # Posters are redrawn only when their data files change (copies keep their times): one drawing per module.
@@ -206,9 +226,9 @@ def figures_of(html: str) -> dict[str, str]:
 def test_every_figure_holds_its_poster_in_the_html_before_any_script_runs(page) -> None:
     site, html = page
     figures = figures_of(html)
-    assert list(figures) == ["tiny", "explorer", "tiny-opt", "spiral", "overview"]
+    assert list(figures) == ["tiny", "explorer", "tiny-opt", "spiral", "overview", "seeds"]
     expected = {"tiny": "tiny", "explorer": "tiny", "tiny-opt": "tiny-opt", "spiral": "spiral",
-                "overview": "overview"}  # the explorer shows its first network
+                "overview": "overview", "seeds": "seeds"}  # the explorer shows its first network
     for figure_id, figure in figures.items():
         image = re.search(r'<img class="(la-poster|la-static-picture)" src="posters/([a-z0-9-]+)\.svg" '
                           r'width="(\d+)" height="(\d+)" alt="([^"]+)" loading="lazy" decoding="async">', figure)
@@ -223,7 +243,7 @@ def test_every_figure_holds_its_poster_in_the_html_before_any_script_runs(page) 
             assert figure.index("<img") < figure.index("la-plots")  # outside the box the script replaces
     assert "Download the data (JSON)</a> <span class=\"la-download la-poster-links\">or the picture:" in html
     assert sorted(p.name for p in (site / "posters").iterdir()) == sorted(
-        f"{slug}.{ext}" for slug in ("overview", "spiral", "tiny", "tiny-opt") for ext in ("png", "svg"))
+        f"{slug}.{ext}" for slug in ("overview", "seeds", "spiral", "tiny", "tiny-opt") for ext in ("png", "svg"))
 
 
 def test_static_figures_are_a_picture_and_a_caption_without_script(page) -> None:
