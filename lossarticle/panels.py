@@ -221,8 +221,10 @@ def landscape_plot(plane: PlaneRecord, runs: Sequence[RunRecord], scales: dict[s
     Each view draws its own surface (computed over the extent it shows) as a named
     image with iso-lines per scale; the page shows one view and one scale at a time
     (``image-<plane>-<view>``, ``contours-<plane>-<view>-<scale>``). The image holds
-    the loss itself, unrounded, so hovering reads it off; overflow (inf, NaN) takes
-    the top colour. Hover also gives the plane coordinates and the accuracy there.
+    the loss itself, so hovering reads it off; overflow (inf, NaN) takes the top
+    colour. Hover also gives the plane coordinates and the accuracy there. The loss
+    arrives packed in the figure's spec (page_data.pack_loss: a third of the bytes)
+    and the page fills the image with it: here it is a placeholder of the grid's shape.
     """
     method, first, scale = plane.method, plane.views[0], scales["figure"]
     x_edges, y_edges = grid_extent(first.surface.x), grid_extent(first.surface.y)
@@ -238,7 +240,8 @@ def landscape_plot(plane: PlaneRecord, runs: Sequence[RunRecord], scales: dict[s
         surface, shown = view.surface, view is first
         x_edges, y_edges = grid_extent(surface.x), grid_extent(surface.y)
         accuracy = np.round(100 * surface.accuracy).astype(np.uint8)  # whole percent: hover text, not colour
-        source = ColumnDataSource({"image": [surface.loss.astype(np.float32)], "accuracy": [accuracy]})
+        source = ColumnDataSource({"image": [np.full(accuracy.shape, np.nan, np.float32)], "accuracy": [accuracy]},
+                                  name=f"image-source-{method}-{view.name}")
         images.append(plot.image(image="image", source=source, x=x_edges[0], y=y_edges[0],
                                  dw=x_edges[1] - x_edges[0], dh=y_edges[1] - y_edges[0], color_mapper=mapper,
                                  name=f"image-{method}-{view.name}", visible=shown))

@@ -26,7 +26,7 @@ from tests.tiny import (TEMPLATES, TINY_ARTICLE, TINY_ARTICLE_WITH_STATIC, TINY_
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FIGURES = ["tiny", "explorer", "tiny-opt"]  # in page order, as TINY_ARTICLE places them
-PICTURES = [*FIGURES, "spiral", "overview"]  # every figure of the page: the live ones, then the static ones
+PICTURES = [*FIGURES, "spiral", "overview", "seeds"]  # every figure of the page: the live ones, then the static ones
 POSTER = "#fig-{} > img"  # a figure's poster (lossarticle/posters.py)
 # Each poster's load state, by figure id; evaluate() runs in Playwright's own world, so it works without JS too.
 POSTER_STATES = ("() => Object.fromEntries([...document.querySelectorAll('figure > img')].map(i => "

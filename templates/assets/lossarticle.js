@@ -93,6 +93,22 @@
     return new Uint8Array(Bokeh.require("core/util/buffer").base64_to_buffer(text));
   }
 
+  // A landscape's loss as page_data.pack_loss packed it: 16-bit steps of log10(loss) between the
+  // map's own extremes, each row as differences from its left neighbour, low bytes then high bytes.
+  const OVERFLOW = 65535;
+  function unpackLoss(packed) {
+    const [ny, nx] = packed.shape, n = ny * nx, bytes = gunzipBase64(packed.data);
+    const loss = new Float32Array(n), span = (packed.high - packed.low) / (OVERFLOW - 1);
+    for (let row = 0; row < ny; row++) {
+      let code = 0;
+      for (let i = row * nx, end = i + nx; i < end; i++) {
+        code = (code + (bytes[i] | (bytes[n + i] << 8))) & 0xffff;
+        loss[i] = code === OVERFLOW ? Infinity : Math.pow(10, packed.low + code * span);
+      }
+    }
+    return Bokeh.require("core/util/ndarray").ndarray(loss, { dtype: "float32", shape: [ny, nx] });
+  }
+
   function prepareRun(raw, spec) {
     const last = spec.max_epoch;
     const frameAt = new Int16Array(last + 1);  // snapshot shown at each epoch: the latest one not after it
@@ -193,6 +209,13 @@
       this.runs = spec.runs.map((r) => prepareRun(r, spec));
       this.named = this.runs.length > 1;
       this.lut = colourLut(spec.classes, spec.confidence_bits);
+      for (const plane of spec.planes) {
+        for (const view of spec.landscapes[plane]) {
+          // Filled once, before the first paint: the spec carries the loss packed, the plot a placeholder.
+          const source = find("image-source-" + plane + "-" + view.name);
+          source.data = { ...source.data, image: [unpackLoss(view.loss)] };
+        }
+      }
       const [h, w] = spec.region_shape;
       this.pixels = h * w;
       const { ndarray } = Bokeh.require("core/util/ndarray");
