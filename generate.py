@@ -23,15 +23,25 @@ ARTICLE = ROOT / "article"
 TEMPLATES = ROOT / "templates"
 
 
-def render_options(site_dir: Path, article_dir: Path):  # -> RenderOptions (imported lazily: no torch)
-    from lossarticle.render import RenderOptions
-    return RenderOptions(site_dir=site_dir, article_dir=article_dir, templates_dir=TEMPLATES)
+def render_options(site_dir: Path, article_dir: Path, base_url: str | None = None):  # -> RenderOptions
+    from lossarticle.render import RenderOptions  # imported here: render never imports torch, the CLI might
+    return RenderOptions(site_dir=site_dir, article_dir=article_dir, templates_dir=TEMPLATES, base_url=base_url)
+
+
+def published_address(context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
+    """--base-url as RenderOptions takes it: empty means unknown, and the address ends in '/'."""
+    value = (value or "").strip()
+    return None if not value else value if value.endswith("/") else value + "/"
 
 
 site_option = click.option("--site", "site_dir", type=click.Path(file_okay=False, path_type=Path), default=SITE,
                            show_default=True, help="Output folder; data goes to SITE/data.")
 article_option = click.option("--article", "article_dir", type=click.Path(file_okay=False, path_type=Path),
                               default=ARTICLE, show_default=True, help="Folder of NN-slug.md sources.")
+base_url_option = click.option(
+    "--base-url", envvar="LOSSARTICLE_BASE_URL", callback=published_address, metavar="URL",
+    help="Where the site is published (the Pages workflow passes actions/configure-pages' base_url); "
+         "link previews (og:image) need it and are left out without it. [env: LOSSARTICLE_BASE_URL]")
 device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
                              show_default=True, help="auto picks CUDA when present.")
 
@@ -58,21 +68,23 @@ def train(only: tuple[str, ...], device: str, force: bool, site_dir: Path) -> No
 @click.option("--force", is_flag=True, help="Recompute every experiment, cached or not.")
 @site_option
 @article_option
-def build(device: str, force: bool, site_dir: Path, article_dir: Path) -> None:
+@base_url_option
+def build(device: str, force: bool, site_dir: Path, article_dir: Path, base_url: str | None) -> None:
     """Train what the cache lacks, then render the article into SITE (what `make site` runs)."""
     from lossarticle.build import TrainOptions
     from lossarticle.build import build as build_site
     build_site(TrainOptions(data_dir=data_dir_of(site_dir), device=device, force=force),
-               render_options(site_dir, article_dir), echo=click.echo)
+               render_options(site_dir, article_dir, base_url), echo=click.echo)
 
 
 @cli.command()
 @site_option
 @article_option
-def render(site_dir: Path, article_dir: Path) -> None:
+@base_url_option
+def render(site_dir: Path, article_dir: Path, base_url: str | None) -> None:
     """Render the article from the JSON already in SITE/data (never trains, never imports torch)."""
     from lossarticle.render import render_site
-    render_site(render_options(site_dir, article_dir), echo=click.echo)
+    render_site(render_options(site_dir, article_dir, base_url), echo=click.echo)
 
 
 @cli.command()
@@ -105,14 +117,17 @@ def verify(device: str, article_dir: Path) -> None:
 @device_option
 @click.option("--compute/--no-compute", default=True, help="Time training and surfaces for the registry.")
 @click.option("--reader/--no-reader", default=True, help="Time the built page in headless Chromium.")
+@click.option("--only", multiple=True, type=click.Choice(SLUGS), help="Time only this experiment (repeatable).")
+@click.option("--one-seed", is_flag=True, help="Train one seed per experiment: the cost without seed ensembles.")
 @site_option
 @article_option
-def bench(device: str, compute: bool, reader: bool, site_dir: Path, article_dir: Path) -> None:
-    """Compute timings (GFLOP/s ratio of the surfaces) and the reader's side of the built site."""
+def bench(device: str, compute: bool, reader: bool, only: tuple[str, ...], one_seed: bool, site_dir: Path,
+          article_dir: Path) -> None:
+    """Compute timings (GFLOP/s ratios of training and surfaces) and the reader's side of the built site."""
     if compute:
-        from lossarticle.bench import run_bench
+        from lossarticle.bench import bench_registry, run_bench
         from lossarticle.train import resolve_device
-        run_bench(resolve_device(device), echo=click.echo)
+        run_bench(resolve_device(device), bench_registry(only, one_seed), echo=click.echo)
     if reader:
         from lossarticle.bench import reader_bench
         reader_bench(site_dir, article_dir, TEMPLATES, echo=click.echo)

@@ -1,14 +1,14 @@
 """``make bench``: how fast the compute pipeline runs on this machine, stage by stage.
 
-The surface's figure of merit is its effective GFLOP/s (matmul FLOPs of the
-grid evaluations over their wall time) divided by the fp32 GEMM throughput
-measured here, in this process, just before.
+The figures of merit are effective GFLOP/s (matmul FLOPs over wall time) of training
+and of the surfaces, each divided by the fp32 GEMM throughput measured here, in this
+process, just before. Training FLOPs are counted by ``train.training_flops``.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,21 @@ class Row:
     """One experiment's timings."""
 
     slug: str
+    seeds: int  # initializations trained together per run
     train_s: float
+    model_epochs_per_s: float  # networks x epochs trained per second, every run and seed
+    train_gflops: float  # effective training GFLOP/s
     surface_s: float
     regions_s: float
     gflops: float  # effective surface GFLOP/s
     peak_mib: float  # peak resident memory (CPU) or allocated memory (CUDA) during the experiment
+
+
+def bench_registry(only: tuple[str, ...] = (), one_seed: bool = False,
+                   experiments: tuple[Experiment, ...] = EXPERIMENTS) -> tuple[Experiment, ...]:
+    """The experiments to time: those ``only`` names (all when it names none), with one seed each if asked."""
+    chosen = tuple(e for e in experiments if not only or e.slug in only)
+    return tuple(replace(e, seeds=1) for e in chosen) if one_seed else chosen
 
 
 def gemm_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
@@ -69,8 +79,21 @@ def bench_experiment(experiment: Experiment, data, device: torch.device) -> tupl
     reset_peak(device)
     result = compute_experiment(experiment, data, device)
     t = result.timings
-    return Row(experiment.slug, t.train_s, t.surface_s, t.regions_s, t.surface_flops / t.surface_s / 1e9,
+    return Row(experiment.slug, experiment.seeds, t.train_s, t.model_epochs / t.train_s,
+               t.train_flops / t.train_s / 1e9, t.surface_s, t.regions_s, t.surface_flops / t.surface_s / 1e9,
                peak_mib(device)), result
+
+
+HEADER = (f"{'experiment':18s} {'seeds':>5s} {'train s':>8s} {'ep/s':>7s} {'GFLOP/s':>8s} {'ratio':>6s} "
+          f"{'surface s':>9s} {'GFLOP/s':>8s} {'ratio':>6s} {'regions s':>9s} {'peak MiB':>9s}")
+
+
+def row_line(slug: str, seeds: str, train_s: float, epochs_per_s: float, train_gflops: float, surface_s: float,
+             surface_gflops: float, regions_s: float, peak: float, gemm: float) -> str:
+    """One line of the table; ``ep/s`` is model-epochs (networks x epochs) trained per second."""
+    return (f"{slug:18s} {seeds:>5s} {train_s:8.2f} {epochs_per_s:7.0f} {train_gflops:8.1f} "
+            f"{train_gflops / gemm:6.2f} {surface_s:9.2f} {surface_gflops:8.1f} {surface_gflops / gemm:6.2f} "
+            f"{regions_s:9.2f} {peak:9.0f}")
 
 
 def run_bench(device: torch.device, experiments: tuple[Experiment, ...] = EXPERIMENTS,
@@ -83,20 +106,19 @@ def run_bench(device: torch.device, experiments: tuple[Experiment, ...] = EXPERI
     peak = gemm_gflops(device)
     echo(f"device {device.type} ({_device_name(device)}), torch {torch.__version__}, "
          f"{torch.get_num_threads()} threads; fp32 GEMM 2048³: {peak:.1f} GFLOP/s")
-    echo(f"{'experiment':18s} {'train s':>8s} {'surface s':>9s} {'regions s':>9s} {'GFLOP/s':>8s} "
-         f"{'ratio':>6s} {'peak MiB':>9s}")
-    rows, flops = [], 0
+    echo(HEADER)
+    rows, results = [], []
     for experiment in experiments:
         row, result = bench_experiment(experiment, data, device)
-        flops += result.timings.surface_flops
         rows.append(row)
-        echo(f"{row.slug:18s} {row.train_s:8.2f} {row.surface_s:9.2f} {row.regions_s:9.2f} {row.gflops:8.1f} "
-             f"{row.gflops / peak:6.2f} {row.peak_mib:9.0f}")
+        results.append(result.timings)
+        echo(row_line(row.slug, str(row.seeds), row.train_s, row.model_epochs_per_s, row.train_gflops,
+                      row.surface_s, row.gflops, row.regions_s, row.peak_mib, peak))
     train_s, surface_s = sum(r.train_s for r in rows), sum(r.surface_s for r in rows)
-    regions_s = sum(r.regions_s for r in rows)
-    total_gflops = flops / surface_s / 1e9
-    echo(f"{'total':18s} {train_s:8.2f} {surface_s:9.2f} {regions_s:9.2f} {total_gflops:8.1f} "
-         f"{total_gflops / peak:6.2f} {max(r.peak_mib for r in rows):9.0f}")
+    echo(row_line("total", "", train_s, sum(t.model_epochs for t in results) / train_s,
+                  sum(t.train_flops for t in results) / train_s / 1e9, surface_s,
+                  sum(t.surface_flops for t in results) / surface_s / 1e9, sum(r.regions_s for r in rows),
+                  max(r.peak_mib for r in rows), peak))
     echo(f"training + surfaces: {train_s + surface_s:.1f} s; whole compute run, start-up and regions "
          f"included: {time.perf_counter() - start:.1f} s")
     return rows
@@ -442,7 +464,7 @@ def echo_first_figure(first: FirstFigure, echo: Callable[[str], None]) -> None:
     for name, at in first.stages:
         echo(f"  {name:50s} {at:7.0f} {at - previous:6.0f}")
         previous = at
-    echo(f"  Bokeh embed per panel, ms after the previous panel (any figure) was done: "
+    echo("  Bokeh embed per panel, ms after the previous panel (any figure) was done: "
          + " · ".join(f"{name} {ms:.0f}" for name, ms in first.panels))
     others = ", ".join(f"{key} (ready at {at:.0f} ms)" for key, at in first.others) or "none"
     echo(f"  other figures embedding meanwhile (traced load): {others}")

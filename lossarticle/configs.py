@@ -118,6 +118,7 @@ class Experiment:
     runs: tuple[Run, ...] = ADAM  # the first run is the reference the plane is centred on
     planes: tuple[str, ...] = ("pca",)  # direction methods, each giving one plane and one surface
     seed: int = 0  # seeds initial weights and random directions
+    seeds: int = 1  # initializations trained together; seed s draws θ₀ from seed + s (s = 0 is the drawn one)
     explorer: bool = False  # offered in the article's explorer (the depth x width grid and the baseline)
     data: DataConfig = field(default_factory=DataConfig)
     surface: SurfaceConfig = field(default_factory=SurfaceConfig)
@@ -134,6 +135,7 @@ class Experiment:
             _positive_int(f"{self.slug}.width", self.width)
         _positive_int(f"{self.slug}.epochs", self.epochs)
         _require(isinstance(self.seed, int), f"{self.slug}.seed", self.seed, "must be an integer")
+        _positive_int(f"{self.slug}.seeds", self.seeds)
         _require(len(self.runs) >= 1, f"{self.slug}.runs", self.runs, "needs at least one run")
         names = [run.name for run in self.runs]
         _require(len(set(names)) == len(names), f"{self.slug}.runs", names, "duplicated run name")
@@ -163,9 +165,9 @@ def mlp(depth: int, width: int, epochs: int, **extra: Any) -> Experiment:
                       epochs=epochs, **extra)
 
 
-def grid_mlp(depth: int, width: int, epochs: int) -> Experiment:
+def grid_mlp(depth: int, width: int, epochs: int, seeds: int) -> Experiment:
     """A member of the 3 x 3 depth x width grid, offered in the explorer."""
-    return mlp(depth, width, epochs, explorer=True)
+    return mlp(depth, width, epochs, seeds=seeds, explorer=True)
 
 
 def check_unique(experiments: tuple[Experiment, ...]) -> tuple[Experiment, ...]:
@@ -186,13 +188,26 @@ OPTIMIZER_RUNS = (
 
 # Epoch counts: the shallow nets need the longest to carve the spiral with Adam at
 # lr 5e-3; deep ones fit sooner (measured with `make bench`, see BENCHMARKS.md).
+#
+# Seed counts follow what a seed costs (BENCHMARKS.md: CPU seconds of one thread, shared
+# machine), so that all seeds together add about a minute to the registry's compute.
+# Width 5 is where the outcome varies (a layer dead at θ₀ leaves a net at chance): those
+# nets and the skip twin get 100, as does logistic regression, whose epochs cost the same
+# for 100 seeds as for one. Width 20 costs 0.2, 0.24 and 0.57 s a seed (1, 5, 10 layers):
+# 24, one cache-sized group (pipeline.train_seeds), is what the minute left. Width 100
+# costs 0.7, 3 and 6 s a seed and varies least: 8, 4 and 2. optimizers and directions
+# compare methods from one θ₀: one seed.
+GRID = (  # depth, width, epochs, seeds
+    (1, 5, 1000, 100), (1, 20, 1000, 24), (1, 100, 1000, 8),
+    (5, 5, 400, 100), (5, 20, 400, 24), (5, 100, 400, 4),
+    (10, 5, 400, 100), (10, 20, 400, 24), (10, 100, 400, 2),
+)
 EXPERIMENTS: tuple[Experiment, ...] = check_unique((
-    Experiment(slug="logistic", title="logistic regression", depth=0, width=0, epochs=300, explorer=True),
-    *(grid_mlp(depth, width, epochs=epochs)
-      for depth, epochs in ((1, 1000), (5, 400), (10, 400))
-      for width in (5, 20, 100)),
-    mlp(20, 5, epochs=400),
-    mlp(20, 5, epochs=400, skip=True),
+    Experiment(slug="logistic", title="logistic regression", depth=0, width=0, epochs=300, seeds=100,
+               explorer=True),
+    *(grid_mlp(depth, width, epochs, seeds) for depth, width, epochs, seeds in GRID),
+    mlp(20, 5, epochs=400, seeds=100),
+    mlp(20, 5, epochs=400, seeds=100, skip=True),
     Experiment(slug="optimizers", title="2 hidden layers × 20 neurons, four optimizers", depth=2, width=20,
                epochs=400, runs=OPTIMIZER_RUNS),
     Experiment(slug="directions", title="2 hidden layers × 20 neurons, three planes", depth=2, width=20,

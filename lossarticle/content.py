@@ -41,6 +41,9 @@ from lossarticle.summaries import ExperimentSummary, num, pct, thousands
 
 SOURCE_NAME = re.compile(r"^\d\d-[a-z0-9-]+\.md$")
 EXPLORER = "explorer"
+# Figures drawn from the data set or from many experiments at once: a picture and a caption, no script.
+SPIRAL, OVERVIEW, SEEDS = "spiral", "overview", "seeds"
+STATIC_FIGURES = (SPIRAL, OVERVIEW, SEEDS)
 CONTAINER_OPENS = ("container_figure_open", "container_explorer_open")
 NEWLINE = re.compile(r"\r\n?|\n")  # markdown-it's line breaks (str.splitlines also splits at U+2028 & co.)
 # Ids the page gives elements of its own: base.html's, the figure templates' (fig-<slug>, explorer-…)
@@ -63,7 +66,7 @@ class Source:
 
 @dataclass(frozen=True)
 class FigureRef:
-    """A figure placed in the prose; ``slug`` is EXPLORER for the explorer."""
+    """A figure placed in the prose; ``slug`` is EXPLORER for the explorer, or one of STATIC_FIGURES."""
 
     slug: str
     number: int
@@ -175,10 +178,11 @@ def figure_slug(kind: str, argument: str, known: tuple[str, ...], where: str) ->
             raise ContentError(f"{where}: '::: explorer' takes no argument (got {argument!r})")
         return EXPLORER
     elif kind == "figure":
+        choices = f"known: {', '.join(known)}; without an experiment: {', '.join(STATIC_FIGURES)}"
         if not argument:
-            raise ContentError(f"{where}: '::: figure' needs an experiment slug (known: {', '.join(known)})")
-        if argument not in known:
-            raise ContentError(f"{where}: unknown figure '{argument}' (known: {', '.join(known)})")
+            raise ContentError(f"{where}: '::: figure' needs an experiment slug ({choices})")
+        if argument not in known and argument not in STATIC_FIGURES:
+            raise ContentError(f"{where}: unknown figure '{argument}' ({choices})")
         return argument
     else:
         raise ContentError(f"{where}: unknown container '{kind}'")
@@ -327,8 +331,10 @@ def load_yaml(text: str) -> tuple[Any, dict[Any, int]]:
     return value, {key.value: key.start_mark.line for key, _ in node.value if isinstance(key, yaml.ScalarNode)}
 
 
-def split_front_matter(source: Source, tokens: list[Token], first: bool) -> tuple[dict[str, Any], int]:
-    """The file's checked front matter and the number of lines it spans; ``first`` is the title file."""
+def split_front_matter(source: Source, tokens: list[Token], first: bool,
+                       placed: tuple[str, ...] = ()) -> tuple[dict[str, Any], int]:
+    """The file's checked front matter and the number of lines it spans; ``first`` is the title file,
+    ``placed`` the figures of the article (``preview_figure`` must name one)."""
     if not tokens or tokens[0].type != "front_matter":
         raise ContentError(f"{source.name}:1: missing front matter (a '---' block with at least 'title:')")
     token = tokens[0]
@@ -342,10 +348,14 @@ def split_front_matter(source: Source, tokens: list[Token], first: bool) -> tupl
     if not isinstance(meta, dict):
         raise ContentError(f"{source.name}:2: malformed front matter: expected 'key: value' lines")
     assert token.map is not None
-    return check_front_matter(meta, lambda key: f"{source.name}:{key_lines.get(key, 0) + 2}", first), token.map[1]
+    def where(key: str) -> str:
+        return f"{source.name}:{key_lines.get(key, 0) + 2}"
+
+    return check_front_matter(meta, where, first, placed), token.map[1]
 
 
-def check_front_matter(meta: dict[str, Any], where: Callable[[str], str], first: bool) -> dict[str, Any]:
+def check_front_matter(meta: dict[str, Any], where: Callable[[str], str], first: bool,
+                       placed: tuple[str, ...] = ()) -> dict[str, Any]:
     """The keys the page template reads, checked; ``authors`` as a list of {name, affiliation} dicts."""
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
@@ -358,6 +368,10 @@ def check_front_matter(meta: dict[str, Any], where: Callable[[str], str], first:
     if meta.get("date") is not None and not isinstance(meta["date"], (datetime.date, str)):
         raise ContentError(f"{where('date')}: front matter 'date' must be a date like 2026-11-27 "
                            f"(got {reprlib.repr(meta['date'])})")
+    preview = meta.get("preview_figure")  # whose poster a shared link shows (default: the first figure's)
+    if preview is not None and (not isinstance(preview, str) or preview not in placed):
+        raise ContentError(f"{where('preview_figure')}: front matter 'preview_figure' must name a figure of the "
+                           f"article (placed: {', '.join(placed)}; got {reprlib.repr(preview)})")
     return {**meta, "authors": check_authors(meta.get("authors"), where("authors"))}
 
 
@@ -414,7 +428,7 @@ def parse_article(sources: list[Source], summaries: dict[str, ExperimentSummary]
     metas, bodies, ranges, offset = [], [], [], 0
     for index, (source, text) in enumerate(zip(sources, texts)):
         lines, tokens = split_lines(text), md.parse(text)
-        meta, front_lines = split_front_matter(source, tokens, first=index == 0)
+        meta, front_lines = split_front_matter(source, tokens, index == 0, tuple(f.slug for f in figures))
         check_closed(tokens, source, lines)
         # Blank out the front matter, keeping line numbers, and glue the bodies into one document.
         body = "\n" * front_lines + "\n".join(lines[front_lines:]) + "\n\n"

@@ -16,14 +16,15 @@ import numpy as np
 from lossarticle.configs import DataConfig, Experiment
 from lossarticle.schema import (DATASET_FILE, SCHEMA_VERSION, ArchitectureRecord, AxesRecord, DatasetFile,
                                 ExperimentFile, IndexEntry, IndexFile, PathRecord, PlaneRecord, Provenance,
-                                RegionsRecord, RunRecord, SegmentRecord, SurfaceRecord, ViewRecord, config_hash,
+                                RegionsRecord, RunRecord, SeedsRecord, SegmentRecord, SurfaceRecord, ViewRecord,
+                                config_hash,
                                 experiment_path, stored_hash)
 from lossarticle.errors import CacheError, cannot_write
 
 if TYPE_CHECKING:  # only the type: importing pipeline would import torch
     from lossarticle.data import Dataset
     from lossarticle.pipeline import ExperimentResult, PlaneResult
-    from lossarticle.train import Trajectory
+    from lossarticle.train import SeedStats, Trajectory
 
 
 def provenance(experiment: Experiment, device: str) -> Provenance:
@@ -55,7 +56,9 @@ def run_record(trajectory: Trajectory, result: ExperimentResult) -> RunRecord:
                              distance=p.projections[run.name].distance, surface_loss=p.path_loss[run.name])
                   for p in result.planes)
     return RunRecord(name=run.name, optimizer=run.optimizer, lr=run.lr, momentum=run.momentum,
-                     epochs=trajectory.epochs, diverged=trajectory.diverged, train_loss=trajectory.train_loss,
+                     epochs=trajectory.epochs, diverged=trajectory.diverged,
+                     test_acc=round(float(result.seed_stats[run.name].final_test_acc[0]), 6),
+                     train_loss=trajectory.train_loss,
                      train_acc=trajectory.train_acc, val_acc=trajectory.val_acc, paths=paths,
                      regions=RegionsRecord(regions.frames, regions.label, regions.confidence))
 
@@ -70,7 +73,16 @@ def experiment_record(result: ExperimentResult) -> ExperimentFile:
         architecture=ArchitectureRecord(sizes=arch.sizes, skip=arch.skip, num_params=arch.num_params),
         planes=tuple(plane_record(p) for p in result.planes),
         runs=tuple(run_record(t, result) for t in result.trajectories),
-        region_axes=AxesRecord(any_regions.x, any_regions.y))
+        region_axes=AxesRecord(any_regions.x, any_regions.y),
+        seeds=seeds_record(result.seed_stats[experiment.reference.name]))
+
+
+def seeds_record(stats: SeedStats) -> SeedsRecord:
+    """Every seed of one run, as the file keeps them."""
+    return SeedsRecord(count=stats.count, final_train_loss=stats.final_train_loss,
+                       final_train_acc=stats.final_train_acc, final_val_acc=stats.final_val_acc,
+                       final_test_acc=stats.final_test_acc, train_loss=stats.train_loss, diverged=stats.diverged,
+                       first_dead_layer=stats.first_dead_layer)
 
 
 def dataset_record(config: DataConfig, data: Dataset) -> DatasetFile:
@@ -92,21 +104,23 @@ def index_record(data_dir: Path, registry: tuple[Experiment, ...]) -> IndexFile:
     return IndexFile(schema_version=SCHEMA_VERSION, dataset=DATASET_FILE, experiments=tuple(entries))
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file beside ``path`` and ``os.replace`` it in: never half a file.
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write text (UTF-8) or bytes through a temporary file beside ``path`` and ``os.replace`` it in: never half
+    a file.
 
     A full disk or a read-only file system is one line naming the file; the
     file that was there before stays as it was.
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                             suffix=".tmp", delete=False)
+        content = text.encode("utf-8") if isinstance(text, str) else text
+        handle = tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
+                                             delete=False)
     except OSError as error:
         raise cannot_write(error, path) from error
     try:
         with handle:
-            handle.write(text)
+            handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(handle.name, 0o644)  # NamedTemporaryFile makes 0600; the site is public

@@ -32,7 +32,7 @@ from bokeh.models import Model
 from lossarticle import panels
 from lossarticle.configs import Experiment
 from lossarticle.errors import ConfigError
-from lossarticle.scales import Scale, figure_scale, range_note
+from lossarticle.scales import Scale, figure_scale, log_loss, range_note
 from lossarticle.summaries import num, pct
 from lossarticle.schema import DatasetFile, ExperimentFile, PlaneRecord, RunRecord
 
@@ -41,6 +41,7 @@ MAX_PANELS = 16  # three planes make 12
 FIGURE_IDS = panels.PANEL_IDS * MAX_PANELS  # id_base values of two figures on one page must differ by this much
 CONFIDENCE_BITS = 5  # 32 shades per class; 8 bits gzip three times larger for no visible change
 MAX_EXPLORER_WIDTHS = 6  # columns figures.css lays out
+OVERFLOW_CODE = 65535  # pack_loss's code for a loss that overflowed
 
 
 # ---------------------------------------------------------------- the script
@@ -89,10 +90,43 @@ def figure_scale_of(document: ExperimentFile) -> Scale:
 
 
 def landscape_views(plane: PlaneRecord) -> list[dict[str, Any]]:
-    """What the page switches when the reader changes a landscape's proportions."""
+    """What the page switches when the reader changes a landscape's proportions, and each view's loss, packed."""
     return [{"name": view.name, "title": panels.view_title(plane, view), "note": range_note(view.surface.loss),
-             "x_range": list(panels.grid_extent(view.surface.x)), "y_range": list(panels.grid_extent(view.surface.y))}
-            for view in plane.views]
+             "x_range": list(panels.grid_extent(view.surface.x)), "y_range": list(panels.grid_extent(view.surface.y)),
+             "loss": pack_loss(view.surface.loss)} for view in plane.views]
+
+
+def pack_loss(loss: np.ndarray) -> dict[str, Any]:
+    """A loss grid as 16-bit steps of log10(loss) between its own extremes, about a third of float32's bytes.
+
+    Code 65535 is overflow (inf or NaN); 0…65534 span [low, high] of the finite log losses, a step of
+    (high − low)/65534 decades, so a value is off by at most half a step: 0.01 % of the loss on a map
+    spanning 6 decades, far below one of the 128 colours or the 4 digits the hover shows. Each row is stored as
+    differences from its left neighbour (mod 2¹⁶, the first as is), low bytes then high bytes,
+    gzipped: a smooth surface leaves mostly small differences, which compress.
+    """
+    logs = log_loss(loss)
+    finite = np.isfinite(logs)
+    low = float(logs[finite].min()) if finite.any() else 0.0
+    high = float(logs[finite].max()) if finite.any() else 1.0
+    span = high - low if high > low else 1.0
+    codes = np.full(logs.shape, OVERFLOW_CODE, np.uint16)
+    codes[finite] = np.round((logs[finite] - low) / span * (OVERFLOW_CODE - 1)).astype(np.uint16)
+    steps = codes.copy()
+    steps[:, 1:] = codes[:, 1:] - codes[:, :-1]  # uint16 arithmetic wraps: mod 2¹⁶, as the page undoes it
+    planes = np.concatenate([(steps & 0xFF).astype(np.uint8).ravel(), (steps >> 8).astype(np.uint8).ravel()])
+    return {"shape": list(codes.shape), "low": low, "high": high,
+            "data": base64.b64encode(gzip.compress(planes.tobytes(), compresslevel=9, mtime=1)).decode("ascii")}
+
+
+def unpack_loss(packed: dict[str, Any]) -> np.ndarray:
+    """Inverse of :func:`pack_loss` (what the page does), for tests and notebooks."""
+    ny, nx = packed["shape"]
+    raw = np.frombuffer(gzip.decompress(base64.b64decode(packed["data"])), np.uint8)
+    steps = raw[:ny * nx].astype(np.uint16) | (raw[ny * nx:].astype(np.uint16) << 8)
+    codes = np.cumsum(steps.reshape(ny, nx), axis=1, dtype=np.uint16)  # wraps mod 2¹⁶
+    loss = 10.0 ** (packed["low"] + codes / (OVERFLOW_CODE - 1) * (packed["high"] - packed["low"]))
+    return np.where(codes == OVERFLOW_CODE, np.inf, loss)
 
 
 def figure_id_base(index: int) -> int:
@@ -194,7 +228,7 @@ def panel_builders(document: ExperimentFile, dataset: DatasetFile,
                                                                    dataset)}
     for plane in document.planes:
         builders[f"landscape-{plane.method}"] = partial(panels.landscape_plot, plane, scales)
-    builders["loss"] = partial(panels.loss_plot, runs)
+    builders["loss"] = partial(panels.loss_plot, runs, document.seeds)
     builders["accuracy"] = partial(panels.accuracy_plot, runs, dataset.classes)
     for plane in document.planes:
         builders[f"gap-{plane.method}"] = partial(panels.gap_plot, plane.method, runs)
@@ -226,6 +260,7 @@ class FigureContext:
     layout_class: str  # CSS modifier of the plots' grid
     stretchable: bool  # some plane has a stretched view besides its true proportions
     description: str  # what the figure shows, in words, for screen readers (aria-describedby)
+    extents: str  # which part of each plane its map shows, in the figcaption
 
     @property
     def multi_run(self) -> bool:
@@ -239,7 +274,7 @@ def figure_context(document: ExperimentFile) -> FigureContext:
                          notes=divergence_notes(document.runs),
                          layout_class=f"la-plots--{layout_name([p.method for p in document.planes])}",
                          stretchable=any(len(p.views) > 1 for p in document.planes),
-                         description=describe(document))
+                         description=describe(document), extents=extent_note(document))
 
 
 def describe(document: ExperimentFile) -> str:
@@ -258,6 +293,17 @@ def describe(document: ExperimentFile) -> str:
                          f"({num(float(start[0]), 2)}, {num(float(start[1]), 2)}) and ends at the centre, at most "
                          f"{num(float(path.distance.max()), 2)} from the plane.")
     return " ".join(sentences)
+
+
+def extent_note(document: ExperimentFile) -> str:
+    """The extent of every map in true proportions, from the surfaces' own grids."""
+    parts = []
+    for plane in document.planes:
+        surface = plane.views[0].surface
+        reach = float(surface.x[-1])
+        how = "the standard extent of a random plane" if plane.method == "random" else "the path's reach plus a margin"
+        parts.append(f"{panels.plane_title(plane.method)}: a and b within ±{num(reach, 2)} ({how})")
+    return "Maps in true proportions, centred on the final weights. " + "; ".join(parts) + "."
 
 
 def run_label(run: RunRecord) -> str:

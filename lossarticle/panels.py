@@ -36,7 +36,7 @@ from bokeh.plotting import figure as bokeh_figure
 from bokeh.util import serialization as bokeh_serialization
 
 from lossarticle.scales import Scale, log_loss, range_note
-from lossarticle.schema import AxesRecord, DatasetFile, PlaneRecord, RunRecord, ViewRecord
+from lossarticle.schema import AxesRecord, DatasetFile, PlaneRecord, RunRecord, SeedsRecord, ViewRecord
 
 PANEL_IDS = 400  # Bokeh ids reserved per panel (a landscape uses about 70)
 CLASS_COLOURS = ("#E69F00", "#56B4E9", "#009E73")  # Okabe–Ito: orange, sky blue, bluish green
@@ -49,6 +49,7 @@ LANDSCAPE_PALETTE = tuple(f"#{v:02x}{v:02x}{min(v + 6, 255):02x}" for v in np.li
 PLANE_TITLES = {"pca": "PCA of the path", "random": "Random directions", "init-final": "Initial → final weights"}
 HEIGHT_SQUARE, HEIGHT_CURVE, HEIGHT_STRIP = 300, 150, 170
 CURVE_LEFT = 44  # pixels left of every time axis: stacked curves line up epoch for epoch
+FAINT_SEEDS, FAINT_POINTS = 40, 80  # other initializations drawn behind the first, and epochs kept of each
 GAP_DECADES = 3.0  # the recorded-vs-plane strip shows at most this many decades above its lowest loss
 GAP_TITLE, DISTANCE_TITLE = "Loss: recorded vs. read off the plane", "Distance from the plane"
 
@@ -228,8 +229,10 @@ def landscape_plot(plane: PlaneRecord, scales: dict[str, Scale]) -> Any:
     Each view draws its own surface (computed over the extent it shows) as a named
     image with iso-lines per scale; the page shows one view and one scale at a time
     (``image-<plane>-<view>``, ``contours-<plane>-<view>-<scale>``). The image holds
-    the loss itself, unrounded, so hovering reads it off; overflow (inf, NaN) takes
-    the top colour. Hover also gives the plane coordinates and the accuracy there.
+    the loss itself, so hovering reads it off; overflow (inf, NaN) takes the top
+    colour. Hover also gives the plane coordinates and the accuracy there. The loss
+    arrives packed in the figure's spec (page_data.pack_loss: a third of the bytes)
+    and the page fills the image with it: here it is a placeholder of the grid's shape.
     The runs' paths are the page's: they move with the epoch.
     """
     method, first, scale = plane.method, plane.views[0], scales["figure"]
@@ -246,7 +249,8 @@ def landscape_plot(plane: PlaneRecord, scales: dict[str, Scale]) -> Any:
         surface, shown = view.surface, view is first
         x_edges, y_edges = grid_extent(surface.x), grid_extent(surface.y)
         accuracy = np.round(100 * surface.accuracy).astype(np.uint8)  # whole percent: hover text, not colour
-        source = ColumnDataSource({"image": [surface.loss.astype(np.float32)], "accuracy": [accuracy]})
+        source = ColumnDataSource({"image": [np.full(accuracy.shape, np.nan, np.float32)], "accuracy": [accuracy]},
+                                  name=f"image-source-{method}-{view.name}")
         images.append(plot.image(image="image", source=source, x=x_edges[0], y=y_edges[0],
                                  dw=x_edges[1] - x_edges[0], dh=y_edges[1] - y_edges[0], color_mapper=mapper,
                                  name=f"image-{method}-{view.name}", visible=shown))
@@ -307,11 +311,20 @@ def epoch_range(runs: Sequence[RunRecord]) -> tuple[float, float]:
     return 0.0, float(max(run.epochs for run in runs)) or 1.0
 
 
-def loss_plot(runs: Sequence[RunRecord]) -> Any:
-    """Training loss of every run on a log axis (the current point is an overlay of the page's)."""
-    plot = base_plot("Training loss", HEIGHT_CURVE, epoch_range(runs), log_range([r.train_loss for r in runs]),
-                     left=CURVE_LEFT, y_axis_type="log")
+def loss_plot(runs: Sequence[RunRecord], seeds: SeedsRecord) -> Any:
+    """Training loss of every run on a log axis, the other initializations faintly behind the first.
+
+    The current point is an overlay of the page's. Other initializations are drawn
+    thinned (at most FAINT_SEEDS of them, FAINT_POINTS epochs each), which is all a
+    150-pixel panel can show of them.
+    """
+    others = faint_curves(seeds)
+    plot = base_plot("Training loss", HEIGHT_CURVE, epoch_range(runs),
+                     log_range([r.train_loss for r in runs] + others["ys"]), left=CURVE_LEFT, y_axis_type="log")
     log_ticks(plot)
+    if others["xs"]:
+        plot.multi_line(xs="xs", ys="ys", source=ColumnDataSource(others), line_color=MUTED, line_alpha=0.18,
+                        line_width=1.0)
     lines = []
     for index, run in enumerate(runs):
         colour, dash = run_style(index)
@@ -322,6 +335,26 @@ def loss_plot(runs: Sequence[RunRecord]) -> Any:
         legend_style(plot)
     hover_epochs(plot, lines, ("loss", "@y{0.[0000]}"))
     return plot
+
+
+def faint_curves(seeds: SeedsRecord) -> dict[str, list[np.ndarray]]:
+    """The loss of initializations 1, 2, … (not the first, drawn in full), thinned for the page."""
+    epochs = seeds.train_loss.shape[1]
+    columns = np.unique(np.round(np.linspace(0, epochs - 1, min(FAINT_POINTS, epochs))).astype(np.int64))
+    rows = seeds.train_loss[1:FAINT_SEEDS + 1, columns]
+    x = columns.astype(np.float32)
+    return {"xs": [x for _ in rows], "ys": [np.asarray(rounded_array(row), np.float32) for row in rows]}
+
+
+def rounded_array(values: np.ndarray, digits: int = 3) -> np.ndarray:
+    """Floats to ``digits`` significant digits (non-finite kept): faint curves need no more."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values) & (values != 0)
+    scale = np.ones_like(values)
+    scale[finite] = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(values[finite]))))
+    out = values.copy()
+    out[finite] = np.round(values[finite] * scale[finite]) / scale[finite]
+    return out
 
 
 def accuracy_plot(runs: Sequence[RunRecord], classes: int) -> Any:

@@ -13,8 +13,10 @@ import tempfile
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import bokeh
 import jinja2
@@ -22,14 +24,18 @@ from markupsafe import Markup
 
 from lossarticle.citation import cite
 from lossarticle.configs import EXPERIMENTS, Experiment
-from lossarticle.content import EXPLORER, Article, FigureRef, number_figures, parse_article, read_sources
-from lossarticle.errors import CacheError, ContentError, cannot_write
+from lossarticle.content import (EXPLORER, OVERVIEW, SEEDS, SPIRAL, STATIC_FIGURES, Article, FigureRef,
+                                 number_figures, parse_article, read_sources)
+from lossarticle.errors import CacheError, ConfigError, ContentError, cannot_write
 from lossarticle.export import write_atomic
 from lossarticle.scales import shared_scale
 from lossarticle.schema import (DATASET_FILE, INDEX_FILE, SCHEMA_VERSION, DatasetFile, ExperimentFile, IndexEntry,
                                 IndexFile, data_dir_of, experiment_path, read_dataset, read_experiment, to_json)
 from lossarticle.site_folder import check_replaceable, recover, site_lock, swap_in
 from lossarticle.summaries import ExperimentSummary, summarize
+
+if TYPE_CHECKING:  # only the type: importing posters loads matplotlib
+    from lossarticle.posters import Poster
 
 BOKEH_JS = Path(bokeh.__file__).parent / "server" / "static" / "js" / "bokeh.min.js"
 BOKEH_SITE_PATH = f"bokeh/bokeh-{bokeh.__version__}.min.js"
@@ -48,6 +54,15 @@ class RenderOptions:
     article_dir: Path  # NN-slug.md sources
     templates_dir: Path  # base.html, figure.html, explorer.html and assets/
     registry: tuple[Experiment, ...] = EXPERIMENTS
+    base_url: str | None = None  # where the site is published ("https://user.github.io/repo/"); None: unknown
+
+    def __post_init__(self) -> None:
+        # Link previews need absolute addresses (og:image); without a base URL those tags are left out.
+        if self.base_url is not None:
+            parts = urlsplit(self.base_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc or not self.base_url.endswith("/") \
+                    or parts.query or parts.fragment:
+                raise ConfigError(f"base_url={self.base_url!r}: must be an absolute http(s) address ending in '/'")
 
 
 @dataclass
@@ -60,6 +75,7 @@ class RenderCache:
 
     documents: dict[str, tuple[tuple[int, int], ExperimentFile]] = field(default_factory=dict)
     scripts: dict[str, tuple[tuple[Any, ...], str]] = field(default_factory=dict)
+    posters: dict[str, tuple[tuple[Any, ...], Poster]] = field(default_factory=dict)
 
 
 def stamp(path: Path) -> tuple[int, int]:
@@ -114,6 +130,52 @@ def figure_scripts(slugs: list[str], documents: dict[str, ExperimentFile], datas
     return scripts
 
 
+class PosterShelf:
+    """The posters of the figures a page places, each drawn once (or taken from ``RenderCache``) when asked for.
+
+    A poster is redrawn only when a file it is made from changed: its experiment's
+    file and the data set, for the overview every explorer network's.
+    """
+
+    def __init__(self, documents: dict[str, ExperimentFile], dataset: DatasetFile, options: RenderOptions,
+                 cache: RenderCache) -> None:
+        self.documents, self.dataset, self.options, self.cache = documents, dataset, options, cache
+        self.drawn: dict[str, Poster] = {}  # what this build publishes, in the order the page asked
+
+    def __call__(self, slug: str) -> Poster:
+        """The poster of ``slug``: an experiment, SPIRAL, OVERVIEW, SEEDS, or EXPLORER (its first network's)."""
+        from lossarticle import posters
+        from lossarticle.page_data import explorer_grid
+        data = data_dir_of(self.options.site_dir)
+        if slug == EXPLORER:
+            return self(explorer_grid(self.options.registry).choices[0].slug)
+        if slug == SPIRAL:
+            sources, draw = [], partial(posters.spiral_poster, self.dataset)
+        elif slug == OVERVIEW:
+            grid = explorer_grid(self.options.registry)
+            sources, draw = [c.slug for c in grid.choices], partial(posters.overview_poster, grid, self.documents,
+                                                                    self.dataset)
+        elif slug == SEEDS:
+            columns = posters.seeded(self.documents)
+            sources, draw = [d.slug for d in columns], partial(posters.seeds_poster, columns)
+        elif slug in self.documents:
+            sources, draw = [slug], partial(posters.experiment_poster, self.documents[slug], self.dataset)
+        else:
+            raise KeyError(f"no poster for figure {slug!r}")
+        key = (stamp(data / DATASET_FILE), *(stamp(experiment_path(data, s)) for s in sources))
+        cached = self.cache.posters.get(slug)
+        if cached is None or cached[0] != key:
+            cached = (key, draw())
+            self.cache.posters[slug] = cached
+        self.drawn[slug] = cached[1]
+        return cached[1]
+
+    def files(self) -> dict[str, bytes]:
+        """``posters/<slug>.svg`` and ``.png`` of every poster the page asked for."""
+        return {path: content for poster in self.drawn.values()
+                for path, content in ((poster.path("svg"), poster.svg), (poster.path("png"), poster.png))}
+
+
 def page_environment(templates_dir: Path) -> jinja2.Environment:
     """Jinja2 for the page templates: strict, HTML-escaped by default (titles and captions included)."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir), undefined=jinja2.StrictUndefined,
@@ -121,27 +183,55 @@ def page_environment(templates_dir: Path) -> jinja2.Environment:
 
 
 def figure_renderer(environment: jinja2.Environment, documents: dict[str, ExperimentFile],
-                    registry: tuple[Experiment, ...]) -> Callable[[FigureRef, str], str]:
+                    registry: tuple[Experiment, ...], posters: PosterShelf) -> Callable[[FigureRef, str], str]:
     """The callback content.parse_article uses to turn a ``:::`` container into HTML."""
     from lossarticle.page_data import explorer_grid, figure_context
 
     def render(ref: FigureRef, caption_html: str) -> str:
         if ref.slug == EXPLORER:
             return environment.get_template("explorer.html").render(
-                number=ref.number, caption_html=Markup(caption_html), grid=explorer_grid(registry))
+                number=ref.number, caption_html=Markup(caption_html), grid=explorer_grid(registry),
+                poster=posters(EXPLORER))
+        if ref.slug in STATIC_FIGURES:
+            return environment.get_template("static_figure.html").render(
+                number=ref.number, caption_html=Markup(caption_html), slug=ref.slug, poster=posters(ref.slug))
         return environment.get_template("figure.html").render(
             number=ref.number, caption_html=Markup(caption_html), src=f"figures/{ref.slug}.js",
-            download=experiment_path(Path("data"), ref.slug).as_posix(), figure=figure_context(documents[ref.slug]))
+            download=experiment_path(Path("data"), ref.slug).as_posix(), figure=figure_context(documents[ref.slug]),
+            poster=posters(ref.slug))
 
     return render
 
 
-def render_page(article: Article, environment: jinja2.Environment) -> str:
+@dataclass(frozen=True)
+class LinkPreview:
+    """What a shared link shows (Open Graph and Twitter card tags): absolute addresses only."""
+
+    url: str  # the page
+    image: str  # a PNG poster
+    image_alt: str
+    image_width: int
+    image_height: int
+
+
+def link_preview(article: Article, posters: PosterShelf, base_url: str | None) -> LinkPreview | None:
+    """The preview of the page: the poster named by ``preview_figure`` in the title's front matter, else the first
+    figure's; None when the published address is unknown (relative og:image addresses are ignored by readers)."""
+    if base_url is None or not article.figures:
+        return None
+    poster = posters(article.meta.get("preview_figure") or article.figures[0].slug)
+    return LinkPreview(url=base_url, image=base_url + poster.path("png"), image_alt=poster.alt,
+                       image_width=poster.png_width, image_height=poster.png_height)
+
+
+def render_page(article: Article, environment: jinja2.Environment, preview: LinkPreview | None,
+                base_url: str | None) -> str:
     """index.html from base.html."""
     return environment.get_template("base.html").render(
         meta=article.meta, lead_html=Markup(article.lead_html), footnotes_html=Markup(article.footnotes_html),
         sections=[{"id": s.id, "title": s.title, "html": Markup(s.html)} for s in article.sections],
-        csp=CONTENT_SECURITY_POLICY, bokeh_js=BOKEH_SITE_PATH, citation=cite(article.meta, url=None))
+        csp=CONTENT_SECURITY_POLICY, bokeh_js=BOKEH_SITE_PATH, preview=preview,
+        citation=cite(article.meta, url=base_url))
 
 
 def published_index(documents: dict[str, ExperimentFile]) -> IndexFile:
@@ -150,8 +240,8 @@ def published_index(documents: dict[str, ExperimentFile]) -> IndexFile:
         IndexEntry(d.slug, d.title, experiment_path(Path(), d.slug).name, d.config_hash) for d in documents.values()))
 
 
-def build_files(options: RenderOptions, cache: RenderCache) -> dict[str, str]:
-    """Every generated text file of the site, by relative path; a page-template mistake is one line."""
+def build_files(options: RenderOptions, cache: RenderCache) -> dict[str, str | bytes]:
+    """Every generated file of the site, by relative path; a page-template mistake is one line."""
     try:
         return gather_files(options, cache)
     except jinja2.TemplateError as error:
@@ -171,8 +261,9 @@ def describe_template_error(error: jinja2.TemplateError, templates_dir: Path) ->
     return f"{where}{what}: {error.message}"
 
 
-def gather_files(options: RenderOptions, cache: RenderCache) -> dict[str, str]:
-    """Every generated text file of the site, by relative path; gathers all before writing."""
+def gather_files(options: RenderOptions, cache: RenderCache) -> dict[str, str | bytes]:
+    """Every generated file of the site (text, and the posters' bytes), by relative path; gathers all before
+    writing."""
     environment = page_environment(options.templates_dir)
     # Sources and figure slugs first: an editor's typo is reported before any data is read.
     sources = read_sources(options.article_dir, options.article_dir.name)
@@ -180,14 +271,18 @@ def gather_files(options: RenderOptions, cache: RenderCache) -> dict[str, str]:
     documents = load_documents(options, cache)
     dataset = load_dataset(options)
     summaries: dict[str, ExperimentSummary] = {slug: summarize(d) for slug, d in documents.items()}
-    article = parse_article(sources, summaries, figures, figure_renderer(environment, documents, options.registry))
-    slugs = [f.slug for f in article.figures if f.slug != EXPLORER]
+    posters = PosterShelf(documents, dataset, options, cache)
+    article = parse_article(sources, summaries, figures,
+                            figure_renderer(environment, documents, options.registry, posters))
+    slugs = [f.slug for f in article.figures if f.slug not in (EXPLORER, *STATIC_FIGURES)]
     if any(f.slug == EXPLORER for f in article.figures):
         slugs += [e.slug for e in options.registry if e.explorer and e.slug not in slugs]
-    files = {"index.html": render_page(article, environment), f"data/{INDEX_FILE}": to_json(published_index(documents))}
+    preview = link_preview(article, posters, options.base_url)
+    files: dict[str, str | bytes] = {"index.html": render_page(article, environment, preview, options.base_url),
+                                     f"data/{INDEX_FILE}": to_json(published_index(documents))}
     for slug, text in figure_scripts(slugs, documents, dataset, options, cache).items():
         files[f"figures/{slug}.js"] = text
-    return files
+    return files | posters.files()
 
 
 def render_site(options: RenderOptions, cache: RenderCache | None = None,
@@ -202,11 +297,12 @@ def render_site(options: RenderOptions, cache: RenderCache | None = None,
             write_site(options, files)
         except OSError as error:
             raise cannot_write(error, site.parent) from error
-    echo(f"rendered {site / 'index.html'} ({sum(name.startswith('figures/') for name in files)} figure scripts)")
+    scripts, posters = (sum(name.startswith(folder) for name in files) for folder in ("figures/", "posters/"))
+    echo(f"rendered {site / 'index.html'} ({scripts} figure scripts, {posters // 2} posters)")
     return site
 
 
-def write_site(options: RenderOptions, files: dict[str, str]) -> None:
+def write_site(options: RenderOptions, files: dict[str, str | bytes]) -> None:
     """Write ``files`` and the static ones into a sibling folder, then swap it in."""
     site = options.site_dir
     site.parent.mkdir(parents=True, exist_ok=True)

@@ -10,9 +10,9 @@ objects, tuples are lists (in the order given: planes in the registry's order).
 Arrays are objects ``{"dtype": "float32", "shape": [101, 101], "base64": "..."}``
 holding the raw little-endian bytes in C order. Each array field states its
 dtype and shape, with named dimensions the reader fills in from the config
-(``snapshots`` = a run's epochs + 1, ``ny``/``nx``/``segment`` = the surface
-resolution, ``ry``/``rx`` = the region resolution) or binds on first use
-(``frames``). Grids
+(``snapshots`` = a run's epochs + 1, ``configured`` = the configured epochs + 1,
+``ny``/``nx``/``segment`` = the surface resolution, ``ry``/``rx`` = the region
+resolution, ``seeds`` = the seed count) or binds on first use (``frames``). Grids
 are ``Z[iy][ix]``: the value at ``(x[ix], y[iy])``, the ``np.meshgrid(x, y)`` and
 Bokeh ``image()`` convention.
 
@@ -40,7 +40,7 @@ from lossarticle.errors import CacheError
 
 #: Bumped whenever the meaning or layout of an exported file changes; part of
 #: every cache key, so old files are recomputed rather than misread.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 DATASET_FILE = "spiral.json"
 INDEX_FILE = "index.json"
@@ -141,6 +141,7 @@ class RunRecord:
     momentum: float
     epochs: int  # epochs run; fewer than configured when training diverged
     diverged: bool  # True when training hit a non-finite loss; arrays stop before it
+    test_acc: float  # accuracy of the final weights on the held-out test split
     train_loss: np.ndarray = array("float32", "snapshots", low=0)
     train_acc: np.ndarray = array("float32", "snapshots", low=0, high=1)
     val_acc: np.ndarray = array("float32", "snapshots", low=0, high=1)
@@ -154,6 +155,29 @@ class RunRecord:
     def path(self, method: str) -> PathRecord:
         """This run's path on the plane ``method``."""
         return _by_method(self.paths, method)
+
+
+@dataclass(frozen=True)
+class SeedsRecord:
+    """Every initialization of the experiment's first run, trained together; seed 0 is the run the figures draw.
+
+    Seed s starts from PyTorch's default initialization drawn with seed ``config.seed + s``.
+    A seed whose training diverged keeps its non-finite losses (NaN, inf).
+    """
+
+    count: int
+    final_train_loss: np.ndarray = array("float32", "seeds", finite=False, low=0)
+    final_train_acc: np.ndarray = array("float32", "seeds", finite=False, low=0, high=1)
+    final_val_acc: np.ndarray = array("float32", "seeds", finite=False, low=0, high=1)
+    final_test_acc: np.ndarray = array("float32", "seeds", finite=False, low=0, high=1)
+    train_loss: np.ndarray = array("float32", "seeds", "configured", finite=False, low=0)  # θ₀, then each epoch
+    diverged: np.ndarray = array("bool", "seeds")
+    first_dead_layer: np.ndarray = array("int32", "seeds", low=-1)  # at θ₀: first hidden layer off for every
+    #                                                                 training input; -1 for none
+
+    @staticmethod
+    def dimensions(scalars: dict[str, Any]) -> dict[str, int]:
+        return {"seeds": int(scalars["count"])}
 
 
 @dataclass(frozen=True)
@@ -197,6 +221,7 @@ class ExperimentFile:
     planes: tuple[PlaneRecord, ...]  # in the order the experiment lists them
     runs: tuple[RunRecord, ...]  # in the order the experiment lists them; the first centres the planes
     region_axes: AxesRecord
+    seeds: SeedsRecord  # the first run from every initialization the experiment trains
 
     def plane(self, method: str) -> PlaneRecord:
         return _by_method(self.planes, method)
@@ -449,7 +474,7 @@ def read_experiment(path: Path, experiment: Experiment) -> ExperimentFile:
         raise CacheError(f"{path}: made from another config (hash mismatch)")
     config = experiment.surface
     dims = {"ny": config.resolution, "nx": config.resolution, "segment": config.resolution,
-            "ry": config.region_resolution, "rx": config.region_resolution}
+            "ry": config.region_resolution, "rx": config.region_resolution, "configured": experiment.epochs + 1}
     document = from_tree(ExperimentFile, node, str(path), dims, {"config": experiment})
     check_experiment(document, experiment, str(path))
     return document
@@ -463,6 +488,8 @@ def check_experiment(document: ExperimentFile, experiment: Experiment, where: st
         raise CacheError(f"{where}.planes: {[p.method for p in document.planes]}, expected {list(experiment.planes)}")
     for index, plane in enumerate(document.planes):
         check_plane(plane, f"{where}.planes[{index}]")
+    if document.seeds.count != experiment.seeds:
+        raise CacheError(f"{where}.seeds.count: {document.seeds.count}, expected {experiment.seeds}")
     if tuple(r.name for r in document.runs) != tuple(r.name for r in experiment.runs):
         raise CacheError(f"{where}.runs: {[r.name for r in document.runs]}, expected "
                          f"{[r.name for r in experiment.runs]}")

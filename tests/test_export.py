@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from lossarticle.build import TrainOptions, train_experiments
@@ -82,3 +83,15 @@ def test_atomic_write_leaves_no_temporary_file(tmp_path) -> None:
     write_atomic(target, "{}")
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
     assert oct(target.stat().st_mode & 0o777) == "0o644"
+
+
+def test_the_seeds_block_holds_every_initialization_with_seed_0_as_the_run_drawn(tmp_path) -> None:
+    experiment = tiny("seeded", seeds=5)
+    train_experiments(options(tmp_path, registry=(experiment,)), echo=lambda s: None)
+    document = read_experiment(tmp_path / "data" / "seeded.json", experiment)
+    seeds, run = document.seeds, document.reference
+    assert seeds.count == 5 and seeds.train_loss.shape == (5, experiment.epochs + 1)
+    assert np.array_equal(seeds.train_loss[0], run.train_loss)  # the figures draw seed 0
+    assert seeds.final_train_loss[0] == run.train_loss[-1]
+    assert seeds.final_test_acc[0] == pytest.approx(run.test_acc, abs=1e-6)  # the run's is rounded to 6 decimals
+    assert len(set(seeds.final_train_loss.tolist())) == 5  # five different initializations

@@ -17,6 +17,7 @@ import pytest
 from lossarticle import page_data, panels
 from lossarticle.configs import Experiment, Run, mlp
 from lossarticle.errors import ConfigError
+from lossarticle.posters import Poster
 from lossarticle.render import page_environment
 from lossarticle.scales import shared_scale
 from lossarticle.summaries import num
@@ -130,9 +131,13 @@ def test_landscape_images_hold_the_unrounded_loss_on_a_log_scale_and_overflow_ta
     loss = document.planes[0].views[0].surface.loss
     loss[0, 0], loss[1, 2], loss[4, 6] = np.inf, np.nan, 1e30
     spec = spec_of(page_data.figure_script(document, dataset, 5000, SHARED))
-    images = [a for a in ndarrays(spec["items"]["landscape-pca"]) if a.shape == loss.shape and a.dtype == np.float32]
+    images = [page_data.unpack_loss(view["loss"]) for view in spec["landscapes"]["pca"]]
     assert len(images) == 2  # the true and the stretched view
-    np.testing.assert_array_equal(images[0], loss)  # exactly the exported values: nothing rounded before colouring
+    finite = np.isfinite(loss)
+    packed = spec["landscapes"]["pca"][0]["loss"]
+    half_step = (packed["high"] - packed["low"]) / (page_data.OVERFLOW_CODE - 1) / 2  # decades; nothing coarser
+    assert np.all(np.abs(np.log10(images[0][finite]) - np.log10(loss[finite].astype(np.float64))) <= half_step + 1e-12)
+    assert np.isinf(images[0][0, 0]) and np.isinf(images[0][1, 2]) and images[0][4, 6] == pytest.approx(1e30, rel=1e-3)
     mapper = next(node for node in walk(spec["items"]["landscape-pca"]) if node.get("name") == "mapper-pca")
     assert mapper["nan_color"] == panels.LANDSCAPE_PALETTE[-1]  # NaN is overflow; inf is clamped to the top
     low, high = mapper["low"], mapper["high"]
@@ -170,7 +175,7 @@ def test_surface_image_keeps_rows_as_y(dataset) -> None:
     document = synthetic_document()
     surface = document.planes[0].views[0].surface  # rows (y) by columns (x), steeper along y
     spec = spec_of(page_data.figure_script(document, dataset, 5000, SHARED))
-    image = [a for a in ndarrays(spec["items"]["landscape-pca"]) if a.ndim == 2][0]  # the true view
+    image = np.log10(page_data.unpack_loss(spec["landscapes"]["pca"][0]["loss"]))  # the true view
     assert image.shape == (len(surface.y), len(surface.x))
     assert image[0, 3] > image[3, 0] + 0.1  # y = -0.5 on the centre column costs more than x = -1 on the centre row
 
@@ -242,6 +247,7 @@ def test_the_readout_series_keep_float32_so_the_readout_rounds_like_the_prose(da
 
 
 def render(name: str, **context: Any) -> str:
+    context.setdefault("poster", Poster("tiny", b"", b"", 960, 317, 1500, 495, "A poster."))
     return page_environment(TEMPLATES).get_template(name).render(**context)
 
 
@@ -301,3 +307,34 @@ def test_the_description_says_what_the_data_says() -> None:
     start = document.runs[0].path("pca").coords[0]
     assert "training diverged at epoch 4." in text
     assert f"On the map “PCA of the path” the path starts at ({num(float(start[0]), 2)}, " in text
+
+
+def test_the_loss_panel_draws_other_initializations_faintly_and_thinned(dataset) -> None:
+    experiment = synthetic_experiment()
+    spec = spec_of(page_data.figure_script(synthetic_document(experiment), dataset, 5000, SHARED))
+    maps = [dict(node["entries"]) for node in walk(spec["items"]["loss"]) if node.get("type") == "map"]
+    [columns] = [m for m in maps if "xs" in m]  # the multi_line's source, as Bokeh serializes a dict
+    xs, ys = ndarrays(columns["xs"]), ndarrays(columns["ys"])
+    assert len(ys) == experiment.seeds - 1  # every initialization but the first, which the page draws in full
+    document = synthetic_document(experiment)
+    np.testing.assert_allclose(ys[0], document.seeds.train_loss[1, xs[0].astype(int)], rtol=5e-3)
+
+
+def test_the_caption_states_each_maps_extent() -> None:
+    experiment = synthetic_experiment(planes=("random", "pca"))
+    note = page_data.figure_context(synthetic_document(experiment)).extents
+    assert note == ("Maps in true proportions, centred on the final weights. Random directions: a and b within ±1.0 "
+                    "(the standard extent of a random plane); PCA of the path: a and b within ±1.0 (the path's reach "
+                    "plus a margin).")
+
+
+@pytest.mark.parametrize("decades", [0.004, 1.0, 6.0])
+def test_packed_losses_come_back_within_half_a_step(decades: float) -> None:
+    rng = np.random.default_rng(1)
+    loss = (1.1 * 10 ** (decades * rng.random((9, 11)))).astype(np.float32)
+    loss[2, 3] = np.nan
+    back = page_data.unpack_loss(page_data.pack_loss(loss))
+    finite = np.isfinite(loss)
+    step = decades / (page_data.OVERFLOW_CODE - 1)  # in decades
+    assert np.all(np.abs(np.log10(back[finite]) - np.log10(loss[finite].astype(np.float64))) <= step / 2 + 1e-12)
+    assert np.isinf(back[2, 3])

@@ -195,7 +195,9 @@ def test_an_invalid_registry_is_one_line_naming_the_registry(tmp_path) -> None:
     shutil.copytree(ROOT / "lossarticle", tmp_path / "lossarticle")
     shutil.copy(ROOT / "generate.py", tmp_path / "generate.py")
     configs = tmp_path / "lossarticle" / "configs.py"
-    configs.write_text(configs.read_text().replace("mlp(20, 5, epochs=400),", "mlp(20, 0, epochs=400),"))
+    registry = configs.read_text()
+    assert "mlp(20, 5, epochs=400," in registry  # the line this test breaks
+    configs.write_text(registry.replace("mlp(20, 5, epochs=400,", "mlp(20, 0, epochs=400,", 1))
     result = subprocess.run([sys.executable, "generate.py", "render"], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 1 and result.stdout == ""
     assert re.fullmatch(r"Error: lossarticle/configs\.py:\d+: mlp-d20-w0\.width=0: must be a positive integer\n",

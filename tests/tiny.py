@@ -23,7 +23,7 @@ def tiny(slug: str = "tiny", **changes: object) -> Experiment:
 
 
 TINY_REGISTRY = (
-    tiny("tiny", explorer=True),
+    tiny("tiny", explorer=True, seeds=3),
     tiny("tiny-opt", depth=2, width=4, runs=(Run("adam"), Run("sgd", "sgd", 0.1))),
     tiny("tiny-dirs", depth=2, planes=("random", "init-final", "pca"), explorer=True),
 )
@@ -63,6 +63,16 @@ TINY_ARTICLE = {
     "02-explorer.md": "---\ntitle: More\n---\n\n### A sub-heading\n\nSecond.[^b]\n\n::: explorer\nPick one.\n:::\n\n"
                   "::: figure tiny-opt\nFour runs.\n:::\n\n[^b]: Second note.\n",
 }
+
+
+# The figures that are only pictures (content.STATIC_FIGURES), placed after the others so the
+# numbers of TINY_ARTICLE's figures stay as they are.
+TINY_STATIC = {
+    "03-data.md": "---\ntitle: The data\n---\n\n::: figure spiral\nThe *points*.\n:::\n\nText.\n\n"
+                  "::: figure overview\nEvery network of the explorer.\n:::\n\n"
+                  "::: figure seeds\nEvery initialization.\n:::\n",
+}
+TINY_ARTICLE_WITH_STATIC = {**TINY_ARTICLE, **TINY_STATIC}
 
 
 def file_tree(folder: Path) -> dict[str, bytes]:

@@ -51,6 +51,7 @@
   const specs = new Map();     // slug -> spec, as registered by figures/<slug>.js
   const waiting = new Map();   // slug -> [{resolve, reject}]
   const requested = new Set(); // slugs whose script tag was inserted
+  const preloaded = new Set(); // slugs whose script was fetched ahead (preload), not yet run
   const players = new Map();   // figure slug or "explorer" -> Player
 
   tuneBokeh();
@@ -216,6 +217,22 @@
   function gunzipBase64(text) {
     // BokehJS ships fflate for its own arrays; reuse it rather than ship a second inflater.
     return new Uint8Array(Bokeh.require("core/util/buffer").base64_to_buffer(text));
+  }
+
+  // A landscape's loss as page_data.pack_loss packed it: 16-bit steps of log10(loss) between the
+  // map's own extremes, each row as differences from its left neighbour, low bytes then high bytes.
+  const OVERFLOW = 65535;
+  function unpackLoss(packed) {
+    const [ny, nx] = packed.shape, n = ny * nx, bytes = gunzipBase64(packed.data);
+    const loss = new Float32Array(n), span = (packed.high - packed.low) / (OVERFLOW - 1);
+    for (let row = 0; row < ny; row++) {
+      let code = 0;
+      for (let i = row * nx, end = i + nx; i < end; i++) {
+        code = (code + (bytes[i] | (bytes[n + i] << 8))) & 0xffff;
+        loss[i] = code === OVERFLOW ? Infinity : Math.pow(10, packed.low + code * span);
+      }
+    }
+    return Bokeh.require("core/util/ndarray").ndarray(loss, { dtype: "float32", shape: [ny, nx] });
   }
 
   function prepareRun(raw, spec) {
@@ -516,6 +533,13 @@
       this.named = this.runs.length > 1;
       this.lut = colourLut(spec.classes, spec.confidence_bits);
       this.focus = 0;
+      for (const plane of spec.planes) {
+        for (const view of spec.landscapes[plane]) {
+          // Filled once: the spec carries the loss packed, the plot a placeholder of its shape.
+          const source = embedding.find("image-source-" + plane + "-" + view.name);
+          source.data = { ...source.data, image: [unpackLoss(view.loss)] };
+        }
+      }
       this.epoch = spec.max_epoch;
       this.at = this.runs.map((r) => Math.min(this.epoch, r.epochs));
       this.frame = -1;

@@ -1,0 +1,463 @@
+"""Static pictures of the figures, drawn at build time with matplotlib from the same records as the live ones.
+
+Every figure of the page holds one (``posters/<slug>.svg``) from the start, so readers
+without JavaScript, print, feed readers and link previews all see something true; the
+live Bokeh figure replaces it once it is ready. A poster shows the figure at its last
+epoch: the decision regions of the final frame over the training points, each plane's
+landscape in true proportions with the path of every run, and the curves. Two more
+kinds exist only as pictures: the data set (``spiral``) and the final decision regions
+of every explorer network side by side (``overview``).
+
+Colours come from where the live figures take them (``panels``: class, run and
+landscape colours; ``scales``: the figure's colour scale and its labelled ticks), so a
+poster and its live figure agree. Nothing here uses pyplot, a browser or a GUI: each
+poster is a ``matplotlib.figure.Figure`` saved by the Agg (PNG) and SVG back ends inside
+``rc_context(STYLE)``, which also fixes everything that would make two builds differ
+(the SVG's date, hash salt and creator, the PNG's software stamp, the font).
+"""
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+from matplotlib.colors import ListedColormap, Normalize
+from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+from lossarticle import panels
+from lossarticle.page_data import CONFIDENCE_BITS, ExplorerChoice, ExplorerGrid, figure_scale_of, run_label
+from lossarticle.scales import Scale, log_loss, range_note
+from lossarticle.schema import DatasetFile, ExperimentFile, PlaneRecord, RunRecord
+from lossarticle.summaries import STUCK_TOLERANCE, num, pct
+
+POSTER_DIR = "posters"  # beside index.html: posters/<slug>.svg and .png
+CSS_PX_PER_INCH = 96  # an SVG of W inches is W·72 pt, which a browser lays out as W·96 CSS pixels
+RASTER_DPI = 144  # the training points inside the SVG: sharp at twice the size it is laid out
+PNG_DPI = 150  # a 10-inch poster is 1500 px wide: enough for a slide, and for a link preview
+SINGLE_SIZE = (10.0, 3.3)  # inches; regions | landscape | loss over accuracy, like the live figure's first row
+PLANES_SIZE = (10.0, 6.4)  # one landscape per plane above, regions and curves below
+SPIRAL_SIZE = (6.0, 4.6)
+SEEDS_SIZE = (9.0, 3.2)
+PANEL_INCHES = 1.75  # one cell of the overview
+SPLIT_MARKERS = {"train": "o", "validation": "^", "test": "s"}  # the data set figure's marker per split
+LINE_DASHES = {"solid": "-", "dashed": (0, (4, 2)), "dotted": (0, (1, 1.6)), "dashdot": "-."}  # Bokeh's names
+STYLE = {
+    # matplotlib ships DejaVu Sans: the PNG has the same glyphs on every build machine. The SVG names
+    # the family and lets the reader's fonts draw the text (sans-serif where DejaVu is missing).
+    "font.family": ["DejaVu Sans", "sans-serif"],
+    "font.size": 8, "axes.titlesize": 8.5, "axes.labelsize": 7.5, "xtick.labelsize": 7, "ytick.labelsize": 7,
+    "legend.fontsize": 7, "axes.titlelocation": "left", "axes.titlepad": 4,
+    "text.color": panels.INK, "axes.labelcolor": panels.MUTED, "xtick.labelcolor": panels.MUTED,
+    "ytick.labelcolor": panels.MUTED, "xtick.color": "#999999", "ytick.color": "#999999",
+    "axes.edgecolor": "#999999", "axes.linewidth": 0.6, "xtick.major.width": 0.6, "ytick.major.width": 0.6,
+    "xtick.major.size": 3, "ytick.major.size": 3, "axes.spines.top": False, "axes.spines.right": False,
+    "figure.facecolor": "white", "savefig.facecolor": "white",
+    "text.parse_math": False,  # axis labels such as "θ_final" or "$" are text, never TeX
+    "svg.fonttype": "none",  # text as text: glyphs drawn as paths cost 6 KB gzipped per poster
+    "svg.hashsalt": "lossarticle-posters",  # fixed ids for clip paths and glyphs: byte-identical builds
+    "svg.image_inline": True,
+    "path.simplify": True,  # 1001-epoch curves drop the vertices a reader cannot see (1/9 px)
+    "legend.frameon": False,
+    "figure.constrained_layout.h_pad": 0.03, "figure.constrained_layout.w_pad": 0.05,
+}
+COORDINATE_ATTRIBUTE = re.compile(rb'( (?:d|x|y)=")([^"]*)"')  # path data and positions, in pt
+LONG_DECIMAL = re.compile(rb"-?\d+\.\d{3,}")
+SVG_METADATA: dict[str, str | None] = {"Date": None, "Creator": None}  # no build date, no library version
+PNG_METADATA: dict[str, str | None] = {"Software": None}
+
+
+@dataclass(frozen=True)
+class Poster:
+    """One figure's static picture, as the site publishes it."""
+
+    slug: str  # the figure: an experiment, "spiral" or "overview"
+    svg: bytes  # what the page shows: vectors, with the images inside rasterized
+    png: bytes  # for slides and link previews
+    width: int  # CSS pixels the SVG is laid out at (the img's width and height attributes)
+    height: int
+    png_width: int  # pixels of the PNG (og:image:width)
+    png_height: int
+    alt: str  # what the picture shows, in words
+
+    def path(self, extension: str) -> str:
+        """``posters/<slug>.svg`` or ``.png``, relative to the page."""
+        return poster_path(self.slug, extension)
+
+
+def poster_path(slug: str, extension: str) -> str:
+    """The one place a poster's file name is spelled."""
+    if extension not in ("svg", "png"):
+        raise ValueError(f"poster extension {extension!r} (known: svg, png)")
+    return f"{POSTER_DIR}/{slug}.{extension}"
+
+
+# ---------------------------------------------------------------- the posters
+
+def experiment_poster(document: ExperimentFile, dataset: DatasetFile) -> Poster:
+    """The poster of an experiment's figure at its last epoch."""
+    with matplotlib.rc_context(STYLE):
+        figure = draw_experiment(document, dataset)
+        return saved(document.slug, figure, experiment_alt(document))
+
+
+def spiral_poster(dataset: DatasetFile) -> Poster:
+    """The data set: every split in the class colours, one marker per split."""
+    with matplotlib.rc_context(STYLE):
+        figure = draw_spiral(dataset)
+        return saved("spiral", figure, spiral_alt(dataset))
+
+
+def overview_poster(grid: ExplorerGrid, documents: dict[str, ExperimentFile], dataset: DatasetFile) -> Poster:
+    """Final decision regions of every explorer network: depth rows × width columns, singles first."""
+    with matplotlib.rc_context(STYLE):
+        figure = draw_overview(grid, documents, dataset)
+        return saved("overview", figure, overview_alt(grid, documents))
+
+
+def seeds_poster(documents: Sequence[ExperimentFile]) -> Poster:
+    """Every initialization's final training loss, one column per architecture, ln 3 marked and counted."""
+    with matplotlib.rc_context(STYLE):
+        figure = draw_seeds(documents)
+        return saved("seeds", figure, seeds_alt(documents))
+
+
+def seeded(documents: dict[str, ExperimentFile]) -> list[ExperimentFile]:
+    """The architectures trained from many initializations, in registry order (the seeds figure's columns)."""
+    return [d for d in documents.values() if d.config.seeds > 1 and d.config.depth > 0]
+
+
+def draw_seeds(documents: Sequence[ExperimentFile]) -> Figure:
+    """A strip per architecture: its final losses on a log axis, those within tolerance of ln 3 in orange."""
+    figure = Figure(figsize=SEEDS_SIZE, layout="constrained")
+    ax = figure.add_subplot()
+    ax.set_yscale("log")
+    ax.axhline(math.log(3), color=panels.MUTED, linewidth=0.8, linestyle=(0, (4, 2)))
+    finite = np.concatenate([d.seeds.final_train_loss[np.isfinite(d.seeds.final_train_loss)] for d in documents]
+                            or [np.zeros(0, np.float32)])
+    top = float(finite.max()) * 2.5 if finite.size else 10.0
+    for column, document in enumerate(documents):
+        loss = document.seeds.final_train_loss.astype(np.float64)
+        shown = np.where(np.isfinite(loss), loss, top)  # a diverged initialization sits on the top edge
+        stuck = np.abs(loss - math.log(3)) < STUCK_TOLERANCE
+        # Spread the dots across the column by a golden-ratio sequence, not at random: the same picture
+        # on every build, and no two neighbouring seeds on top of each other.
+        offsets = (np.arange(len(shown)) * 0.6180339887 % 1.0 - 0.5) * 0.6
+        ax.scatter(column + offsets[~stuck], shown[~stuck], s=5, color=panels.INK, linewidths=0, alpha=0.7)
+        ax.scatter(column + offsets[stuck], shown[stuck], s=5, color=panels.RUN_STYLES[0][0], linewidths=0, alpha=0.8)
+        ax.text(column, top * 1.15, f"{int(stuck.sum())}/{len(loss)}", ha="center", va="bottom", fontsize=6.5,
+                color=panels.MUTED)
+    ax.set_xticks(range(len(documents)))
+    ax.set_xticklabels([seeds_label(d) for d in documents], rotation=0, fontsize=6.5)
+    ax.set_xlim(-0.6, len(documents) - 0.4)
+    ax.set_ylim(float(finite.min()) / 2 if finite.size else 1e-3, top * 1.8)
+    ax.set_ylabel("final training loss")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
+    ax.set_title("Every initialization's final loss; orange: within "
+                 f"{STUCK_TOLERANCE} of ln 3 (dashed), counted above each column")
+    return figure
+
+
+def seeds_label(document: ExperimentFile) -> str:
+    config = document.config
+    return f"{config.depth}×{config.width}" + ("\nskip" if config.skip else "")
+
+
+def seeds_alt(documents: Sequence[ExperimentFile]) -> str:
+    def stuck(document: ExperimentFile) -> int:
+        return int(np.sum(np.abs(document.seeds.final_train_loss - math.log(3)) < STUCK_TOLERANCE))
+
+    parts = [f"{seeds_label(d).replace(chr(10), ' ')}: {stuck(d)} of {d.seeds.count} at ln 3" for d in documents]
+    return "Final training loss of every initialization, per architecture; " + "; ".join(parts) + "."
+
+
+def saved(slug: str, figure: Figure, alt: str) -> Poster:
+    """SVG and PNG bytes of ``figure``, with nothing in them that depends on the build's time or host."""
+    freeze_layout(figure)
+    svg, png = io.BytesIO(), io.BytesIO()
+    figure.savefig(svg, format="svg", dpi=RASTER_DPI, metadata=SVG_METADATA)
+    figure.savefig(png, format="png", dpi=PNG_DPI, metadata=PNG_METADATA)
+    inches = figure.get_size_inches()
+    width, height = (round(float(v) * CSS_PX_PER_INCH) for v in inches)
+    png_width, png_height = (round(float(v) * PNG_DPI) for v in inches)
+    return Poster(slug, compact_svg(svg.getvalue()), png.getvalue(), width, height, png_width, png_height, alt)
+
+
+def compact_svg(svg: bytes) -> bytes:
+    """Coordinates (``d``, ``x``, ``y``) to 0.01 pt, where matplotlib writes six decimals.
+
+    A fiftieth of a pixel on a 2× screen; 15 % less gzipped for a poster, a third less for
+    the data set's 1500 markers.
+    """
+    def round_number(match: re.Match[bytes]) -> bytes:
+        return f"{float(match[0]):.2f}".rstrip("0").rstrip(".").encode()
+
+    def round_attribute(match: re.Match[bytes]) -> bytes:
+        return match[1] + LONG_DECIMAL.sub(round_number, match[2]) + b'"'
+
+    return COORDINATE_ATTRIBUTE.sub(round_attribute, svg)
+
+
+def freeze_layout(figure: Figure) -> None:
+    """Lay the figure out once, then pin every axes at its position rounded to 10⁻⁶ of the figure.
+
+    Constrained layout solves with kiwisolver, which orders its variables by memory
+    address: the same figure comes out a last bit apart between runs (249.74371705416476
+    or …482 pt), which is enough to change a hash-named SVG clip id. Rounding removes that,
+    and both files then share one layout (and skip a second solve).
+    """
+    figure.draw_without_rendering()
+    figure.set_layout_engine("none")
+    for ax in figure.axes:
+        ax.set_position([round(float(v), 6) for v in ax.get_position(original=True).bounds])
+
+
+# ---------------------------------------------------------------- drawing an experiment
+
+def draw_experiment(document: ExperimentFile, dataset: DatasetFile) -> Figure:
+    """One landscape per plane, the regions of the reference run, loss and accuracy; the live figure's layout."""
+    planes, runs, scale = document.planes, document.runs, figure_scale_of(document)
+    if len(planes) == 1:
+        figure = Figure(figsize=SINGLE_SIZE, layout="constrained")
+        cells = figure.add_gridspec(2, 3, width_ratios=(1.0, 1.2, 1.15))
+        regions, landscapes = figure.add_subplot(cells[:, 0]), [figure.add_subplot(cells[:, 1])]
+        loss, accuracy = figure.add_subplot(cells[0, 2]), figure.add_subplot(cells[1, 2])
+    else:
+        figure = Figure(figsize=PLANES_SIZE, layout="constrained")
+        cells = figure.add_gridspec(2, len(planes), height_ratios=(1.15, 1.0))
+        landscapes = [figure.add_subplot(cells[0, i]) for i in range(len(planes))]
+        regions, loss = figure.add_subplot(cells[1, 0]), figure.add_subplot(cells[1, 1])
+        accuracy = figure.add_subplot(cells[1, 2:])
+    draw_regions(regions, document, dataset)
+    for ax, plane in zip(landscapes, planes):
+        mappable = draw_landscape(ax, plane, runs, scale)
+    colour_bar(figure, mappable, landscapes, scale)
+    draw_loss(loss, runs)
+    draw_accuracy(accuracy, runs, dataset.classes)
+    if len(planes) > 1:
+        loss.set_xlabel("epoch")
+    return figure
+
+
+def region_colours(label: np.ndarray, confidence: np.ndarray, colours: Sequence[str]) -> np.ndarray:
+    """RGB of each region pixel, as the page paints it: low confidence fades the class colour to white.
+
+    The page does this in ``assets/lossarticle.js`` (``colourLut``) from the same
+    ``CONFIDENCE_BITS``; the weights below are those, so a poster and its live figure agree.
+    """
+    levels = (1 << CONFIDENCE_BITS) - 1
+    shade = (confidence >> (8 - CONFIDENCE_BITS)).astype(np.float64) / levels
+    weight = 0.1 + 0.55 * shade
+    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colours], dtype=np.float64)[label]
+    return np.floor(255 + (rgb - 255) * weight[..., None] + 0.5).astype(np.uint8)  # Math.round, not banker's
+
+
+def draw_regions(ax: Axes, document: ExperimentFile, dataset: DatasetFile, labelled: bool = True,
+                 points: bool = True) -> None:
+    """The reference run's decision regions at its last frame, under the training points."""
+    run, axes, colours = document.reference, document.region_axes, panels.class_colours(dataset)
+    image = region_colours(run.regions.label[-1], run.regions.confidence[-1], colours)
+    extent = (*panels.grid_extent(axes.x), *panels.grid_extent(axes.y))
+    # The SVG holds the 100 × 100 regions as they are (4 KB) and the points as one image of their own:
+    # 1083 vector circles cost 16 KB gzipped, antialiased ones on the regions 48 KB, these 7 KB.
+    ax.imshow(image, origin="lower", extent=extent, interpolation="none", aspect="equal")
+    if points:
+        ax.scatter(dataset.train_x[:, 0], dataset.train_x[:, 1], s=2.2, c=[colours[k] for k in dataset.train_y],
+                   linewidths=0, antialiased=False, rasterized=True)
+    ax.set_xlim(extent[:2])
+    ax.set_ylim(extent[2:])
+    if labelled:
+        ax.set_title(panels.focus_title("Decision regions", document.runs))
+        ax.set_xlabel("x₁ (standardized)")
+        ax.set_ylabel("x₂ (standardized)")
+
+
+def landscape_colours() -> ListedColormap:
+    """The live landscapes' palette; overflow (inf, NaN) and losses above the scale take its top colour."""
+    cmap = ListedColormap(panels.LANDSCAPE_PALETTE, name="lossarticle-landscape")
+    return cmap.with_extremes(over=panels.LANDSCAPE_PALETTE[-1], under=panels.LANDSCAPE_PALETTE[0],
+                              bad=panels.LANDSCAPE_PALETTE[-1])
+
+
+def draw_landscape(ax: Axes, plane: PlaneRecord, runs: Sequence[RunRecord], scale: Scale) -> AxesImage:
+    """The plane's true view on the figure's colour scale, with iso-loss lines and every run's whole path."""
+    view = plane.view("true")
+    surface = view.surface
+    image = log_loss(surface.loss)
+    extent = (*panels.grid_extent(surface.x), *panels.grid_extent(surface.y))
+    mappable = ax.imshow(image, origin="lower", extent=extent, cmap=landscape_colours(),
+                         norm=Normalize(scale.low, scale.high), interpolation="none", aspect="equal")
+    lines = panels.contour_lines(surface.x, surface.y, image.astype(np.float32), scale)
+    ax.add_collection(LineCollection([np.column_stack(line) for line in zip(lines["xs"], lines["ys"])],
+                                     colors="#ffffff", alpha=0.75, linewidths=0.6))
+    for index, run in enumerate(runs):
+        colour, dash = panels.run_style(index)
+        coords = run.path(plane.method).coords[:run.epochs + 1]
+        ax.plot(coords[:, 0], coords[:, 1], color=colour, linestyle=LINE_DASHES[dash], linewidth=1.6,
+                solid_capstyle="round", label=run.name)
+        ax.plot(coords[-1, 0], coords[-1, 1], marker="o", markersize=5.5, color=colour,
+                markeredgecolor="#ffffff", markeredgewidth=1.0, linestyle="none")
+    ax.set_xlim(extent[:2])
+    ax.set_ylim(extent[2:])
+    ax.set_title(panels.view_title(plane, view))
+    note = range_note(surface.loss)
+    ax.set_xlabel(plane.axis_labels[0] + (f"\n{note}" if note else ""))
+    ax.set_ylabel(plane.axis_labels[1])
+    return mappable
+
+
+def colour_bar(figure: Figure, mappable: AxesImage, axes: list[Axes], scale: Scale) -> None:
+    """One key for the figure's landscapes (they share one scale), labelled in loss at the scale's ticks."""
+    bar = figure.colorbar(mappable, ax=axes, fraction=0.05 if len(axes) == 1 else 0.025, pad=0.02, aspect=30)
+    bar.set_ticks(list(scale.ticks), labels=list(scale.labels))
+    bar.ax.minorticks_off()
+    bar.ax.tick_params(length=0, labelsize=6.5)
+    bar.outline.set_visible(False)
+    bar.ax.set_title("loss", fontsize=6.5, color=panels.MUTED, loc="left")
+
+
+def draw_loss(ax: Axes, runs: Sequence[RunRecord]) -> None:
+    """Training loss of every run on a log axis, ticks as the live figure labels them."""
+    for index, run in enumerate(runs):
+        colour, dash = panels.run_style(index)
+        ax.plot(np.arange(run.epochs + 1), run.train_loss[:run.epochs + 1], color=colour,
+                linestyle=LINE_DASHES[dash], linewidth=1.2, label=run.name)
+    low, high = panels.log_range([run.train_loss for run in runs])
+    ax.set_yscale("log")
+    ax.set_ylim(low, high)
+    ax.yaxis.set_major_locator(FixedLocator(panels.loss_ticks(low, high)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_xlim(*panels.epoch_range(runs))
+    ax.set_title("Training loss")
+    ax.grid(axis="y", color=panels.RULE, linewidth=0.6)
+    ax.set_axisbelow(True)
+    if len(runs) > 1:
+        ax.legend(loc="upper right", handlelength=2.2, borderaxespad=0.2)
+
+
+def draw_accuracy(ax: Axes, runs: Sequence[RunRecord], classes: int) -> None:
+    """Train (solid) and validation (dashed) accuracy in percent, chance level dotted."""
+    ax.axhline(100 / classes, color="#bbbbbb", linewidth=0.8, linestyle=":")
+    for index, run in enumerate(runs):
+        colour, _ = panels.run_style(index)
+        epochs = np.arange(run.epochs + 1)
+        ax.plot(epochs, 100 * run.train_acc[:run.epochs + 1], color=colour, linewidth=1.2)
+        ax.plot(epochs, 100 * run.val_acc[:run.epochs + 1], color=colour, linewidth=1.2, alpha=0.8,
+                linestyle=(0, (2, 2)))
+    ax.set_ylim(0, 102)
+    ax.set_yticks([0, 50, 100])
+    ax.set_xlim(*panels.epoch_range(runs))
+    ax.set_title("Accuracy (%)")
+    ax.set_xlabel("epoch")
+    ax.grid(axis="y", color=panels.RULE, linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.legend(handles=[Line2D([], [], color=panels.INK, linewidth=1.2, label="train"),
+                       Line2D([], [], color=panels.INK, linewidth=1.2, linestyle=(0, (2, 2)), label="val")],
+              loc="lower right", ncols=2, handlelength=2.2, borderaxespad=0.2)
+
+
+# ---------------------------------------------------------------- the static figures
+
+def draw_spiral(dataset: DatasetFile) -> Figure:
+    """Train, validation and test points in the class colours, one marker per split, with a legend."""
+    figure = Figure(figsize=SPIRAL_SIZE, layout="constrained")
+    ax = figure.add_subplot()
+    colours = panels.class_colours(dataset)
+    splits = data_splits(dataset)
+    # Vectors here, the points being the figure: 1500 markers cost 22 KB gzipped (a crisp image 18 KB).
+    for (name, (points, labels)), size in zip(splits.items(), (2.6, 3.7, 3.3)):
+        for label, colour in enumerate(colours):
+            mine = points[labels == label]
+            ax.plot(mine[:, 0], mine[:, 1], linestyle="none", marker=SPLIT_MARKERS[name], markersize=size,
+                    color=colour, markeredgecolor="#ffffff", markeredgewidth=0.3)
+    split_keys = [Line2D([], [], marker=SPLIT_MARKERS[name], color="#777777", linestyle="none", markersize=5,
+                         label=f"{name} · {len(labels):,} points") for name, (_, labels) in splits.items()]
+    class_keys = [Line2D([], [], marker="o", color=colour, linestyle="none", markersize=6, label=f"class {k + 1}")
+                  for k, colour in enumerate(colours)]
+    ax.legend(handles=split_keys + class_keys, loc="center left", bbox_to_anchor=(1.02, 0.5), handletextpad=0.3)
+    ax.set_aspect("equal")
+    ax.set_title(f"The spiral: {dataset.classes} classes, {sum(len(y) for _, y in splits.values()):,} points")
+    ax.set_xlabel("x₁ (standardized)")
+    ax.set_ylabel("x₂ (standardized)")
+    return figure
+
+
+def data_splits(dataset: DatasetFile) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Points and labels of each split, in the order the legend lists them."""
+    return {"train": (dataset.train_x, dataset.train_y), "validation": (dataset.val_x, dataset.val_y),
+            "test": (dataset.test_x, dataset.test_y)}
+
+
+def draw_overview(grid: ExplorerGrid, documents: dict[str, ExperimentFile], dataset: DatasetFile) -> Figure:
+    """Small multiples: the singles (the logistic baseline) in a first column, then depth rows × width columns."""
+    lead = 1 if grid.singles else 0
+    rows, columns = max(len(grid.depths), len(grid.singles), 1), lead + len(grid.widths)
+    figure = Figure(figsize=(PANEL_INCHES * columns, PANEL_INCHES * rows + 0.2), layout="constrained")
+    cells = figure.add_gridspec(rows, columns)
+    for row, single in enumerate(grid.singles):
+        overview_panel(figure.add_subplot(cells[row, 0]), single, documents, dataset)
+    for row, (depth, choices) in enumerate(grid.rows):
+        for column, choice in enumerate(choices):
+            if choice is None:
+                continue
+            ax = figure.add_subplot(cells[row, lead + column])
+            overview_panel(ax, choice, documents, dataset)
+            if column == 0 or choices[column - 1] is None:
+                ax.set_ylabel(f"{depth} hidden layer{'s' if depth > 1 else ''}", fontsize=7.5)
+    return figure
+
+
+def overview_panel(ax: Axes, choice: ExplorerChoice, documents: dict[str, ExperimentFile],
+                   dataset: DatasetFile) -> None:
+    """One network's final regions, titled with its shape and final training accuracy.
+
+    No training points: ten copies of them cost 40 KB gzipped, and the spiral figure shows them.
+    """
+    document = documents[choice.slug]
+    draw_regions(ax, document, dataset, labelled=False, points=False)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(True)
+    ax.set_title(f"{choice.label} · train {pct(final_train_acc(document.reference), 0)}", fontsize=7.5)
+
+
+def final_train_acc(run: RunRecord) -> float:
+    """Training accuracy after the run's last epoch."""
+    return float(run.train_acc[run.epochs])
+
+
+# ---------------------------------------------------------------- words
+
+def experiment_alt(document: ExperimentFile) -> str:
+    """The alt text of an experiment's poster: what it shows, with the numbers it shows."""
+    run = document.reference
+    if len(document.runs) > 1:
+        paths = f"the paths of {len(document.runs)} runs ({', '.join(run_label(r) for r in document.runs)})"
+    else:
+        paths = "the path of training"
+    planes = ", ".join(panels.plane_title(p.method) for p in document.planes)
+    return (f"{document.title} after {run.epochs} epochs. Decision regions over the training points "
+            f"(train accuracy {pct(final_train_acc(run))}); {paths} on the loss landscape "
+            f"({planes}), in true proportions; training loss from {num(float(run.train_loss[0]))} "
+            f"to {num(float(run.train_loss[run.epochs]))}.")
+
+
+def spiral_alt(dataset: DatasetFile) -> str:
+    sizes = ", ".join(f"{len(labels):,} {name}" for name, (_, labels) in data_splits(dataset).items())
+    return f"The spiral data set: {dataset.classes} interleaved classes, {sizes} points, standardized."
+
+
+def overview_alt(grid: ExplorerGrid, documents: dict[str, ExperimentFile]) -> str:
+    parts = [f"{c.title}: {pct(final_train_acc(documents[c.slug].reference), 0)}" for c in grid.choices]
+    return "Final decision regions of every network in the explorer, with training accuracy: " + "; ".join(parts) + "."

@@ -1,0 +1,394 @@
+"""Every qualitative sentence of the article, checked against the data of the full registry.
+
+The prose quotes numbers through template variables, so they cannot drift; what can
+drift is what the words around them say ("stays", "straight", "most", "never"). Each
+claim below ties a phrase of article/*.md to a check on the data the build produced
+(trained once per test run, in a temporary folder). A change to the code, the
+registry or the prose that makes a phrase false fails here with the file and line of
+the phrase. Any line that uses a watched word must be covered by a claim or by an
+exemption that says why it states nothing about the data.
+"""
+from __future__ import annotations
+
+import math
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lossarticle import scales
+from lossarticle.configs import EXPERIMENTS
+from lossarticle.schema import DATASET_FILE, DatasetFile, ExperimentFile, experiment_path, read_dataset, read_experiment
+from lossarticle.summaries import ExperimentSummary, chord_bend, summarize
+from tests.claims import Claim, Data, Exempt, article_text, covering, line_of, watched_uses
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLE = ROOT / "article"
+LN3 = math.log(3)
+
+
+@pytest.fixture(scope="session")
+def full_data_dir(tmp_path_factory) -> Path:
+    """The whole registry, trained once per test run (files already built in site/data are reused when valid)."""
+    from lossarticle.build import TrainOptions, train_experiments
+    data_dir = tmp_path_factory.mktemp("full") / "site" / "data"
+    data_dir.mkdir(parents=True)
+    for cached in (ROOT / "site" / "data").glob("*.json"):  # read-only use: train checks every one in full
+        shutil.copy(cached, data_dir / cached.name)
+    train_experiments(TrainOptions(data_dir=data_dir, device="cpu", progress=False), echo=lambda line: None)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def full_data(full_data_dir: Path) -> tuple[Data, DatasetFile]:
+    documents = {e.slug: read_experiment(experiment_path(full_data_dir, e.slug), e) for e in EXPERIMENTS}
+    return documents, read_dataset(full_data_dir / DATASET_FILE, EXPERIMENTS[0].data)
+
+
+# ---------------------------------------------------------------- helpers the checks share
+
+def s(data: Data, slug: str) -> ExperimentSummary:
+    return summarize(data[slug])
+
+
+def seeds(data: "Facts", slug: str):  # noqa: ANN201 (a SeedSummary)
+    return s(data.docs, slug).seeds
+
+
+def unless(condition: bool, why: str) -> str | None:
+    """None when ``condition`` holds, else the reason the phrase is false."""
+    return None if condition else why
+
+
+def seed_index_stuck(document: ExperimentFile) -> np.ndarray:
+    return np.abs(document.seeds.final_train_loss.astype(np.float64) - LN3) < 0.01
+
+
+def spikes(loss: np.ndarray, height: float = 0.05) -> int:
+    """How many separate times the loss climbs more than ``height`` above its lowest value so far."""
+    above = (loss - np.minimum.accumulate(loss)) > height
+    return int(np.sum(above[1:] & ~above[:-1]))
+
+
+def stretched_bend(document: ExperimentFile, method: str) -> float:
+    """The bend of the path as the stretched view draws it (b scaled by the view's stretch)."""
+    plane = document.plane(method)
+    coords = document.reference.path(method).coords.astype(np.float64) * [1.0, plane.views[-1].stretch]
+    return chord_bend(coords)
+
+
+def single_layer(data: Data) -> list[str]:
+    return [slug for slug, d in data.items() if d.config.depth == 1]
+
+
+def deep(data: Data) -> list[str]:
+    return [slug for slug, d in data.items() if d.config.depth >= 5 and d.config.width > 5 and d.config.explorer]
+
+
+def pc1(data: Data, slug: str) -> float:
+    return data[slug].plane("pca").explained_variance[0]
+
+
+def shared_scale(data: Data) -> scales.Scale:
+    return scales.shared_scale(v.surface.loss for d in data.values() for p in d.planes for v in p.views)
+
+
+# ---------------------------------------------------------------- the claims
+
+CLAIMS: list[Claim] = [
+    # 02-spiral
+    Claim("02-spiral.md", "1,083 training, 192 validation and 225 test points",
+          lambda data: unless((len(data.dataset.train_y), len(data.dataset.val_y), len(data.dataset.test_y))
+                              == (1083, 192, 225), "the split sizes differ")),
+    # 03-directions
+    Claim("03-directions.md", "A path that looks straight is straight in that plane.",
+          lambda data: unless(all(p.axis_lengths[0] == pytest.approx(p.axis_lengths[1], rel=1e-4)
+                                  for d in data.docs.values() for p in d.planes),
+                              "some plane's two axes have different lengths, so equal units are not true proportions")),
+    Claim("03-directions.md", "far enough out to show the walls of the basin",
+          lambda data: unless(scales.relative_range(data.docs["directions"].plane("random").views[0].surface.loss) > 1,
+                              "the loss barely changes across the random map: no walls to see")),
+    Claim("03-directions.md", "the whole path is a short stroke near the centre: its projection never gets",
+          lambda data: unless(max(s(data.docs, "directions").planes["random"].reach) < 0.15,
+                              "the path reaches beyond 0.15 of the random map's ±1")),
+    Claim("03-directions.md", "the loss read off the map under it stays near the final value",
+          lambda data: unless(np.nanmax(data.docs["directions"].reference.path("random").surface_loss)
+                              < 3 * data.docs["directions"].reference.train_loss[-1],
+                              "the surface under the path rises well above the final loss")),
+    Claim("03-directions.md", "about as far as it lies from θ_final",
+          lambda data: unless(abs(s(data.docs, "directions").planes["random"].max_distance
+                                  / s(data.docs, "directions").planes["init-final"].axis_lengths[0] - 1) < 0.1,
+                              "θ₀'s distance from the random plane is not within 10 % of |θ_final − θ₀|")),
+    Claim("03-directions.md", "and never rises on the way",
+          lambda data: unless(s(data.docs, "directions").planes["init-final"].segment_rise
+                              < 1e-4 * s(data.docs, "directions").initial_loss,
+                              "the loss rises somewhere along θ₀ → θ_final: a barrier")),
+    Claim("03-directions.md", "a straight line to the eye",
+          lambda data: unless(s(data.docs, "directions").planes["init-final"].bend < 0.03,
+                              "the drawn init→final path bends by 3 % of its length or more")),
+    Claim("03-directions.md", "They span the plane through θ_final that stays closest to the snapshots.",
+          lambda data: unless(all(abs(sum(p.explained_variance) - (1 - sum_squared_distance(d, p.method)
+                                                                  / sum_squared_offset(d, p.method))) < 1e-3
+                                  for d in data.docs.values() for p in d.planes if p.method == "pca"
+                                  and len(d.runs) == 1),
+                              "the shares on the axes do not account for the snapshots' distances from the plane")),
+    # 04-logistic
+    Claim("04-logistic.md", "so on any plane the surface is one bowl, with nothing to get stuck on.",
+          lambda data: unless(data.docs["logistic"].config.depth == 0, "the baseline is not linear")),
+    Claim("04-logistic.md", "into the bowl along a gently curved line, never farther from the straight segment",
+          lambda data: unless(s(data.docs, "logistic").planes["pca"].bend < 0.25,
+                              "the path bends by a quarter of its length or more")),
+    Claim("04-logistic.md", "It stops a little short of the bottom, because the loss is still creeping down",
+          lambda data: unless(still_falling(data.docs["logistic"])
+                              and np.nanmin(data.docs["logistic"].plane("pca").views[0].surface.loss)
+                              < data.docs["logistic"].reference.train_loss[-1],
+                              "the loss has stopped falling, or the map has no lower point than the path's end")),
+    Claim("04-logistic.md", "the path curves gently into the bowl, and the accuracy curve flattens far below 100 %",
+          lambda data: unless(s(data.docs, "logistic").planes["pca"].bend < 0.25
+                              and data.docs["logistic"].reference.train_acc[-1] < 0.7
+                              and abs(data.docs["logistic"].reference.train_acc[-1]
+                                      - data.docs["logistic"].reference.train_acc[-51]) < 0.02,
+                              "the path is not gently curved, or the accuracy is not level far below 100 %")),
+    # 05-width
+    Claim("05-width.md", "its regions remain a patchwork of straight-edged pieces",
+          lambda data: unless(data.docs["mlp-d1-w5"].config.depth == 1, "a one-layer ReLU net has straight borders")),
+    Claim("05-width.md", "this start simply leads to a basin whose bottom is high",
+          lambda data: unless(settled(data.docs["mlp-d1-w5"]) and data.docs["mlp-d1-w5"].reference.train_loss[-1] > 0.3,
+                              "the first initialization's loss has not settled high")),
+    Claim("05-width.md", "the borders stay made of a few straight segments",
+          lambda data: unless(data.docs["mlp-d1-w5"].config.width == 5, "five units give at most five folds")),
+    # 06-depth
+    Claim("06-depth.md", "Ten layers of 20 first sit on a plateau",
+          lambda data: unless(s(data.docs, "mlp-d10-w20").drop_epoch >= 15
+                              and all(s(data.docs, slug).drop_epoch < s(data.docs, "mlp-d10-w20").drop_epoch
+                                      for slug in ("mlp-d5-w20", "mlp-d1-w20", "mlp-d10-w100")),
+                              "ten layers of 20 do not stay near their initial loss longer than their neighbours")),
+    Claim("06-depth.md", "### Glitches after the fit",
+          lambda data: unless(spikes(data.docs["mlp-d10-w100"].reference.train_loss) >= 3,
+                              "ten layers of 100 have fewer than three spikes")),
+    Claim("06-depth.md", "describes these glitches",
+          lambda data: unless(spikes(data.docs["mlp-d10-w20"].reference.train_loss) >= 1, "10 × 20 has no spike")),
+    Claim("06-depth.md", "their loss never climbs back above the lowest value it had reached",
+          lambda data: unless(all(s(data.docs, slug).jump < 1e-4 * s(data.docs, slug).initial_loss
+                                  for slug in single_layer(data.docs)),
+                              "a single-layer network's loss rises above its running minimum")),
+    Claim("06-depth.md", "Most of the learning happens in the first few dozen epochs",
+          lambda data: unless(int(np.argmax(data.docs["mlp-d10-w100"].reference.train_loss < 0.1)) <= 60,
+                              "ten layers of 100 take more than 60 epochs to go below 0.1")),
+    Claim("06-depth.md", "then the loss curve spikes again and again",
+          lambda data: unless(spikes(data.docs["mlp-d10-w100"].reference.train_loss) >= 3
+                              and data.docs["mlp-d10-w100"].reference.train_loss[-1] < 0.05,
+                              "fewer than three spikes, or no recovery by the end")),
+    Claim("06-depth.md", "Every deep network keeps less of its path on one direction than every single-layer one",
+          lambda data: unless(max(pc1(data.docs, x) for x in deep(data.docs))
+                              < min(pc1(data.docs, x) for x in single_layer(data.docs)),
+                              "some deep network keeps more on PC1 than a single-layer one")),
+    # 07-stuck
+    Claim("07-stuck.md", "The rate climbs with depth",
+          lambda data: unless(s(data.docs, "mlp-d5-w5").seeds.stuck < s(data.docs, "mlp-d10-w5").seeds.stuck
+                              < s(data.docs, "mlp-d20-w5").seeds.stuck, "the stuck counts do not rise with depth")),
+    Claim("07-stuck.md", "a ten-layer network of width 5 fits about as often as it stays at ln 3",
+          lambda data: unless(abs(s(data.docs, "mlp-d10-w5").seeds.fit - s(data.docs, "mlp-d10-w5").seeds.stuck)
+                              <= 0.15 * s(data.docs, "mlp-d10-w5").seeds.count,
+                              "10 × 5 fits and stays at ln 3 at clearly different rates")),
+    Claim("07-stuck.md", "and a five-layer one fails now and then",
+          lambda data: unless(0 < s(data.docs, "mlp-d5-w5").seeds.stuck_rate < 0.2, "5 × 5 is not stuck now and then")),
+    Claim("07-stuck.md", "while a single run of ours had the ten-layer network of width 5 stuck and the five-layer one",
+          lambda data: unless(bool(seed_index_stuck(data.docs["mlp-d10-w5"])[0])
+                              and data.docs["mlp-d5-w5"].seeds.final_train_acc[0] >= 0.9,
+                              "the first initialization of 10 × 5 is not stuck, or that of 5 × 5 does not fit")),
+    Claim("07-stuck.md", "of them stay at ln 3",
+          lambda data: unless(seeds(data, "mlp-d20-w5").dead_and_stuck == seeds(data, "mlp-d20-w5").dead_at_init,
+                              "some 20 × 5 initialization with a dead layer trains")),
+    Claim("07-stuck.md", "are among the twenty-layer ones that stay at ln 3",
+          lambda data: unless(bool(np.all(seed_index_stuck(data.docs["mlp-d20-w5"])[:data.docs["mlp-d5-w5"].seeds.count]
+                                          [data.docs["mlp-d5-w5"].seeds.first_dead_layer >= 0])),
+                              "a 5 × 5 initialization with a dead layer is not stuck as 20 × 5")),
+    Claim("07-stuck.md", "stuck initializations begin with every layer alive",
+          lambda data: unless(seeds(data, "mlp-d20-w5").dead_and_stuck == seeds(data, "mlp-d20-w5").dead_at_init
+                              and seeds(data, "mlp-d20-w5").stuck > seeds(data, "mlp-d20-w5").dead_at_init,
+                              "a dead 20 × 5 initialization trains, or every stuck one had a dead layer")),
+    Claim("07-stuck.md", "draws the first initialization, one of the stuck ones",
+          lambda data: unless(bool(seed_index_stuck(data.docs["mlp-d20-w5"])[0]),
+                              "20 × 5's first initialization trains")),
+    Claim("07-stuck.md", "and stays there, and accuracy is",
+          lambda data: unless(np.all(np.abs(data.docs["mlp-d20-w5"].reference.train_loss[100:] - LN3) < 0.01)
+                              and np.ptp(data.docs["mlp-d20-w5"].reference.train_acc) < 1e-6,
+                              "20 × 5's loss leaves ln 3 after epoch 100, or its accuracy changes")),
+    Claim("07-stuck.md", "In true proportions the path is a short, straight stroke",
+          lambda data: unless(s(data.docs, "mlp-d20-w5").planes["pca"].bend < 0.1
+                              and s(data.docs, "mlp-d20-w5").planes["pca"].max_distance < 0.1,
+                              "20 × 5's path bends, or it goes far")),
+    Claim("07-stuck.md", "the article-wide colour scale shows it as the flat plateau it is",
+          lambda data: unless(math.log10(1 + s(data.docs, "mlp-d20-w5").planes["pca"].map_range)
+                              < 0.05 * (shared_scale(data.docs).high - shared_scale(data.docs).low)
+                              and scales.range_note(data.docs["mlp-d20-w5"].plane("pca").views[0].surface.loss) != "",
+                              "20 × 5's map spans 5 % of the article-wide scale or more, or carries no note")),
+    Claim("07-stuck.md", "most of them lying on ln 3 too",
+          lambda data: unless(s(data.docs, "mlp-d20-w5").seeds.stuck > s(data.docs, "mlp-d20-w5").seeds.count / 2,
+                              "fewer than half of 20 × 5's initializations are stuck")),
+    Claim("07-stuck.md", "the loss slides to ln 3 ≈ 1.0986 and stays, accuracy never leaves one third",
+          lambda data: unless(np.all(np.abs(data.docs["mlp-d20-w5"].reference.train_acc - 1 / 3) < 1e-6)
+                              and abs(data.docs["mlp-d20-w5"].reference.train_loss[-1] - LN3) < 1e-3,
+                              "20 × 5's accuracy leaves one third, or its loss ends away from ln 3")),
+    Claim("07-stuck.md", "the decision panel stays nearly white",
+          lambda data: unless(int(data.docs["mlp-d20-w5"].reference.regions.confidence.max()) < 26,
+                              "20 × 5's regions reach a tenth of full confidence")),
+    Claim("07-stuck.md", "to see how flat the surface is",
+          lambda data: unless(s(data.docs, "mlp-d20-w5").planes["pca"].map_range < 0.25, "20 × 5's map is not flat")),
+    Claim("07-stuck.md", "initializations stays at ln 3",
+          lambda data: unless(seeds(data, "mlp-d20-w5-skip").stuck == 0, "some skip-twin initialization is stuck")),
+    Claim("07-stuck.md", "and that includes the",
+          lambda data: unless(bool(np.all(data.docs["mlp-d20-w5-skip"].seeds.final_train_acc
+                                          [data.docs["mlp-d20-w5-skip"].seeds.first_dead_layer >= 0] >= 0.9)),
+                              "a skip-twin initialization with a dead layer does not reach 90 %")),
+    Claim("07-stuck.md", "it starts very high and falls steeply while accuracy is still at a third",
+          lambda data: unless(steep_start(data.docs["mlp-d20-w5-skip"]), "the skip twin's loss does not fall first")),
+    # 08-optimizers
+    Claim("08-optimizers.md", "Only Adam ends at the centre, by construction. The other three end off the plane",
+          lambda data: unless(all(s(data.docs, "optimizers").runs[r].end_distance["pca"] > 0.5
+                                  for r in ("sgd", "momentum", "rmsprop")), "an optimizer ends close to the plane")),
+    Claim("08-optimizers.md", "RMSprop's endpoint is drawn the closest of the three to Adam's, yet it is the farthest",
+          lambda data: unless(closest_and_farthest(s(data.docs, "optimizers")), "RMSprop is not both")),
+    # 09-what-the-plane-hides
+    Claim("09-what-the-plane-hides.md", "*The surface can flatter the start.*",
+          lambda data: unless(s(data.docs, "directions").planes["random"].max_gap
+                              > 0.8 * s(data.docs, "directions").initial_loss, "the random plane's gap is small")),
+    Claim("09-what-the-plane-hides.md", "almost the whole initial loss of",
+          lambda data: unless(s(data.docs, "directions").planes["random"].max_gap
+                              > 0.8 * s(data.docs, "directions").initial_loss,
+                              "the gap is far below the initial loss")),
+    Claim("09-what-the-plane-hides.md", "For the stuck networks both numbers are tiny",
+          lambda data: unless(all(s(data.docs, slug).planes["pca"].max_distance < 0.1
+                                  and s(data.docs, slug).planes["pca"].max_gap < 0.01
+                                  for slug in ("mlp-d20-w5", "mlp-d10-w5")), "a stuck network strays far")),
+    Claim("09-what-the-plane-hides.md", "That is where its largest gap",
+          lambda data: unless(s(data.docs, "mlp-d10-w20").planes["pca"].max_gap_epoch
+                              == s(data.docs, "mlp-d10-w20").jump_epoch,
+                              "10 × 20's largest gap is not at its largest jump")),
+    # 11-conclusion
+    Claim("11-conclusion.md", "a linear model sliding into a bowl whose bottom is too high",
+          lambda data: unless(data.docs["logistic"].reference.val_acc[-1] < 0.6, "the baseline fits")),
+    Claim("11-conclusion.md", "lying still at ln 3 from most of its starts",
+          lambda data: unless(s(data.docs, "mlp-d20-w5").seeds.stuck_rate > 0.5, "most 20 × 5 starts train")),
+    Claim("11-conclusion.md", "a map stretched to fit its path turns a straight walk into an arch",
+          lambda data: unless(stretched_bend(data.docs["directions"], "init-final")
+                              > 10 * s(data.docs, "directions").planes["init-final"].bend,
+                              "stretching hardly changes the init→final path's look")),
+    # 13-appendix
+    Claim("13-appendix.md", "a figure's scale spans at most three decades",
+          lambda data: unless((scales.CLIP_DECADES, scales.SHARED_DECADES) == (3.0, 5.0), "the spans changed")),
+    Claim("13-appendix.md", "fewer for the wide networks whose training costs the most",
+          lambda data: unless(all(d.config.seeds < 100 for d in data.docs.values() if d.config.width == 100),
+                              "a wide network has 100 initializations")),
+]
+
+EXEMPT: list[Exempt] = [
+    Exempt("01-why-picture.md", "Such a map shows whether the solution sits in a ravine or a broad basin, whether "
+           "the optimizer went straight there or waited on a plateau", "what a map can show in general"),
+    Exempt("01-why-picture.md", "a valley on the map may be a ridge in one of them", "a general caution"),
+    Exempt("01-why-picture.md", "a network the optimizer never visited", "a definition of the projection"),
+    Exempt("07-stuck.md", "| stay at ln 3 |", "a column heading; its numbers are the data's own"),
+    Exempt("03-directions.md", "Both ends of the drawn path lie on the horizontal axis by construction",
+           "the construction of the plane"),
+    Exempt("03-directions.md", "the loss along the straight line falls from", "the segment θ₀ → θ_final is a "
+           "straight line by definition; its loss is checked by 'never rises on the way'"),
+    Exempt("03-directions.md", "the drawn path stays within", "the distance it stays within is the data's own"),
+    Exempt("06-depth.md", "borders that leave the spiral as long straight edges", "a ReLU network is piecewise "
+           "linear, so its region borders are made of straight pieces by construction"),
+    Exempt("09-what-the-plane-hides.md", "PCA keeps the directions the weights moved along most",
+           "what the method does, by construction"),
+    Exempt("09-what-the-plane-hides.md", "yet the loss under it is never off by more than",
+           "the bound quoted is the data's own maximum"),
+]
+
+
+class Facts:
+    """What the checks read: the documents by slug and the data set."""
+
+    def __init__(self, docs: Data, dataset: DatasetFile) -> None:
+        self.docs, self.dataset = docs, dataset
+
+
+def still_falling(document: ExperimentFile) -> bool:
+    loss = document.reference.train_loss
+    return bool(np.all(np.diff(loss[-20:]) < 0))
+
+
+def settled(document: ExperimentFile) -> bool:
+    """The loss changed by under 1 % over the last tenth of training."""
+    loss = document.reference.train_loss.astype(np.float64)
+    tail = loss[-max(2, len(loss) // 10):]
+    return bool(abs(tail[0] - tail[-1]) < 0.01 * tail[-1])
+
+
+def steep_start(document: ExperimentFile) -> bool:
+    """The loss falls below 2 while training accuracy is still under 40 %."""
+    run = document.reference
+    first = int(np.argmax(run.train_loss < 2.0))
+    return bool(run.train_loss[0] > 5 and first > 0 and run.train_acc[first] < 0.4)
+
+
+def closest_and_farthest(summary: ExperimentSummary) -> bool:
+    others = ("sgd", "momentum", "rmsprop")
+    drawn = {r: math.hypot(*summary.runs[r].end_point["pca"]) for r in others}
+    off = {r: summary.runs[r].end_distance["pca"] for r in others}
+    return min(drawn, key=drawn.get) == "rmsprop" and max(off, key=off.get) == "rmsprop"
+
+
+def sum_squared_distance(document: ExperimentFile, method: str) -> float:
+    return float((document.reference.path(method).distance.astype(np.float64) ** 2).sum())
+
+
+def sum_squared_offset(document: ExperimentFile, method: str) -> float:
+    """Σ|θᵢ − θ_final|², from what the file holds: in-plane part (orthonormal PCA axes) plus the distance."""
+    path = document.reference.path(method)
+    return float((path.coords.astype(np.float64) ** 2).sum() + (path.distance.astype(np.float64) ** 2).sum())
+
+
+@pytest.fixture(scope="session")
+def facts(full_data) -> Facts:
+    return Facts(*full_data)
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: f"{c.file}:{c.phrase[:40]}")
+def test_claim_holds(facts: Facts, claim: Claim) -> None:
+    text = article_text(ARTICLE, claim.file)
+    line = line_of(text, claim.phrase)
+    assert line is not None, f"article/{claim.file}: the phrase {claim.phrase!r} is no longer there; update " \
+                             f"tests/test_claims.py with what the prose says now"
+    why = claim.check(facts)
+    assert why is None, f"article/{claim.file}:{line}: {claim.phrase!r} is false of the data: {why}"
+
+
+def test_every_qualitative_word_is_checked_or_exempted() -> None:
+    uncovered = []
+    for path in sorted(ARTICLE.glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        phrases = [c.phrase for c in CLAIMS if c.file == path.name] + \
+                  [e.phrase for e in EXEMPT if e.file == path.name]
+        for line, pattern, content in watched_uses(text):
+            if not covering(content, pattern, phrases):
+                uncovered.append(f"article/{path.name}:{line}: {pattern}")
+    assert uncovered == [], "qualitative words no claim checks:\n" + "\n".join(uncovered)
+
+
+def test_exemptions_still_stand_in_the_article() -> None:
+    for exempt in EXEMPT:
+        assert line_of(article_text(ARTICLE, exempt.file), exempt.phrase), (exempt.file, exempt.phrase)
+
+
+def test_the_real_article_renders_from_the_full_data(full_data_dir: Path, tmp_path) -> None:
+    """Every variable the prose names exists and every figure it places is known, on the real data."""
+    from lossarticle.render import RenderOptions, render_site
+    from lossarticle.schema import data_dir_of
+    site = tmp_path / "site"
+    shutil.copytree(full_data_dir, data_dir_of(site))
+    render_site(RenderOptions(site_dir=site, article_dir=ARTICLE, templates_dir=ROOT / "templates"),
+                echo=lambda line: None)
+    html = (site / "index.html").read_text(encoding="utf-8")
+    placed = len(list(re.finditer(r"^::: (figure|explorer)", "".join(p.read_text() for p in ARTICLE.glob("*.md")),
+                                  flags=re.MULTILINE)))
+    assert html.count('<figure class="la-figure') + html.count('<figure class="la-static') == placed
