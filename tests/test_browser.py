@@ -429,7 +429,8 @@ def test_path_and_regions_change_with_the_slider_and_bokeh_does_nothing(visit, s
     page.ready("tiny-opt")
     # Count Bokeh's repaints of every panel while the slider moves: a step must cost Bokeh nothing.
     page.page.evaluate("""() => { window.__repaints = 0; for (const key of ['regions', 'landscape-pca', 'loss',
-        'accuracy', 'gap-pca', 'distance-pca']) lossarticle.panel('tiny-opt', key).repainted.connect(() => window.__repaints++); }""")
+        'accuracy', 'gap-pca', 'distance-pca'])
+          lossarticle.panel('tiny-opt', key).repainted.connect(() => window.__repaints++); }""")
     slider = page.page.locator("#fig-tiny-opt-epoch")
     pictures = []
     for epoch in (0, 4, 8):
@@ -511,7 +512,8 @@ def test_hovering_the_regions_reads_the_class_and_its_probability(visit, site) -
     panel.scroll_into_view_if_needed()
     for ix, iy in ((1, 1), (4, 2), (2, 5)):
         where = page.page.evaluate("""([ix, iy, w, h]) => {
-            const view = lossarticle.panel('tiny', 'regions'), m = view.model, box = view.canvas_view.el.getBoundingClientRect();
+            const view = lossarticle.panel('tiny', 'regions'), m = view.model;
+            const box = view.canvas_view.el.getBoundingClientRect();
             const x = m.x_range.start + (ix + 0.5) / w * (m.x_range.end - m.x_range.start);
             const y = m.y_range.start + (iy + 0.5) / h * (m.y_range.end - m.y_range.start);
             return [box.left + view.frame.x_scale.compute(x), box.top + view.frame.y_scale.compute(y)]; }""",
@@ -594,7 +596,8 @@ def test_the_explorer_keeps_its_network_in_the_address(visit) -> None:
     page.wait_until("window.lossarticle.state('explorer').ready && window.lossarticle.state('explorer').epoch === 2")
     assert page.page.locator("#fig-explorer .la-choice[data-slug='tiny-dirs']").get_attribute("aria-pressed") == "true"
     page.page.locator("#fig-explorer .la-choice[data-slug='tiny']").click()
-    page.wait_until("window.lossarticle.state('explorer').slug === 'tiny' && window.lossarticle.state('explorer').ready")
+    page.wait_until("window.lossarticle.state('explorer').slug === 'tiny' "
+                    "&& window.lossarticle.state('explorer').ready")
     page.page.locator("#explorer-epoch").fill("1")
     wait_for_hash(page, "#fig-explorer?net=tiny&epoch=1")
     assert page.errors == []
@@ -691,7 +694,8 @@ def test_play_speed_and_loop(visit) -> None:
     page.page.evaluate("window.__epochs = []")
     page.page.locator("#fig-tiny .la-play").click()
     # Looping: the epoch comes back to the start after the end, and playing goes on.
-    page.wait_until("window.__epochs.some((e, i) => i > 0 && e < window.__epochs[i - 1] && window.__epochs[i - 1] === 8)")
+    page.wait_until("window.__epochs.some((e, i) => i > 0 && e < window.__epochs[i - 1] "
+                    "&& window.__epochs[i - 1] === 8)")
     assert page.state("tiny")["playing"]
     page.page.locator("#fig-tiny .la-loop").click()
     page.wait_until("!window.lossarticle.state('tiny').playing")  # without loop it stops at the end

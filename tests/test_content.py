@@ -203,7 +203,8 @@ def test_page_ids_cover_every_id_the_templates_write() -> None:
     fixed = {re.sub(r"\{\{ *(figure\.)?slug *\}\}", "tiny", i) for i in ids if i != "{{ section.id }}"}
     # controls.html's macros prefix their ids with the figure's id or "explorer", as the callers pass.
     fixed = {i.replace("{{ id_prefix }}", prefix) for i in fixed for prefix in ("fig-tiny", "explorer")}
-    assert {"article", "footnotes", "toc-title", "fig-tiny", "fig-tiny-plots", "fig-tiny-epoch", "explorer-epoch"} <= fixed
+    assert {"article", "footnotes", "toc-title", "fig-tiny", "fig-tiny-plots", "fig-tiny-epoch",
+            "explorer-epoch"} <= fixed
     assert [i for i in sorted(fixed) if not PAGE_IDS.match(i)] == []
     assert [i for i in ("fn1", "fnref1", "fnref1:2") if not PAGE_IDS.match(i)] == []  # the footnote plugin's
 

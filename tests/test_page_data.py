@@ -222,8 +222,9 @@ def test_a_phone_reads_the_moving_panels_first_and_the_figure_is_interactive_wit
 
 
 def test_the_page_draws_what_moves_so_no_panel_carries_it(dataset) -> None:
-    spec = spec_of(script(dataset, runs=(synthetic_run("adam", EPOCHS, ("pca",)), synthetic_run("sgd", EPOCHS, ("pca",))),
-                          experiment=synthetic_experiment(runs=(Run("adam"), Run("sgd", "sgd", 0.1)))))
+    runs = (synthetic_run("adam", EPOCHS, ("pca",)), synthetic_run("sgd", EPOCHS, ("pca",)))
+    experiment = synthetic_experiment(runs=(Run("adam"), Run("sgd", "sgd", 0.1)))
+    spec = spec_of(script(dataset, runs=runs, experiment=experiment))
     names = {node.get("name") for item in spec["items"].values() for node in walk(item) if node.get("type") == "object"}
     kinds = {node.get("name") for item in spec["items"].values() for node in walk(item)}
     assert "ImageRGBA" not in kinds  # the region frames are the page's ImageData
