@@ -123,7 +123,8 @@ def test_regions_round_trip_through_the_packed_bytes() -> None:
 
 def test_regions_refuse_labels_that_do_not_fit() -> None:
     with pytest.raises(ValueError, match="do not fit"):
-        page_data.encode_regions(np.full((1, 2, 2), 9, np.uint8), np.zeros((1, 2, 2), np.uint8))
+        label = np.full((1, 2, 2), 1 << (8 - page_data.CONFIDENCE_BITS), np.uint8)  # one past the largest that fits
+        page_data.encode_regions(label, np.zeros((1, 2, 2), np.uint8))
 
 
 def test_landscape_images_hold_the_unrounded_loss_on_a_log_scale_and_overflow_takes_the_top_colour(dataset) -> None:

@@ -125,13 +125,13 @@ def test_a_poster_is_not_blank_and_shows_each_path_on_its_landscape() -> None:
 
 
 def test_region_colours_are_the_pages() -> None:
-    # lossarticle.js colourLut: code = label << 5 | confidence >> 3, weight 0.1 + 0.55 · c/31, fading to white.
+    # lossarticle.js colourLut: code = label << 4 | confidence >> 4, weight 0.1 + 0.55 · c/15, fading to white.
     label = np.array([[0, 1, 2]], dtype=np.uint8)
     confidence = np.array([[255, 0, 128]], dtype=np.uint8)
     rgb = posters.region_colours(label, confidence, panels.CLASS_COLOURS)
     # #E69F00 at weight 0.65: 255 − 25·0.65 = 238.75, 255 − 96·0.65 = 192.6, 255 − 255·0.65 = 89.25;
-    # #56B4E9 at 0.1; #009E73 at c = 16, weight 0.1 + 0.55 · 16/31 = 0.3839: 157.1, 217.8, 201.3.
-    assert rgb.tolist() == [[[239, 193, 89], [238, 248, 253], [157, 218, 201]]]
+    # #56B4E9 at 0.1; #009E73 at c = 8, weight 0.1 + 0.55 · 8/15 = 0.3933: 154.7, 216.9, 199.9.
+    assert rgb.tolist() == [[[239, 193, 89], [238, 248, 253], [155, 217, 200]]]
 
 
 def test_every_run_of_several_has_its_path_and_the_loss_plot_its_legend() -> None:
