@@ -496,30 +496,29 @@ def echo_reader(row: ReaderRow, echo: Callable[[str], None]) -> None:
     echo(f"prose-only rebuild: {row.rebuild_s:.2f} s")
 
 
-def _wait_ready(page, figure, timeout_s: float = 60.0) -> None:
-    """Poll a figure's data-ready (wait_for_function would eval() and trip the page's CSP)."""
+def _poll(page, done: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll ``done`` every 50 ms (wait_for_function would eval() and trip the page's CSP)."""
     deadline = time.monotonic() + timeout_s
-    while figure.get_attribute("data-ready") != "true":
+    while not done():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{figure.get_attribute('id')} never became ready")
+            raise TimeoutError(what)
         page.wait_for_timeout(50)
+
+
+def _wait_ready(page, figure, timeout_s: float = 60.0) -> None:
+    """Wait for a figure's data-ready."""
+    _poll(page, lambda: figure.get_attribute("data-ready") == "true", timeout_s,
+          f"{figure.get_attribute('id')} never became ready")
 
 
 def _wait_mark(page, name: str, timeout_s: float = 60.0) -> None:
-    """Poll until the page has left the User Timing mark ``name``."""
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate("name => performance.getEntriesByName(name).length > 0", name):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no performance mark {name}")
-        page.wait_for_timeout(50)
+    """Wait until the page has left the User Timing mark ``name``."""
+    _poll(page, lambda: page.evaluate("name => performance.getEntriesByName(name).length > 0", name), timeout_s,
+          f"no performance mark {name}")
 
 
 def _wait_quiet(page, figure, timeout_s: float = 60.0, settle_ms: int = 300) -> None:
     """Wait for ``figure`` and for every other figure still loading, then for Bokeh's last repaints."""
     _wait_ready(page, figure, timeout_s)
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(QUIET):
-        if time.monotonic() > deadline:
-            raise TimeoutError("figures still loading")
-        page.wait_for_timeout(50)
+    _poll(page, lambda: page.evaluate(QUIET), timeout_s, "figures still loading")
     page.wait_for_timeout(settle_ms)

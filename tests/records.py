@@ -1,6 +1,9 @@
 """Small, hand-made records of the file format, for tests of the publish half that need no training."""
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import numpy as np
 
 from lossarticle.configs import DataConfig, Experiment, Run, SurfaceConfig
@@ -93,3 +96,10 @@ def synthetic_dataset(points: int = 12) -> DatasetFile:
     return DatasetFile(schema_version=SCHEMA_VERSION, config=config, mean=np.zeros(2, np.float32),
                        std=np.ones(2, np.float32), train_x=x, train_y=y, val_x=empty_x, val_y=empty_y,
                        test_x=empty_x, test_y=empty_y)
+
+
+def spec_of(script: str, slug: str = "tiny") -> dict[str, Any]:
+    """The JSON inside a figure script, ``window.lossarticle.register("<slug>", <json>);``."""
+    prefix = f'window.lossarticle.register("{slug}", '
+    assert script.startswith(prefix) and script.endswith(");\n")
+    return json.loads(script[len(prefix):-3])

@@ -22,6 +22,7 @@ from lossarticle.browser import launch_chromium
 from lossarticle.render import RenderOptions
 from lossarticle.serve import ServeOptions, start_server
 from lossarticle.summaries import num, pct
+from tests.records import spec_of
 from tests.tiny import (TEMPLATES, TINY_ARTICLE, TINY_ARTICLE_WITH_STATIC, TINY_REGISTRY, copy_data, render_tiny,
                         serving, wait_for, write_article)
 
@@ -341,9 +342,7 @@ def test_hovering_reads_values_off_the_plots(visit) -> None:
 
 def figure_spec(site: Path, slug: str) -> dict[str, Any]:
     """The spec a figure script registers, read independently of the page."""
-    import json
-    text = (site / "figures" / f"{slug}.js").read_text()
-    return json.loads(text[text.index(", ") + 2:-3])
+    return spec_of((site / "figures" / f"{slug}.js").read_text(), slug)
 
 
 def region_codes(spec: dict[str, Any], run: int, epoch: int) -> Any:

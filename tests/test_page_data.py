@@ -21,17 +21,11 @@ from lossarticle.posters import Poster
 from lossarticle.render import page_environment
 from lossarticle.scales import shared_scale
 from lossarticle.summaries import num
-from tests.records import EPOCHS, synthetic_dataset, synthetic_document, synthetic_experiment, synthetic_run
+from tests.records import (EPOCHS, spec_of, synthetic_dataset, synthetic_document, synthetic_experiment,
+                           synthetic_run)
 from tests.tiny import TEMPLATES
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def spec_of(script: str, slug: str = "tiny") -> dict[str, Any]:
-    """The JSON inside ``window.lossarticle.register("<slug>", <json>);``."""
-    prefix = f'window.lossarticle.register("{slug}", '
-    assert script.startswith(prefix) and script.endswith(");\n")
-    return json.loads(script[len(prefix):-3])
 
 
 def ndarrays(node: Any) -> list[np.ndarray]:

@@ -800,8 +800,12 @@
       return id.startsWith("fig-") ? { id, params: new URLSearchParams(cut < 0 ? "" : text.slice(cut + 1)) } : null;
     },
 
+    hash(player) {
+      return "#" + player.root.id + "?" + player.params().toString();
+    },
+
     link(player) {
-      return location.href.split("#")[0] + "#" + player.root.id + "?" + player.params().toString();
+      return location.href.split("#")[0] + this.hash(player);
     },
 
     write(player) {
@@ -815,7 +819,7 @@
 
     flush() {
       this.timer = 0;
-      const hash = "#" + this.from.root.id + "?" + this.from.params().toString();
+      const hash = this.hash(this.from);
       if (location.hash !== hash) history.replaceState(history.state, "", hash);
     },
 
@@ -1224,8 +1228,9 @@
     }
     for (const [player, load] of loads) if (player !== linked) start(player, load);
     if (linked) start(linked, () => {});
+    // Back, forward, a followed link or an edited address: every such move between our entries
+    // changes the fragment, so hashchange alone sees them (popstate would apply each one twice).
     window.addEventListener("hashchange", () => address.follow());
-    window.addEventListener("popstate", () => address.follow());
   }
 
   window.lossarticle = {
