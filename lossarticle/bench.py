@@ -254,10 +254,10 @@ def load_stages(timings: dict[str, Any], slug: str) -> tuple[list[tuple[str, flo
               (f"figure script received ({received[slug + '.js'][1] / 1e6:.2f} MB)", received[slug + ".js"][0]),
               ("figure script run (register)", marks[f"la:{slug}:registered"]),
               ("Bokeh embedding started", marks[f"la:{slug}:embed"]),
-              ("Bokeh embed: first panels (landscapes, regions)", marks[f"la:{slug}:embedded"]),
+              ("Bokeh embed: first panels (a landscape, regions)", marks[f"la:{slug}:embedded"]),
               ("scene: data decoded, epoch drawn", marks[f"la:{slug}:scene"]),
               ("interactive (data-ready)", marks[f"la:{slug}:ready"]),
-              ("the other panels (curves, strips) rendered", marks[f"la:{slug}:complete"])]
+              ("the other panels (landscapes, curves, strips) rendered", marks[f"la:{slug}:complete"])]
     stages.sort(key=lambda stage: stage[1])  # a waterfall: each stage took the time since the one before
     done = sorted((t, name) for name, t in marks.items() if ":panel:" in name)
     panels, previous = [], marks[f"la:{slug}:embed"]

@@ -212,12 +212,13 @@ def layout_rows(planes: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def first_panels(planes: Sequence[str]) -> list[str]:
-    """The panels a figure is interactive with: where the slider moves the path and the regions.
+    """The panels a figure is interactive with: the first plane's landscape and the regions.
 
     The page embeds these as one Bokeh document, marks the figure ready, then embeds the
-    curves and strips (each Bokeh panel costs about 0.1 s of main thread to build and paint).
+    other landscapes, curves and strips (each Bokeh panel costs 0.1-0.2 s of main thread to
+    build and paint, a landscape the most).
     """
-    return [f"landscape-{m}" for m in planes] + ["regions"]
+    return [f"landscape-{planes[0]}", "regions"]
 
 
 def panel_builders(document: ExperimentFile, dataset: DatasetFile,

@@ -47,7 +47,8 @@ def test_load_stages_form_a_waterfall_in_time_order() -> None:
     named = dict(stages)
     assert named["BokehJS received (1.25 MB)"] == 60.0 and named["figure script received (0.30 MB)"] == 450.0
     assert named["BokehJS run: parse, compile, execute"] == 400.0
-    assert stages[-2:] == [("interactive (data-ready)", 762.0), ("the other panels (curves, strips) rendered", 841.0)]
+    assert stages[-2:] == [("interactive (data-ready)", 762.0),
+                           ("the other panels (landscapes, curves, strips) rendered", 841.0)]
 
 
 def test_each_panel_is_charged_from_the_previous_panel_of_any_figure() -> None:

@@ -423,6 +423,29 @@ def class_of_pixel(rgba: list[int], classes: list[str]) -> tuple[int, float]:
     return best[0], best[1]
 
 
+def test_landscapes_that_arrive_after_the_figure_is_ready_get_its_path_view_and_scale(visit, site) -> None:
+    spec = figure_spec(site, "tiny-dirs")
+    assert spec["first"] == ["landscape-random", "regions"]  # the two other planes arrive later
+    page = visit(reduced_motion=True, fragment="#fig-explorer?net=tiny-dirs&epoch=3&view=stretched&scale=shared")
+    page.wait_until("window.lossarticle.state('explorer').slug === 'tiny-dirs' "
+                    "&& window.lossarticle.state('explorer').complete", 20)
+    assert page.state("explorer")["epoch"] == 3
+    for plane in spec["planes"]:
+        views = spec["landscapes"][plane]
+        view = next((v for v in views if v["name"] == "stretched"), views[0])
+        shown = page.page.evaluate("""plane => {
+            const doc = lossarticle.panel('explorer', 'landscape-' + plane).model.document;
+            const model = (name) => doc.get_model_by_name(name + '-' + plane);
+            return { title: model('title').text, low: model('mapper').low }; }""", plane)
+        assert shown == {"title": view["title"], "low": spec["scales"]["shared"]["low"]}, plane
+        path = spec["runs"][0]["paths"][plane]
+        page.page.locator(f"#explorer-plots-landscape-{plane}").scroll_into_view_if_needed()
+        page.page.wait_for_timeout(200)
+        where = on_screen(page, "explorer", f"landscape-{plane}", path["x"][3], path["y"][3])
+        assert near(screen_pixels(page, where["sx"], where["sy"])[0], spec["runs"][0]["colour"]), plane
+    assert page.errors == []
+
+
 def test_path_and_regions_change_with_the_slider_and_bokeh_does_nothing(visit, site) -> None:
     page = visit(reduced_motion=True)
     page.ready("tiny-opt")

@@ -14,7 +14,8 @@
  * arrives as figures/<slug>.js, which calls window.lossarticle.register. Figures load
  * when they come within a screen of the viewport and embed one at a time, the one the
  * address names first, then the one nearest the viewport; a figure is interactive once
- * the panels the spec lists "first" (landscapes, regions) are drawn; the curves and strips follow.
+ * the panels the spec lists "first" (the first plane's landscape, the regions) are drawn; the
+ * other landscapes, the curves and the strips follow.
  * Plots far from the viewport stop rendering (content-visibility: hidden).
  *
  * The address holds what the reader sees: #fig-<slug>?epoch=120&run=sgd&view=stretched
@@ -533,13 +534,6 @@
       this.named = this.runs.length > 1;
       this.lut = colourLut(spec.classes, spec.confidence_bits);
       this.focus = 0;
-      for (const plane of spec.planes) {
-        for (const view of spec.landscapes[plane]) {
-          // Filled once: the spec carries the loss packed, the plot a placeholder of its shape.
-          const source = embedding.find("image-source-" + plane + "-" + view.name);
-          source.data = { ...source.data, image: [unpackLoss(view.loss)] };
-        }
-      }
       this.epoch = spec.max_epoch;
       this.at = this.runs.map((r) => Math.min(this.epoch, r.epochs));
       this.frame = -1;
@@ -548,16 +542,38 @@
       const regions = embedding.panels.get("regions");
       this.regions = new RegionLayer(regions.view, spec);
       this.hover = new RegionHover(regions, this);
-      this.paths = spec.planes.map((plane) => new PathLayer(embedding.panels.get("landscape-" + plane), this.runs, plane));
+      this.paths = [];
+      this.addPaths();
       this.markers = [];
       this.addMarkers();
     }
 
-    // The other panels arrive after the figure is interactive: fill and mark them.
+    // The other panels arrive after the figure is interactive: fill them, draw on them.
     laterArrived() {
       this.fillCurves();
       this.fillFocus();
+      if (this.addPaths() && this.view) this.setLandscape(this.view, this.scaleKey);
       this.addMarkers();
+    }
+
+    // Each landscape, in whichever embedding it arrives: its loss filled, our path layer over it.
+    // Returns whether any arrived.
+    addPaths() {
+      let added = false;
+      for (const plane of this.spec.planes) {
+        const panel = this.embedding.panels.get("landscape-" + plane);
+        if (!panel || panel.layered) continue;
+        panel.layered = added = true;
+        for (const view of this.spec.landscapes[plane]) {
+          // Filled once: the spec carries the loss packed, the plot a placeholder of its shape.
+          const source = this.find("image-source-" + plane + "-" + view.name);
+          source.data = { ...source.data, image: [unpackLoss(view.loss)] };
+        }
+        const layer = new PathLayer(panel, this.runs, plane);
+        this.paths.push(layer);
+        layer.draw(this.at);
+      }
+      return added;
     }
 
     addMarkers() {
@@ -589,13 +605,16 @@
     }
 
     // Shows one view (true proportions or stretched) and one colour scale (the figure's or the
-    // article's) in every landscape. A plane without the view asked for keeps its true one.
+    // article's) in every landscape. A plane without the view asked for keeps its true one; one
+    // still to arrive gets them when it does (laterArrived).
     setLandscape(viewName, scaleKey) {
       const scale = this.spec.scales[scaleKey];
       for (const plane of this.spec.planes) {
+        const panel = this.embedding.panels.get("landscape-" + plane);
+        if (!panel) continue;
         const views = this.spec.landscapes[plane];
         const view = views.find((v) => v.name === viewName) || views[0];
-        const plot = this.embedding.panels.get("landscape-" + plane).view.model;
+        const plot = panel.view.model;
         for (const v of views) {
           this.find("image-" + plane + "-" + v.name).visible = v === view;
           for (const key of Object.keys(this.spec.scales)) {
