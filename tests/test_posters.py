@@ -153,7 +153,7 @@ def test_three_planes_give_three_landscapes_on_one_colour_scale() -> None:
         figure = posters.draw_experiment(document, synthetic_dataset(30))
     titles = [ax.get_title("left") for ax in figure.axes]
     assert [t for t in titles if "true proportions" in t] == [
-        "Random directions · true proportions", "Initial → final weights · true proportions",
+        "Random directions · true proportions", "Initial → final · true proportions",
         "PCA of the path · true proportions"]
     images = [ax.get_images()[0] for ax in figure.axes if "true proportions" in ax.get_title("left")]
     scale = posters.figure_scale_of(document)
