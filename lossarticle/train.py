@@ -7,6 +7,7 @@ dominate; there the ensemble's epoch is captured once as a CUDA graph and replay
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -97,10 +98,14 @@ def make_optimizer(run: Run, params: list[torch.Tensor], capturable: bool = Fals
 def resolve_device(name: str) -> torch.device:
     """``--device``: ``auto`` picks CUDA when present; CUDA on a machine without it is one clear line."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return resolve_device("cuda" if torch.cuda.is_available() else "cpu")
     elif name == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device={name!r}: CUDA is not available on this machine (use --device cpu or auto)")
     elif name in ("cpu", "cuda"):
+        if name == "cuda":
+            # cuBLAS picks its workspace per stream unless this is set (before its first call):
+            # without it PyTorch's deterministic mode cannot promise reproducible products.
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         return torch.device(name)
     else:
         raise ConfigError(f"device={name!r}: unknown device (known: auto, cpu, cuda)")
