@@ -12,10 +12,11 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from lossarticle.atomic import write_atomic, write_if_changed
 from lossarticle.configs import EXPERIMENTS, DataConfig, Experiment, experiment_by_slug
 from lossarticle.data import load_spirals
 from lossarticle.errors import CacheError, ConfigError
-from lossarticle.export import dataset_record, experiment_record, index_record, write_atomic, write_if_changed
+from lossarticle.export import dataset_record, experiment_record, index_record
 from lossarticle.pipeline import ExperimentResult, compute_experiment, stage_count
 from lossarticle.render import RenderOptions, render_site
 from lossarticle.schema import DATASET_FILE, INDEX_FILE, data_dir_of, experiment_path, read_experiment, to_json

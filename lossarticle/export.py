@@ -1,13 +1,11 @@
-"""The compute results as the file format's records (``schema.py``), written atomically.
+"""The compute results as the file format's records (``schema.py``); ``build`` writes them (``atomic.py``).
 
 Nothing depends on the clock or the host, so the same inputs on the same device
 give the same bytes.
 """
 from __future__ import annotations
 
-import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +17,7 @@ from lossarticle.schema import (DATASET_FILE, SCHEMA_VERSION, ArchitectureRecord
                                 RegionsRecord, RunRecord, SeedsRecord, SegmentRecord, SurfaceRecord, ViewRecord,
                                 config_hash,
                                 experiment_path, stored_hash)
-from lossarticle.errors import CacheError, cannot_write
+from lossarticle.errors import CacheError
 
 if TYPE_CHECKING:  # only the type: importing pipeline would import torch
     from lossarticle.data import Dataset
@@ -103,41 +101,3 @@ def index_record(data_dir: Path, registry: tuple[Experiment, ...]) -> IndexFile:
             continue  # missing or unreadable: not part of what is there
     return IndexFile(schema_version=SCHEMA_VERSION, dataset=DATASET_FILE, experiments=tuple(entries))
 
-
-def write_atomic(path: Path, text: str | bytes) -> None:
-    """Write text (UTF-8) or bytes through a temporary file beside ``path`` and ``os.replace`` it in: never half
-    a file.
-
-    A full disk or a read-only file system is one line naming the file; the
-    file that was there before stays as it was.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        content = text.encode("utf-8") if isinstance(text, str) else text
-        handle = tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
-                                             delete=False)
-    except OSError as error:
-        raise cannot_write(error, path) from error
-    try:
-        with handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(handle.name, 0o644)  # NamedTemporaryFile makes 0600; the site is public
-        os.replace(handle.name, path)
-    except BaseException as error:
-        Path(handle.name).unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise cannot_write(error, path) from error
-        raise
-
-
-def write_if_changed(path: Path, text: str) -> bool:
-    """Write ``path`` only when its bytes would change: a cached tree is never rewritten (or must be writable)."""
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return False
-    except (OSError, UnicodeDecodeError):
-        pass
-    write_atomic(path, text)
-    return True

@@ -23,11 +23,11 @@ import jinja2
 from markupsafe import Markup
 
 from lossarticle.citation import cite
+from lossarticle.atomic import write_atomic
 from lossarticle.configs import EXPERIMENTS, Experiment
 from lossarticle.content import (EXPLORER, OVERVIEW, SEEDS, SPIRAL, STATIC_FIGURES, Article, FigureRef,
                                  number_figures, parse_article, read_sources)
 from lossarticle.errors import CacheError, ConfigError, ContentError, cannot_write
-from lossarticle.export import write_atomic
 from lossarticle.scales import shared_scale
 from lossarticle.schema import (DATASET_FILE, INDEX_FILE, SCHEMA_VERSION, DatasetFile, ExperimentFile, IndexEntry,
                                 IndexFile, data_dir_of, experiment_path, read_dataset, read_experiment, to_json)

@@ -7,7 +7,7 @@ import pytest
 
 from lossarticle.build import TrainOptions, train_experiments
 from lossarticle.errors import CacheError
-from lossarticle.export import write_atomic
+from lossarticle.atomic import write_atomic
 from lossarticle.schema import SCHEMA_VERSION, config_hash, read_experiment, read_index
 from tests.tiny import TINY_REGISTRY, tiny
 
@@ -76,13 +76,6 @@ def test_cache_reuse_mismatch_and_corruption(tmp_path) -> None:
     said.clear()
     train_experiments(options(tmp_path, only=("tiny",), force=True), echo=said.append)
     assert path.read_bytes() == first and said[0].startswith("tiny: trained")
-
-
-def test_atomic_write_leaves_no_temporary_file(tmp_path) -> None:
-    target = tmp_path / "x.json"
-    write_atomic(target, "{}")
-    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
-    assert oct(target.stat().st_mode & 0o777) == "0o644"
 
 
 def test_the_seeds_block_holds_every_initialization_with_seed_0_as_the_run_drawn(tmp_path) -> None:
