@@ -16,10 +16,10 @@ from lossarticle.atomic import write_atomic, write_if_changed
 from lossarticle.configs import EXPERIMENTS, DataConfig, Experiment, experiment_by_slug
 from lossarticle.data import load_spirals
 from lossarticle.errors import CacheError, ConfigError
-from lossarticle.export import dataset_record, experiment_record, index_record
+from lossarticle.export import dataset_record, experiment_record
 from lossarticle.pipeline import ExperimentResult, compute_experiment, stage_count
 from lossarticle.render import RenderOptions, render_site
-from lossarticle.schema import DATASET_FILE, INDEX_FILE, data_dir_of, experiment_path, read_experiment, to_json
+from lossarticle.schema import DATASET_FILE, data_dir_of, experiment_path, read_experiment, to_json
 from lossarticle.site_folder import recover, site_lock
 from lossarticle.train import resolve_device
 
@@ -28,7 +28,7 @@ from lossarticle.train import resolve_device
 class TrainOptions:
     """What ``generate.py train`` was asked to do."""
 
-    data_dir: Path  # where <slug>.json, spiral.json and index.json live (site/data)
+    data_dir: Path  # where <slug>.json and spiral.json live (site/data); index.json is render's
     registry: tuple[Experiment, ...] = EXPERIMENTS  # every experiment the site knows
     only: tuple[str, ...] = ()  # slugs to (re)compute; empty means the whole registry
     device: str = "auto"  # auto | cpu | cuda
@@ -88,7 +88,6 @@ def compute_stale(options: TrainOptions, wanted: set[str], device: torch.device,
         echo(f"{experiment.slug}: trained {result.timings.train_s:.1f}s, surfaces {result.timings.surface_s:.1f}s"
              f" on {device.type}")
         computed.append(result)
-    write_if_changed(options.data_dir / INDEX_FILE, to_json(index_record(options.data_dir, options.registry)))
     return computed
 
 

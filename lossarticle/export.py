@@ -6,18 +6,14 @@ give the same bytes.
 from __future__ import annotations
 
 import platform
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lossarticle.configs import DataConfig, Experiment
-from lossarticle.schema import (DATASET_FILE, SCHEMA_VERSION, ArchitectureRecord, AxesRecord, DatasetFile,
-                                ExperimentFile, IndexEntry, IndexFile, PathRecord, PlaneRecord, Provenance,
-                                RegionsRecord, RunRecord, SeedsRecord, SegmentRecord, SurfaceRecord, ViewRecord,
-                                config_hash,
-                                experiment_path, stored_hash)
-from lossarticle.errors import CacheError
+from lossarticle.schema import (SCHEMA_VERSION, ArchitectureRecord, AxesRecord, DatasetFile, ExperimentFile,
+                                PathRecord, PlaneRecord, Provenance, RegionsRecord, RunRecord, SeedsRecord,
+                                SegmentRecord, SurfaceRecord, ViewRecord, config_hash)
 
 if TYPE_CHECKING:  # only the type: importing pipeline would import torch
     from lossarticle.data import Dataset
@@ -88,16 +84,3 @@ def dataset_record(config: DataConfig, data: Dataset) -> DatasetFile:
     return DatasetFile(schema_version=SCHEMA_VERSION, config=config, mean=data.mean, std=data.std,
                        train_x=data.x_train, train_y=data.y_train, val_x=data.x_val, val_y=data.y_val,
                        test_x=data.x_test, test_y=data.y_test)
-
-
-def index_record(data_dir: Path, registry: tuple[Experiment, ...]) -> IndexFile:
-    """The experiment files actually present in ``data_dir``, each with the hash stored in it."""
-    entries = []
-    for experiment in registry:
-        path = experiment_path(data_dir, experiment.slug)
-        try:
-            entries.append(IndexEntry(experiment.slug, experiment.title, path.name, stored_hash(path)))
-        except CacheError:
-            continue  # missing or unreadable: not part of what is there
-    return IndexFile(schema_version=SCHEMA_VERSION, dataset=DATASET_FILE, experiments=tuple(entries))
-

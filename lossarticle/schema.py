@@ -269,7 +269,7 @@ class IndexEntry:
 
 @dataclass(frozen=True)
 class IndexFile:
-    """``index.json``: the experiment files present, in registry order."""
+    """``index.json``: the experiment files a render published (and validated), in registry order."""
 
     schema_version: int
     dataset: str  # the data set's file name
@@ -538,14 +538,6 @@ def read_index(path: Path) -> IndexFile:
     node = read_json(path)
     check_version(node, path)
     return from_tree(IndexFile, node, str(path), {}, {})
-
-
-def stored_hash(path: Path) -> str:
-    """The config hash a file says it was made from (no arrays decoded)."""
-    node = read_json(path)
-    if not isinstance(node, dict) or not isinstance(node.get("config_hash"), str):
-        raise CacheError(f"{path}.config_hash: missing")
-    return node["config_hash"]
 
 
 def _by_method(items: tuple[Any, ...], method: str) -> Any:

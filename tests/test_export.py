@@ -8,7 +8,7 @@ import pytest
 from lossarticle.build import TrainOptions, train_experiments
 from lossarticle.errors import CacheError
 from lossarticle.atomic import write_atomic
-from lossarticle.schema import SCHEMA_VERSION, config_hash, read_experiment, read_index
+from lossarticle.schema import SCHEMA_VERSION, read_experiment
 from tests.tiny import TINY_REGISTRY, tiny
 
 
@@ -22,7 +22,7 @@ def test_two_runs_give_byte_identical_json(tmp_path) -> None:
     train_experiments(options(tmp_path / "a"), echo=lambda s: None)
     train_experiments(options(tmp_path / "b"), echo=lambda s: None)
     names = sorted(p.name for p in (tmp_path / "a" / "data").iterdir())
-    assert names == ["index.json", "spiral.json", "tiny-dirs.json", "tiny-opt.json", "tiny.json"]
+    assert names == ["spiral.json", "tiny-dirs.json", "tiny-opt.json", "tiny.json"]
     for name in names:
         assert (tmp_path / "a" / "data" / name).read_bytes() == (tmp_path / "b" / "data" / name).read_bytes()
 
@@ -37,8 +37,6 @@ def test_exported_file_reads_back_as_the_config_implies(tmp_path) -> None:
     assert document.plane("pca").views[0].surface.loss.shape == (experiment.surface.resolution,) * 2
     assert document.provenance.device == "cpu"
     assert json.loads((tmp_path / "data" / "tiny-opt.json").read_text())["config"]["epochs"] == 8
-    index = read_index(tmp_path / "data" / "index.json")
-    assert [(e.slug, e.config_hash) for e in index.experiments] == [("tiny-opt", config_hash(experiment))]
 
 
 def test_cache_reuse_mismatch_and_corruption(tmp_path) -> None:
