@@ -125,11 +125,11 @@ def bench(device: str, compute: bool, reader: bool, only: tuple[str, ...], one_s
           article_dir: Path) -> None:
     """Compute timings (GFLOP/s ratios of training and surfaces) and the reader's side of the built site."""
     if compute:
-        from lossarticle.bench import bench_registry, run_bench
+        from lossarticle.bench_compute import bench_registry, run_bench
         from lossarticle.train import resolve_device
         run_bench(resolve_device(device), bench_registry(only, one_seed), echo=click.echo)
     if reader:
-        from lossarticle.bench import reader_bench
+        from lossarticle.bench_reader import reader_bench  # never imports torch: --no-compute runs without it
         reader_bench(site_dir, article_dir, TEMPLATES, echo=click.echo)
 
 

@@ -6,6 +6,9 @@ small hand-made inputs whose answers are known.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,8 +16,8 @@ from dataclasses import replace
 
 import torch
 
-from lossarticle.bench import (bench_registry, busy_by_kind, event_kind, load_stages, run_bench, trace_events,
-                               traced_load)
+from lossarticle.bench_compute import bench_registry, run_bench
+from lossarticle.bench_reader import busy_by_kind, event_kind, load_stages, trace_events, traced_load
 from tests.tiny import TINY_REGISTRY
 
 MAIN, OTHER = (1, 11), (2, 22)  # (pid, tid) of the page's renderer main thread and another renderer's
@@ -110,3 +113,19 @@ def test_compute_table_has_a_row_per_experiment_and_a_total() -> None:
     assert [line.split()[0] for line in lines[2:5]] == ["tiny", "tiny-opt", "total"]
     assert all(r.train_gflops > 0 and r.model_epochs_per_s > 0 for r in rows)
     assert rows[1].seeds == 1
+
+
+def test_bench_without_compute_never_imports_torch(tmp_path) -> None:
+    # The command's own path, through click; the reader bench itself (Chromium) is stubbed, and
+    # tests/test_imports.py walks every import it could make.
+    code = ("import sys; sys.path[:0] = [{root!r}]\n"
+            "import lossarticle.bench_reader as reader\n"
+            "reader.reader_bench = lambda *args, **kwargs: print('reader bench')\n"
+            "from generate import cli\n"
+            "cli(['bench', '--no-compute', '--site', {site!r}, '--article', {article!r}], standalone_mode=False)\n"
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))")
+    root = str(Path(__file__).resolve().parents[1])
+    result = subprocess.run([sys.executable, "-c", code.format(root=root, site=str(tmp_path / "site"),
+                                                               article=str(tmp_path / "article"))],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines() == ["reader bench", "[]"], result.stderr

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from lossarticle.configs import DataConfig, Experiment, Run, SurfaceConfig
+from lossarticle.polling import wait_until
 
 TINY_DATA = DataConfig(points_per_class=40)
 TINY_SURFACE = SurfaceConfig(resolution=7, region_resolution=6, region_frames=4)
@@ -99,8 +99,5 @@ def serving(options: Any) -> Iterator[tuple[str, list[str]]]:
 
 
 def wait_for(condition: Callable[[], object], timeout_s: float = 60) -> None:
-    """Poll ``condition`` until it holds; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+    """Poll ``condition`` until it holds; fail after ``timeout_s`` (the library's one poll loop)."""
+    wait_until(condition, timeout_s, "the condition the test waited for never held")

@@ -1,137 +1,26 @@
-"""``make bench``: how fast the compute pipeline runs on this machine, stage by stage.
+"""``make bench``, second half: what a reader's browser pays for the built page, in headless Chromium.
 
-The figures of merit are effective GFLOP/s (matmul FLOPs over wall time) of training
-and of the surfaces, each divided by the fp32 GEMM throughput measured here, in this
-process, just before. Training FLOPs are counted by ``train.training_flops``.
+Bytes transferred, the first figure's cold loads stage by stage, every figure's
+slider steps (plain and CPU-throttled), and a prose-only rebuild. Reads only the
+built site: never imports torch, so ``generate.py bench --no-compute`` runs without it.
 """
 from __future__ import annotations
 
+import gzip
+import json
 import time
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+import numpy as np
 
-from lossarticle.configs import EXPERIMENTS, Experiment
-from lossarticle.data import load_spirals
-from lossarticle.pipeline import ExperimentResult, compute_experiment, sync
+from lossarticle.polling import wait_until
 
-
-@dataclass(frozen=True)
-class Row:
-    """One experiment's timings."""
-
-    slug: str
-    seeds: int  # initializations trained together per run
-    train_s: float
-    model_epochs_per_s: float  # networks x epochs trained per second, every run and seed
-    train_gflops: float  # effective training GFLOP/s
-    surface_s: float
-    regions_s: float
-    gflops: float  # effective surface GFLOP/s
-    peak_mib: float  # peak resident memory (CPU) or allocated memory (CUDA) during the experiment
-
-
-def bench_registry(only: tuple[str, ...] = (), one_seed: bool = False,
-                   experiments: tuple[Experiment, ...] = EXPERIMENTS) -> tuple[Experiment, ...]:
-    """The experiments to time: those ``only`` names (all when it names none), with one seed each if asked."""
-    chosen = tuple(e for e in experiments if not only or e.slug in only)
-    return tuple(replace(e, seeds=1) for e in chosen) if one_seed else chosen
-
-
-def gemm_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
-    """Best-of fp32 ``n×n @ n×n`` throughput on ``device``."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    best = float("inf")
-    for _ in range(repeats + 2):
-        sync(device)
-        start = time.perf_counter()
-        a @ b
-        sync(device)
-        best = min(best, time.perf_counter() - start)
-    return 2 * n ** 3 / best / 1e9
-
-
-def reset_peak(device: torch.device) -> None:
-    """Start a new peak-memory window (Linux: writing 5 to clear_refs resets VmHWM)."""
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-        return
-    clear_refs = Path("/proc/self/clear_refs")
-    if clear_refs.exists():
-        clear_refs.write_text("5")
-
-
-def peak_mib(device: torch.device) -> float:
-    """Peak memory since :func:`reset_peak`, in MiB."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2 ** 20
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def bench_experiment(experiment: Experiment, data, device: torch.device) -> tuple[Row, ExperimentResult]:
-    """Compute one experiment and time its stages."""
-    reset_peak(device)
-    result = compute_experiment(experiment, data, device)
-    t = result.timings
-    return Row(experiment.slug, experiment.seeds, t.train_s, t.model_epochs / t.train_s,
-               t.train_flops / t.train_s / 1e9, t.surface_s, t.regions_s, t.surface_flops / t.surface_s / 1e9,
-               peak_mib(device)), result
-
-
-HEADER = (f"{'experiment':18s} {'seeds':>5s} {'train s':>8s} {'ep/s':>7s} {'GFLOP/s':>8s} {'ratio':>6s} "
-          f"{'surface s':>9s} {'GFLOP/s':>8s} {'ratio':>6s} {'regions s':>9s} {'peak MiB':>9s}")
-
-
-def row_line(slug: str, seeds: str, train_s: float, epochs_per_s: float, train_gflops: float, surface_s: float,
-             surface_gflops: float, regions_s: float, peak: float, gemm: float) -> str:
-    """One line of the table; ``ep/s`` is model-epochs (networks x epochs) trained per second."""
-    return (f"{slug:18s} {seeds:>5s} {train_s:8.2f} {epochs_per_s:7.0f} {train_gflops:8.1f} "
-            f"{train_gflops / gemm:6.2f} {surface_s:9.2f} {surface_gflops:8.1f} {surface_gflops / gemm:6.2f} "
-            f"{regions_s:9.2f} {peak:9.0f}")
-
-
-def run_bench(device: torch.device, experiments: tuple[Experiment, ...] = EXPERIMENTS,
-              echo: Callable[[str], None] = print) -> list[Row]:
-    """Print the table; the total includes data loading and device start-up."""
-    start = time.perf_counter()
-    if device.type == "cuda":
-        torch.zeros(1, device=device)  # CUDA context creation counts against the goal
-    data = load_spirals(experiments[0].data)
-    peak = gemm_gflops(device)
-    echo(f"device {device.type} ({_device_name(device)}), torch {torch.__version__}, "
-         f"{torch.get_num_threads()} threads; fp32 GEMM 2048³: {peak:.1f} GFLOP/s")
-    echo(HEADER)
-    rows, results = [], []
-    for experiment in experiments:
-        row, result = bench_experiment(experiment, data, device)
-        rows.append(row)
-        results.append(result.timings)
-        echo(row_line(row.slug, str(row.seeds), row.train_s, row.model_epochs_per_s, row.train_gflops,
-                      row.surface_s, row.gflops, row.regions_s, row.peak_mib, peak))
-    train_s, surface_s = sum(r.train_s for r in rows), sum(r.surface_s for r in rows)
-    echo(row_line("total", "", train_s, sum(t.model_epochs for t in results) / train_s,
-                  sum(t.train_flops for t in results) / train_s / 1e9, surface_s,
-                  sum(t.surface_flops for t in results) / surface_s / 1e9, sum(r.regions_s for r in rows),
-                  max(r.peak_mib for r in rows), peak))
-    echo(f"training + surfaces: {train_s + surface_s:.1f} s; whole compute run, start-up and regions "
-         f"included: {time.perf_counter() - start:.1f} s")
-    return rows
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return Path("/proc/cpuinfo").read_text().split("model name")[1].split(":")[1].split("\n")[0].strip() \
-        if Path("/proc/cpuinfo").exists() else "cpu"
-
-
-# ---------------------------------------------------------------- the reader's side
+if TYPE_CHECKING:  # the types only: Playwright is imported when the page is measured
+    from playwright.sync_api import Browser, CDPSession, Locator, Page
 
 THROTTLE = 4  # Chromium's CPU throttling rate for the slow-device figures (DevTools' "4x slowdown")
 STEPS = 40  # slider steps per figure and rate: p95 of 40 is the second-worst step
@@ -173,7 +62,7 @@ TIMINGS = """() => ({
 })"""
 
 
-def step_costs(page, cdp, slug: str, steps: int, rate: float = 1, baseline: bool = False
+def step_costs(page: Page, cdp: CDPSession, slug: str, steps: int, rate: float = 1, baseline: bool = False
                ) -> tuple[list[float], list[float], list[float]]:
     """Per slider step (ms): main-thread task time, main-thread CPU time, input to the second frame.
 
@@ -220,7 +109,7 @@ class FigureSteps:
     frame_throttled_ms: list[float]  # input to the second animation frame at THROTTLE
 
 
-def figure_steps(page, cdp, slug: str, baseline: bool = False) -> FigureSteps:
+def figure_steps(page: Page, cdp: CDPSession, slug: str, baseline: bool = False) -> FigureSteps:
     """Unthrottled and throttled steps of one ready figure."""
     plain, cpu, _ = step_costs(page, cdp, slug, STEPS, baseline=baseline)
     throttled, _, frames = step_costs(page, cdp, slug, STEPS, THROTTLE, baseline=baseline)
@@ -268,7 +157,7 @@ def load_stages(timings: dict[str, Any], slug: str) -> tuple[list[tuple[str, flo
     return stages, panels
 
 
-def cold_load(browser, url: str, slug: str, trace: bool = False) -> tuple[dict[str, Any], bytes | None]:
+def cold_load(browser: Browser, url: str, slug: str, trace: bool = False) -> tuple[dict[str, Any], bytes | None]:
     """Load ``url`` in a fresh context (empty HTTP and code caches) until figure ``slug`` is ready."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
     page = context.new_page()
@@ -283,13 +172,12 @@ def cold_load(browser, url: str, slug: str, trace: bool = False) -> tuple[dict[s
     return timings, traced
 
 
-def first_figure(browser, base: str, slug: str) -> FirstFigure:
+def first_figure(browser: Browser, base: str, slug: str) -> FirstFigure:
     """Cold loads straight to the first figure (``#fig-<slug>``, as a link to it would open the page).
 
     The figure starts loading as soon as lossarticle.js runs; figures within a screen
     of it load too, as they would for a reader, and compete for the main thread.
     """
-    import numpy as np
     url = f"{base}#fig-{slug}"
     loads = [load_stages(cold_load(browser, url, slug)[0], slug) for _ in range(COLD_LOADS)]
     timings, traced = cold_load(browser, url, slug, trace=True)
@@ -307,7 +195,6 @@ def first_figure(browser, base: str, slug: str) -> FirstFigure:
 
 def trace_events(traced: bytes) -> list[dict[str, Any]]:
     """The renderer main thread's complete events, sorted, from a Chromium trace."""
-    import json
     events = json.loads(traced)["traceEvents"]
     names = {(e["pid"], e["tid"]) for e in events if e.get("name") == "thread_name"
              and e["args"].get("name") == "CrRendererMain"}
@@ -336,7 +223,6 @@ def busy_by_kind(events: list[dict[str, Any]], start_us: float, end_us: float) -
 
     Events are clipped to the window, so a task that straddles an end counts only its inside.
     """
-    from collections import defaultdict
     kinds: dict[str, float] = defaultdict(float)
     stack: list[tuple[str, float]] = []  # enclosing events: (name, end)
     for event in events:
@@ -354,7 +240,6 @@ def busy_by_kind(events: list[dict[str, Any]], start_us: float, end_us: float) -
 
 def traced_load(traced: bytes, marks: dict[str, float], slug: str) -> tuple[float, dict[str, float]]:
     """BokehJS's script evaluation and the main thread's work while ``slug`` embeds (ms)."""
-    import json
     events = trace_events(traced)
     instants = {e["name"]: e["ts"] for e in json.loads(traced)["traceEvents"] if e.get("name", "").startswith("la:")}
     offset = instants["la:script"] - 1000 * marks["la:script"]  # trace µs = offset + 1000 · performance.now()
@@ -380,7 +265,6 @@ class ReaderRow:
 
 def transferred(site_dir: Path, urls: list[str], base: str) -> tuple[int, int]:
     """Raw and gzip size of the distinct local files behind ``urls``."""
-    import gzip
     raw = packed = 0
     for url in dict.fromkeys(urls):
         relative = url[len(base):].split("#")[0].split("?")[0] or "index.html"
@@ -449,13 +333,11 @@ def measure_page(site_dir: Path, rebuild_s: float = float("nan")) -> ReaderRow:
 
 def percentiles(values: list[float]) -> str:
     """``p50 / p95`` of a list of milliseconds, for the step table."""
-    import numpy as np
     return f"{np.percentile(values, 50):5.1f} / {np.percentile(values, 95):5.1f}"
 
 
 def echo_first_figure(first: FirstFigure, echo: Callable[[str], None]) -> None:
     """The first figure's waterfall: when each stage ended and how long it took after the one before."""
-    import numpy as np
     echo(f"first figure interactive: {first.slug} at {np.median(first.ready_ms):.0f} ms after navigation "
          f"(median of {len(first.ready_ms)} cold loads, {min(first.ready_ms):.0f}-{max(first.ready_ms):.0f} ms; "
          f"goal <= 1000)")
@@ -476,7 +358,6 @@ def echo_first_figure(first: FirstFigure, echo: Callable[[str], None]) -> None:
 
 def echo_reader(row: ReaderRow, echo: Callable[[str], None]) -> None:
     """Print the reader-side figures."""
-    import numpy as np
     echo(f"page: first load {row.initial_bytes / 1e6:.2f} MB raw, {row.initial_gzip / 1e6:.2f} MB gzip; "
          f"after every figure {row.total_bytes / 1e6:.2f} MB raw, {row.total_gzip / 1e6:.2f} MB gzip (goal <= 2 MB)")
     echo_first_figure(row.first, echo)
@@ -496,28 +377,25 @@ def echo_reader(row: ReaderRow, echo: Callable[[str], None]) -> None:
     echo(f"prose-only rebuild: {row.rebuild_s:.2f} s")
 
 
-def _poll(page, done: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Poll ``done`` every 50 ms (wait_for_function would eval() and trip the page's CSP)."""
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        page.wait_for_timeout(50)
+def _poll(page: Page, done: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Wait for ``done`` with :func:`~lossarticle.polling.wait_until` (wait_for_function would eval() and trip
+    the page's CSP); pausing through Playwright lets the page's events (the requests counted) arrive meanwhile."""
+    wait_until(done, timeout_s, what, pause=lambda seconds: page.wait_for_timeout(1000 * seconds))
 
 
-def _wait_ready(page, figure, timeout_s: float = 60.0) -> None:
+def _wait_ready(page: Page, figure: Locator, timeout_s: float = 60.0) -> None:
     """Wait for a figure's data-ready."""
     _poll(page, lambda: figure.get_attribute("data-ready") == "true", timeout_s,
           f"{figure.get_attribute('id')} never became ready")
 
 
-def _wait_mark(page, name: str, timeout_s: float = 60.0) -> None:
+def _wait_mark(page: Page, name: str, timeout_s: float = 60.0) -> None:
     """Wait until the page has left the User Timing mark ``name``."""
     _poll(page, lambda: page.evaluate("name => performance.getEntriesByName(name).length > 0", name), timeout_s,
           f"no performance mark {name}")
 
 
-def _wait_quiet(page, figure, timeout_s: float = 60.0, settle_ms: int = 300) -> None:
+def _wait_quiet(page: Page, figure: Locator, timeout_s: float = 60.0, settle_ms: int = 300) -> None:
     """Wait for ``figure`` and for every other figure still loading, then for Bokeh's last repaints."""
     _wait_ready(page, figure, timeout_s)
     _poll(page, lambda: page.evaluate(QUIET), timeout_s, "figures still loading")
