@@ -18,7 +18,6 @@ poster is a ``matplotlib.figure.Figure`` saved by the Agg (PNG) and SVG back end
 from __future__ import annotations
 
 import io
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from lossarticle import panels
 from lossarticle.page_data import CONFIDENCE_BITS, ExplorerChoice, ExplorerGrid, figure_scale_of, run_label
 from lossarticle.scales import Scale, log_loss, range_note
 from lossarticle.schema import DatasetFile, ExperimentFile, PlaneRecord, RunRecord
-from lossarticle.summaries import STUCK_TOLERANCE, num, pct
+from lossarticle.summaries import LN3, STUCK_TOLERANCE, num, pct, stuck_at_ln3
 
 POSTER_DIR = "posters"  # beside index.html: posters/<slug>.svg and .png
 CSS_PX_PER_INCH = 96  # an SVG of W inches is W·72 pt, which a browser lays out as W·96 CSS pixels
@@ -140,14 +139,14 @@ def draw_seeds(documents: Sequence[ExperimentFile]) -> Figure:
     figure = Figure(figsize=SEEDS_SIZE, layout="constrained")
     ax = figure.add_subplot()
     ax.set_yscale("log")
-    ax.axhline(math.log(3), color=panels.MUTED, linewidth=0.8, linestyle=(0, (4, 2)))
+    ax.axhline(LN3, color=panels.MUTED, linewidth=0.8, linestyle=(0, (4, 2)))
     finite = np.concatenate([d.seeds.final_train_loss[np.isfinite(d.seeds.final_train_loss)] for d in documents]
                             or [np.zeros(0, np.float32)])
     top = float(finite.max()) * 2.5 if finite.size else 10.0
     for column, document in enumerate(documents):
         loss = document.seeds.final_train_loss.astype(np.float64)
         shown = np.where(np.isfinite(loss), loss, top)  # a diverged initialization sits on the top edge
-        stuck = np.abs(loss - math.log(3)) < STUCK_TOLERANCE
+        stuck = stuck_at_ln3(loss)
         # Spread the dots across the column by a golden-ratio sequence, not at random: the same picture
         # on every build, and no two neighbouring seeds on top of each other.
         offsets = (np.arange(len(shown)) * 0.6180339887 % 1.0 - 0.5) * 0.6
@@ -174,7 +173,7 @@ def seeds_label(document: ExperimentFile) -> str:
 
 def seeds_alt(documents: Sequence[ExperimentFile]) -> str:
     def stuck(document: ExperimentFile) -> int:
-        return int(np.sum(np.abs(document.seeds.final_train_loss - math.log(3)) < STUCK_TOLERANCE))
+        return int(stuck_at_ln3(document.seeds.final_train_loss).sum())
 
     parts = [f"{seeds_label(d).replace(chr(10), ' ')}: {stuck(d)} of {d.seeds.count} at ln 3" for d in documents]
     return "Final training loss of every initialization, per architecture; " + "; ".join(parts) + "."

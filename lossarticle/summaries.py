@@ -77,7 +77,18 @@ class ExperimentSummary(RunSummary):
     seeds: SeedSummary  # the first run from every initialization
 
 
-STUCK_TOLERANCE = 0.01  # a seed "stays at ln 3" when its final loss is within this of ln 3
+LN3 = math.log(3)  # cross-entropy of predicting 1/3 for every class: the best a net that ignores its input can do
+STUCK_TOLERANCE = 0.01  # a loss within this of ln 3 is "at ln 3" (why this value: stuck_at_ln3)
+
+
+def stuck_at_ln3(loss: np.ndarray) -> np.ndarray:
+    """Where a loss is ln 3: the one test of "stuck" the prose, the summaries and the posters use.
+
+    On the published seeds (100 initializations of each width-5 net) every stuck one ends
+    within 3e-7 of ln 3 (float32 rounding) and every other at least 0.42 away, so 0.01
+    separates them with room on both sides. NaN (a diverged run) is not stuck.
+    """
+    return np.abs(np.asarray(loss, np.float64) - LN3) < STUCK_TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -129,7 +140,7 @@ def run_summary(run: RunRecord) -> RunSummary:
 def seed_summary(seeds: SeedsRecord) -> SeedSummary:
     """Counts and medians over every initialization."""
     loss = seeds.final_train_loss.astype(np.float64)
-    stuck = np.abs(loss - math.log(3)) < STUCK_TOLERANCE
+    stuck = stuck_at_ln3(loss)
     dead = seeds.first_dead_layer >= 0
     return SeedSummary(count=seeds.count, stuck=int(stuck.sum()), fit=int((seeds.final_train_acc >= 0.9).sum()),
                        diverged=int(seeds.diverged.sum()), dead_at_init=int(dead.sum()),

@@ -21,7 +21,7 @@ import pytest
 from lossarticle import scales
 from lossarticle.configs import EXPERIMENTS
 from lossarticle.schema import DATASET_FILE, DatasetFile, ExperimentFile, experiment_path, read_dataset, read_experiment
-from lossarticle.summaries import ExperimentSummary, chord_bend, summarize
+from lossarticle.summaries import ExperimentSummary, chord_bend, stuck_at_ln3, summarize
 from tests.claims import Claim, Data, Exempt, article_text, covering, line_of, watched_uses
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +63,7 @@ def unless(condition: bool, why: str) -> str | None:
 
 
 def seed_index_stuck(document: ExperimentFile) -> np.ndarray:
-    return np.abs(document.seeds.final_train_loss.astype(np.float64) - LN3) < 0.01
+    return stuck_at_ln3(document.seeds.final_train_loss)
 
 
 def spikes(loss: np.ndarray, height: float = 0.05) -> int:
@@ -214,7 +214,7 @@ CLAIMS: list[Claim] = [
           lambda data: unless(bool(seed_index_stuck(data.docs["mlp-d20-w5"])[0]),
                               "20 × 5's first initialization trains")),
     Claim("07-stuck.md", "and stays there, and accuracy is",
-          lambda data: unless(np.all(np.abs(data.docs["mlp-d20-w5"].reference.train_loss[100:] - LN3) < 0.01)
+          lambda data: unless(np.all(stuck_at_ln3(data.docs["mlp-d20-w5"].reference.train_loss[100:]))
                               and np.ptp(data.docs["mlp-d20-w5"].reference.train_acc) < 1e-6,
                               "20 × 5's loss leaves ln 3 after epoch 100, or its accuracy changes")),
     Claim("07-stuck.md", "In true proportions the path is a short, straight stroke",
