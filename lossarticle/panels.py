@@ -35,7 +35,7 @@ from bokeh.models import (ColorBar, ColumnDataSource, FixedTicker, HoverTool, Lo
 from bokeh.plotting import figure as bokeh_figure
 from bokeh.util import serialization as bokeh_serialization
 
-from lossarticle.scales import Scale, log_loss, range_note
+from lossarticle.scales import Scale, decade_ticks, log_loss, range_note
 from lossarticle.schema import AxesRecord, DatasetFile, PlaneRecord, RunRecord, SeedsRecord, ViewRecord
 
 PANEL_IDS = 400  # Bokeh ids reserved per panel (a landscape uses about 70)
@@ -270,20 +270,10 @@ def landscape_plot(plane: PlaneRecord, scales: dict[str, Scale]) -> Any:
     return plot
 
 
-def loss_ticks(lo: float, hi: float, wanted: int = 3) -> list[float]:
-    """Tick values for a log loss axis: powers of ten when they are enough, else 1-2-5, else 1-2-3-5."""
-    for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5, 7)):
-        decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
-        ticks = [v for k in decades for m in mantissas if lo <= (v := float(f"{m}e{k}")) <= hi]
-        if len(ticks) >= wanted:
-            return ticks
-    return ticks
-
-
 def log_ticks(plot: Any) -> None:
     """Plain-number ticks on a log axis (0.1, not 10⁻¹): readers compare them with the readout."""
     y = plot.y_range
-    plot.yaxis.ticker = FixedTicker(ticks=loss_ticks(y.start, y.end))
+    plot.yaxis.ticker = FixedTicker(ticks=decade_ticks(y.start, y.end))
     plot.yaxis.formatter = PrintfTickFormatter(format="%g")
     plot.ygrid.ticker = plot.yaxis.ticker
 

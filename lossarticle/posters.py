@@ -34,7 +34,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from lossarticle import panels
 from lossarticle.page_data import CONFIDENCE_BITS, ExplorerChoice, ExplorerGrid, figure_scale_of, run_label
-from lossarticle.scales import Scale, log_loss, range_note
+from lossarticle.scales import Scale, decade_ticks, log_loss, range_note
 from lossarticle.schema import DatasetFile, ExperimentFile, PlaneRecord, RunRecord
 from lossarticle.summaries import LN3, STUCK_TOLERANCE, num, pct, stuck_at_ln3
 
@@ -333,7 +333,7 @@ def draw_loss(ax: Axes, runs: Sequence[RunRecord]) -> None:
     low, high = panels.log_range([run.train_loss for run in runs])
     ax.set_yscale("log")
     ax.set_ylim(low, high)
-    ax.yaxis.set_major_locator(FixedLocator(panels.loss_ticks(low, high)))
+    ax.yaxis.set_major_locator(FixedLocator(decade_ticks(low, high)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     ax.yaxis.set_minor_locator(NullLocator())
     ax.set_xlim(*panels.epoch_range(runs))

@@ -71,15 +71,26 @@ def shared_scale(losses: Iterable[np.ndarray]) -> Scale:
     return scale_over(losses, SHARED_DECADES)
 
 
+def decade_ticks(lo: float, hi: float, wanted: int = MIN_TICKS) -> list[float]:
+    """Round losses inside [lo, hi] (lo > 0) for a log axis: the sparsest rung of the ladder 1, 1-3, 1-2-5,
+    1-2-3-5-7 per decade that gives ``wanted`` of them, else the densest.
+
+    The one ladder of the curves' axes, the colour bars and the posters, so a loss is
+    labelled alike wherever it appears.
+    """
+    decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5, 7)):
+        ticks = [v for k in decades for m in mantissas if lo <= (v := float(f"{m}e{k}")) <= hi]
+        if len(ticks) >= wanted:
+            return ticks
+    return ticks
+
+
 def colour_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
-    """At least three labelled loss values inside [lo, hi] (lo > 0): 1-2-5 per decade over a wide range,
+    """At least three labelled loss values inside [lo, hi] (lo > 0): the decade ladder over a wide range,
     evenly spaced round numbers over a narrow one, with as many digits as tell them apart."""
-    if hi / lo >= 10:
-        for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5, 7)):
-            values = [v for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
-                      for m in mantissas if lo <= (v := float(f"{m}e{k}")) <= hi]
-            if len(values) >= MIN_TICKS:
-                return [(v, f"{v:g}") for v in values]
+    if hi / lo >= 10 and len(values := decade_ticks(lo, hi)) >= MIN_TICKS:
+        return [(v, f"{v:g}") for v in values]
     step = linear_step(lo, hi)
     first = math.ceil(lo / step - 1e-9)
     values = [k * step for k in range(first, math.floor(hi / step + 1e-9) + 1)]
