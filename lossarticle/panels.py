@@ -86,7 +86,11 @@ def next_bokeh_id() -> int:
 # ---------------------------------------------------------------- shared by every panel
 
 def rounded(values: Iterable[float], digits: int = SIGNIFICANT) -> list[float | None]:
-    """Floats to ``digits`` significant digits; non-finite become null (JSON has no NaN)."""
+    """Floats to ``digits`` significant digits; non-finite become null (JSON has no NaN).
+
+    The one rounding of what the page is sent; decimal formatting, not ``np.round(v · 10^k)``,
+    so a value prints as its shortest decimal and never as 0.12340000000000001.
+    """
     out: list[float | None] = []
     for v in np.asarray(values, dtype=np.float64).ravel():
         out.append(float(f"{v:.{digits}g}") if math.isfinite(v) else None)
@@ -333,18 +337,8 @@ def faint_curves(seeds: SeedsRecord) -> dict[str, list[np.ndarray]]:
     columns = np.unique(np.round(np.linspace(0, epochs - 1, min(FAINT_POINTS, epochs))).astype(np.int64))
     rows = seeds.train_loss[1:FAINT_SEEDS + 1, columns]
     x = columns.astype(np.float32)
-    return {"xs": [x for _ in rows], "ys": [np.asarray(rounded_array(row), np.float32) for row in rows]}
-
-
-def rounded_array(values: np.ndarray, digits: int = 3) -> np.ndarray:
-    """Floats to ``digits`` significant digits (non-finite kept): faint curves need no more."""
-    values = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(values) & (values != 0)
-    scale = np.ones_like(values)
-    scale[finite] = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(values[finite]))))
-    out = values.copy()
-    out[finite] = np.round(values[finite] * scale[finite]) / scale[finite]
-    return out
+    # Three digits: a faint curve needs no more. A null (non-finite) becomes NaN, which Bokeh draws as a gap.
+    return {"xs": [x for _ in rows], "ys": [np.asarray(rounded(row, 3), np.float32) for row in rows]}
 
 
 def accuracy_plot(runs: Sequence[RunRecord], classes: int) -> Any:
