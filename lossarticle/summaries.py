@@ -101,6 +101,7 @@ class SeedSummary:
     diverged: int
     dead_at_init: int  # a hidden layer whose ReLUs are all off for every training input at θ₀
     dead_and_stuck: int  # both of the above
+    dead_and_fit: int  # dead at θ₀ and still at least 90 % at the last epoch (skip connections route around it)
     median_final_loss: float
     median_val_acc: float
     median_test_acc: float
@@ -144,7 +145,8 @@ def seed_summary(seeds: SeedsRecord) -> SeedSummary:
     dead = seeds.first_dead_layer >= 0
     return SeedSummary(count=seeds.count, stuck=int(stuck.sum()), fit=int((seeds.final_train_acc >= 0.9).sum()),
                        diverged=int(seeds.diverged.sum()), dead_at_init=int(dead.sum()),
-                       dead_and_stuck=int((dead & stuck).sum()), median_final_loss=float(np.nanmedian(loss)),
+                       dead_and_stuck=int((dead & stuck).sum()),
+                       dead_and_fit=int((dead & (seeds.final_train_acc >= 0.9)).sum()), median_final_loss=float(np.nanmedian(loss)),
                        median_val_acc=float(np.nanmedian(seeds.final_val_acc)),
                        median_test_acc=float(np.nanmedian(seeds.final_test_acc)),
                        min_val_acc=float(np.nanmin(seeds.final_val_acc)),

@@ -55,7 +55,7 @@ def test_seed_counts_against_a_hand_count() -> None:
                         first_dead_layer=np.array([3, -1, 0, -1, -1, -1], np.int32))
     summary = seed_summary(seeds)
     assert (summary.count, summary.stuck, summary.fit, summary.diverged) == (6, 2, 2, 1)
-    assert (summary.dead_at_init, summary.dead_and_stuck) == (2, 1)
+    assert (summary.dead_at_init, summary.dead_and_stuck, summary.dead_and_fit) == (2, 1, 1)
     assert summary.stuck_rate == pytest.approx(2 / 6) and summary.max_val_acc == pytest.approx(0.99)
 
 
