@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DEVICE ?= auto
 STAMP := $(VENV)/.installed
 
-.PHONY: site test chromium bench serve verify clean
+.PHONY: site test system-packages bench serve verify clean
 
 # The venv is rebuilt when a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -17,13 +17,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 site: $(STAMP)
 	$(PY) generate.py build --device $(DEVICE)
 
-test: $(STAMP) chromium
+test: $(STAMP) system-packages
 	$(PY) -m pytest -q
 
-# The browser tests drive Debian's /usr/bin/chromium. As root on Debian/Ubuntu this installs it
-# when missing; anywhere else it stops, before any test runs, with the one command to run.
-chromium: $(STAMP)
-	$(PY) -m lossarticle.browser --ensure
+# The tests run Debian's /usr/bin/chromium (browser tests) and /usr/bin/shellcheck (the workflow's
+# scripts). As root on Debian/Ubuntu this installs the missing ones with one apt-get call; anywhere
+# else it stops, before any test runs, with the one command to run.
+system-packages: $(STAMP)
+	$(PY) -m lossarticle.system_packages --ensure
 
 bench: site
 	$(PY) generate.py bench --device $(DEVICE)
