@@ -171,10 +171,10 @@ def test_every_hashed_file_exists() -> None:
     assert missing == []
 
 
-def test_an_older_data_cache_can_be_restored() -> None:
-    cache = data_cache_step()["with"]
-    prefixes = [line.strip() for line in cache["restore-keys"].splitlines() if line.strip()]
-    assert prefixes and all(cache["key"].startswith(prefix) and "hashFiles" not in prefix for prefix in prefixes)
+def test_only_an_exact_hit_restores_the_data() -> None:
+    # The build's cache check covers the registry, not the code: an older entry (restore-keys) could hold
+    # numbers another train.py made, with matching config hashes, and they would be published.
+    assert "restore-keys" not in data_cache_step()["with"]
 
 
 def test_pip_downloads_are_cached_on_the_pins() -> None:
