@@ -23,7 +23,6 @@ panel, so a serialized panel is byte-stable.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -33,8 +32,8 @@ from bokeh.embed import json_item
 from bokeh.models import (ColorBar, ColumnDataSource, FixedTicker, HoverTool, LogColorMapper, Model,
                           PrintfTickFormatter, Range1d, Span, Title)
 from bokeh.plotting import figure as bokeh_figure
-from bokeh.util import serialization as bokeh_serialization
 
+from lossarticle.bokeh_internals import next_bokeh_id, set_next_bokeh_id
 from lossarticle.scales import Scale, log_loss, range_note
 from lossarticle.schema import AxesRecord, DatasetFile, PlaneRecord, RunRecord, SeedsRecord, ViewRecord
 
@@ -69,18 +68,6 @@ def panel_item(target_id: str, build: Callable[[], Model], first_id: int) -> dic
     if used > PANEL_IDS:
         raise ValueError(f"{target_id}: {used} Bokeh ids, more than the {PANEL_IDS} reserved per panel")
     return item
-
-
-def set_next_bokeh_id(first_id: int) -> None:
-    """Make the next Bokeh model id ``p<first_id>`` (Bokeh's simple ids are a process-wide counter)."""
-    lock: threading.Lock = bokeh_serialization._simple_id_lock
-    with lock:
-        bokeh_serialization._simple_id = first_id - 1
-
-
-def next_bokeh_id() -> int:
-    """The number Bokeh's next simple id will carry."""
-    return int(bokeh_serialization._simple_id) + 1
 
 
 # ---------------------------------------------------------------- shared by every panel
