@@ -5,7 +5,12 @@ Each experiment becomes ``site/figures/<slug>.js``, a single call
 
 * ``items``: one Bokeh ``json_item`` per panel (``panels.py`` draws them), so
   CSS, not Bokeh, decides the grid and a phone gets one column;
-* ``layout``: rows of cells of panel keys, the reading order on every screen;
+* ``layout``: rows of cells, the reading order on every screen; each cell a stack of
+  panels, each panel ``{key, kind, plane, epoch_axis, models}``: its key in ``items``,
+  what the page does with it, the plane it shows, whether its x axis is the epoch, and
+  the name of every Bokeh model the page fills or switches in it, by role (``panels.py``'s
+  ``*_names``). This is the one contract between the languages: the page reads these
+  names and never spells one;
 * ``first``: the panels the figure needs to be interactive (the page embeds the
   others right after);
 * ``runs``: the per-epoch series the page moves (paths rounded to 4 significant
@@ -13,7 +18,7 @@ Each experiment becomes ``site/figures/<slug>.js``, a single call
   it prints what the prose prints) and the decision regions of each snapshot
   frame, packed.
 
-The page formats every number it shows (``assets/lossarticle.js``); nothing
+The page formats every number it shows (``templates/assets/js/format.js``); nothing
 here pre-formats a readout.
 """
 from __future__ import annotations
@@ -36,7 +41,7 @@ from lossarticle.scales import Scale, figure_scale, log_loss, range_note
 from lossarticle.summaries import num, pct
 from lossarticle.schema import DatasetFile, ExperimentFile, PlaneRecord, RunRecord
 
-SPEC_VERSION = 4  # bumped when the page script must change with the spec
+SPEC_VERSION = 5  # bumped when the page script must change with the spec
 MAX_PANELS = 16  # three planes make 12
 FIGURE_IDS = panels.PANEL_IDS * MAX_PANELS  # id_base values of two figures on one page must differ by this much
 CONFIDENCE_BITS = 4  # 16 shades per class; 5 bits made the figure scripts 18 % larger (gzip), 8 bits far more
@@ -64,16 +69,17 @@ def figure_spec(document: ExperimentFile, dataset: DatasetFile, id_base: int, sh
         raise ValueError(f"id_base={id_base}: must be a positive integer")
     slug, planes = document.slug, [p.method for p in document.planes]
     scales = {"figure": figure_scale_of(document), "shared": shared}
-    builders = panel_builders(document, dataset, scales)
-    if len(builders) > MAX_PANELS:
-        raise ValueError(f"{slug}: {len(builders)} panels, more than the {MAX_PANELS} an id range holds")
-    items = {key: panels.panel_item(f"fig-{slug}-{key}", build, id_base + index * panels.PANEL_IDS)
-             for index, (key, build) in enumerate(builders.items())}
+    found = figure_panels(document, dataset, scales)
+    if len(found) > MAX_PANELS:
+        raise ValueError(f"{slug}: {len(found)} panels, more than the {MAX_PANELS} an id range holds")
+    items = {key: panels.panel_item(f"fig-{slug}-{key}", panel.build, id_base + index * panels.PANEL_IDS)
+             for index, (key, panel) in enumerate(found.items())}
     data = canonical({
         "version": SPEC_VERSION, "slug": slug, "max_epoch": document.max_epoch, "planes": planes,
         "classes": list(panels.class_colours(dataset)), "confidence_bits": CONFIDENCE_BITS,
         "region_shape": [len(document.region_axes.y), len(document.region_axes.x)],
-        "layout": layout_rows(planes), "layout_name": layout_name(planes), "first": first_panels(planes),
+        "layout": spec_layout(layout_rows(planes), found), "layout_name": layout_name(planes),
+        "first": first_panels(planes),
         "titles": {"gap": panels.GAP_TITLE, "distance": panels.DISTANCE_TITLE},
         "runs": [run_data(run, index) for index, run in enumerate(document.runs)],
         "landscapes": {plane.method: landscape_views(plane) for plane in document.planes},
@@ -184,7 +190,31 @@ def run_data(run: RunRecord, index: int) -> dict[str, Any]:
     }
 
 
-# ---------------------------------------------------------------- layout
+# ---------------------------------------------------------------- panels and layout
+
+EPOCH_AXIS = ("loss", "accuracy", "gap", "distance")  # kinds of panel whose x axis is the epoch: the page marks it
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One Bokeh plot of a figure, and what the page needs to know to drive it."""
+
+    key: str  # unique in its figure: the key of its item and the suffix of its element's id
+    kind: str  # what the page does with it: regions, landscape, loss, accuracy, gap or distance
+    plane: str | None  # the direction method a landscape or strip shows; None for the others
+    build: Callable[[], Model]  # draws it
+    models: dict[str, Any]  # role -> name of each model the page fills or switches (panels.py's *_names)
+
+    def entry(self) -> dict[str, Any]:
+        """The panel as a layout cell of the spec lists it."""
+        return {"key": self.key, "kind": self.kind, "plane": self.plane, "epoch_axis": self.kind in EPOCH_AXIS,
+                "models": self.models}
+
+
+def panel_key(kind: str, plane: str | None = None) -> str:
+    """``regions``, ``loss``, …, or ``landscape-pca`` for a panel of one plane."""
+    return kind if plane is None else f"{kind}-{plane}"
+
 
 def layout_name(planes: Sequence[str]) -> str:
     """``planes`` when several planes sit side by side, else ``single``; a CSS modifier."""
@@ -202,13 +232,21 @@ def layout_rows(planes: Sequence[str]) -> list[dict[str, Any]]:
         return {"columns": sum(span for span, _ in cells), "cells": [{"span": s, "keys": k} for s, k in cells]}
 
     if len(planes) > 1:
-        return [row(*((1, [f"landscape-{m}"]) for m in planes)),
-                row((1, ["regions"]), (len(planes) - 1, ["loss", "accuracy"])),
-                row(*((1, [f"gap-{m}"]) for m in planes)),
-                row(*((1, [f"distance-{m}"]) for m in planes))]
+        return [row(*((1, [panel_key("landscape", m)]) for m in planes)),
+                row((1, [panel_key("regions")]), (len(planes) - 1, [panel_key("loss"), panel_key("accuracy")])),
+                row(*((1, [panel_key("gap", m)]) for m in planes)),
+                row(*((1, [panel_key("distance", m)]) for m in planes))]
     plane = planes[0]
-    return [row((1, ["regions"]), (1, [f"landscape-{plane}"]), (1, ["loss", "accuracy"])),
-            row((1, [f"gap-{plane}"]), (1, [f"distance-{plane}"]))]
+    return [row((1, [panel_key("regions")]), (1, [panel_key("landscape", plane)]),
+                (1, [panel_key("loss"), panel_key("accuracy")])),
+            row((1, [panel_key("gap", plane)]), (1, [panel_key("distance", plane)]))]
+
+
+def spec_layout(rows: list[dict[str, Any]], found: dict[str, Panel]) -> list[dict[str, Any]]:
+    """:func:`layout_rows` with each key replaced by its panel's entry: what the page lays out and drives."""
+    return [{"columns": row["columns"],
+             "cells": [{"span": cell["span"], "panels": [found[key].entry() for key in cell["keys"]]}
+                       for cell in row["cells"]]} for row in rows]
 
 
 def first_panels(planes: Sequence[str]) -> list[str]:
@@ -218,23 +256,30 @@ def first_panels(planes: Sequence[str]) -> list[str]:
     other landscapes, curves and strips (each Bokeh panel costs 0.1-0.2 s of main thread to
     build and paint, a landscape the most).
     """
-    return [f"landscape-{planes[0]}", "regions"]
+    return [panel_key("landscape", planes[0]), panel_key("regions")]
 
 
-def panel_builders(document: ExperimentFile, dataset: DatasetFile,
-                   scales: dict[str, Scale]) -> dict[str, Callable[[], Model]]:
-    """How to build every Bokeh plot of the figure, keyed as in :func:`layout_rows`, in a fixed order."""
-    runs = document.runs
-    builders: dict[str, Callable[[], Model]] = {"regions": partial(panels.regions_plot, document.region_axes,
-                                                                   dataset)}
+def figure_panels(document: ExperimentFile, dataset: DatasetFile, scales: dict[str, Scale]) -> dict[str, Panel]:
+    """Every panel of the figure, keyed as in :func:`layout_rows`, in a fixed order (each one's Bokeh ids follow it)."""
+    runs, names = document.runs, [run.name for run in document.runs]
+    found = [Panel(panel_key("regions"), "regions", None, partial(panels.regions_plot, document.region_axes, dataset),
+                   {})]
     for plane in document.planes:
-        builders[f"landscape-{plane.method}"] = partial(panels.landscape_plot, plane, scales)
-    builders["loss"] = partial(panels.loss_plot, runs, document.seeds)
-    builders["accuracy"] = partial(panels.accuracy_plot, runs, dataset.classes)
+        method = plane.method
+        found.append(Panel(panel_key("landscape", method), "landscape", method,
+                           partial(panels.landscape_plot, plane, scales),
+                           panels.landscape_names(method, (view.name for view in plane.views), scales)))
+    found.append(Panel(panel_key("loss"), "loss", None, partial(panels.loss_plot, runs, document.seeds),
+                       panels.loss_names(names)))
+    found.append(Panel(panel_key("accuracy"), "accuracy", None, partial(panels.accuracy_plot, runs, dataset.classes),
+                       panels.accuracy_names(names)))
     for plane in document.planes:
-        builders[f"gap-{plane.method}"] = partial(panels.gap_plot, plane.method, runs)
-        builders[f"distance-{plane.method}"] = partial(panels.distance_plot, plane.method, runs)
-    return builders
+        method = plane.method
+        found.append(Panel(panel_key("gap", method), "gap", method, partial(panels.gap_plot, method, runs),
+                           panels.gap_names(method)))
+        found.append(Panel(panel_key("distance", method), "distance", method,
+                           partial(panels.distance_plot, method, runs), panels.distance_names(method)))
+    return {panel.key: panel for panel in found}
 
 
 # ---------------------------------------------------------------- around the script: the figure templates

@@ -2,20 +2,16 @@
 
 Each builder takes records of the file format (``schema.py``) and returns one
 Bokeh plot: the figure's static layer, drawn once. What moves with the epoch is
-not in these documents at all: ``assets/lossarticle.js`` draws it on its own layer
-(the path so far and the current points over each landscape, the decision-region
-frame beneath the regions plot, the epoch markers and the current loss over the
-curves), placed from each plot's frame and scales, so a slider step touches no
-Bokeh model. The page's CSP forbids the ``eval`` that Bokeh's ``CustomJS`` needs,
-so the page finds the named models below and fills or switches them
-(``<run>`` is a run name, ``<plane>`` a method):
-
-* filled once: ``loss-<run>``, ``train-acc-<run>``, ``val-acc-<run>``; on each change
-  of the focused run: ``gap-recorded-<plane>``, ``gap-surface-<plane>``,
-  ``distance-<plane>`` and the titles ``gap-title-<plane>``, ``distance-title-<plane>``;
-* switched by the proportion and colour-scale toggles: ``image-<plane>-<view>``,
-  ``contours-<plane>-<view>-<scale>``, ``title-<plane>``, ``note-<plane>``,
-  ``mapper-<plane>``, ``bar-<plane>``.
+not in these documents at all: the page script (``templates/assets/js/``) draws it on its
+own layer (the path so far and the current points over each landscape, the
+decision-region frame beneath the regions plot, the epoch markers and the current
+loss over the curves), placed from each plot's frame and scales, so a slider step
+touches no Bokeh model. The page's CSP forbids the ``eval`` that Bokeh's ``CustomJS``
+needs, so the page fills or switches some models itself, found by name. The
+``*_names`` functions below are the only place those names are spelled: each
+builder names its models with one, and ``page_data`` writes the same names, by role,
+into each panel of the figure's spec, where the page reads them. A test walks every
+spec against the panels' documents (``tests/test_page_data.py``).
 
 Model ids come from Bokeh's counter, which :func:`panel_item` restarts for each
 panel, so a serialized panel is byte-stable.
@@ -23,7 +19,6 @@ panel, so a serialized panel is byte-stable.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -33,8 +28,8 @@ from bokeh.embed import json_item
 from bokeh.models import (ColorBar, ColumnDataSource, FixedTicker, HoverTool, LogColorMapper, Model,
                           PrintfTickFormatter, Range1d, Span, Title)
 from bokeh.plotting import figure as bokeh_figure
-from bokeh.util import serialization as bokeh_serialization
 
+from lossarticle.bokeh_internals import next_bokeh_id, set_next_bokeh_id
 from lossarticle.scales import Scale, decade_ticks, log_loss, range_note
 from lossarticle.schema import AxesRecord, DatasetFile, PlaneRecord, RunRecord, SeedsRecord, ViewRecord
 
@@ -71,16 +66,39 @@ def panel_item(target_id: str, build: Callable[[], Model], first_id: int) -> dic
     return item
 
 
-def set_next_bokeh_id(first_id: int) -> None:
-    """Make the next Bokeh model id ``p<first_id>`` (Bokeh's simple ids are a process-wide counter)."""
-    lock: threading.Lock = bokeh_serialization._simple_id_lock
-    with lock:
-        bokeh_serialization._simple_id = first_id - 1
+# ---------------------------------------------------------------- the names the page looks up
+
+def landscape_names(method: str, views: Iterable[str], scales: Iterable[str]) -> dict[str, Any]:
+    """A landscape's models the page switches or fills, by role: per view its image, the image's
+    source (the page fills in the loss) and its iso-lines per colour scale; the title, the range
+    note, the colour mapper and the colour bar."""
+    scales = tuple(scales)
+    return {"title": f"title-{method}", "note": f"note-{method}", "mapper": f"mapper-{method}",
+            "bar": f"bar-{method}",
+            "views": {view: {"image": f"image-{method}-{view}", "source": f"image-source-{method}-{view}",
+                             "contours": {scale: f"contours-{method}-{view}-{scale}" for scale in scales}}
+                      for view in views}}
 
 
-def next_bokeh_id() -> int:
-    """The number Bokeh's next simple id will carry."""
-    return int(bokeh_serialization._simple_id) + 1
+def loss_names(runs: Iterable[str]) -> dict[str, Any]:
+    """The loss plot's line source of each run, by run name: filled once."""
+    return {"runs": {run: f"loss-{run}" for run in runs}}
+
+
+def accuracy_names(runs: Iterable[str]) -> dict[str, Any]:
+    """The accuracy plot's train and validation line sources, by run name: filled once."""
+    runs = tuple(runs)
+    return {"train": {run: f"train-acc-{run}" for run in runs}, "val": {run: f"val-acc-{run}" for run in runs}}
+
+
+def gap_names(method: str) -> dict[str, str]:
+    """The recorded-vs-plane strip's two line sources and title: refilled when the focused run changes."""
+    return {"title": f"gap-title-{method}", "recorded": f"gap-recorded-{method}", "surface": f"gap-surface-{method}"}
+
+
+def distance_names(method: str) -> dict[str, str]:
+    """The distance strip's line source and title: refilled when the focused run changes."""
+    return {"title": f"distance-title-{method}", "distance": f"distance-{method}"}
 
 
 # ---------------------------------------------------------------- shared by every panel
@@ -232,44 +250,45 @@ def landscape_plot(plane: PlaneRecord, scales: dict[str, Scale]) -> Any:
 
     Each view draws its own surface (computed over the extent it shows) as a named
     image with iso-lines per scale; the page shows one view and one scale at a time
-    (``image-<plane>-<view>``, ``contours-<plane>-<view>-<scale>``). The image holds
+    (the models :func:`landscape_names` names). The image holds
     the loss itself, so hovering reads it off; overflow (inf, NaN) takes the top
     colour. Hover also gives the plane coordinates and the accuracy there. The loss
     arrives packed in the figure's spec (page_data.pack_loss: a third of the bytes)
     and the page fills the image with it: here it is a placeholder of the grid's shape.
     The runs' paths are the page's: they move with the epoch.
     """
-    method, first, scale = plane.method, plane.views[0], scales["figure"]
+    first, scale = plane.views[0], scales["figure"]
+    names = landscape_names(plane.method, (view.name for view in plane.views), scales)
     x_edges, y_edges = grid_extent(first.surface.x), grid_extent(first.surface.y)
     plot = base_plot(view_title(plane, first), HEIGHT_SQUARE, x_edges, y_edges)
-    plot.title.name = f"title-{method}"
+    plot.title.name = names["title"]
     plot.xaxis.axis_label, plot.yaxis.axis_label = plane.axis_labels
     plot.grid.visible = False
     low, high = scale.loss_range
     mapper = LogColorMapper(palette=list(LANDSCAPE_PALETTE), low=low, high=high,
-                            nan_color=LANDSCAPE_PALETTE[-1], name=f"mapper-{method}")
+                            nan_color=LANDSCAPE_PALETTE[-1], name=names["mapper"])
     images = []
     for view in plane.views:
-        surface, shown = view.surface, view is first
+        surface, shown, named = view.surface, view is first, names["views"][view.name]
         x_edges, y_edges = grid_extent(surface.x), grid_extent(surface.y)
         accuracy = np.round(100 * surface.accuracy).astype(np.uint8)  # whole percent: hover text, not colour
         source = ColumnDataSource({"image": [np.full(accuracy.shape, np.nan, np.float32)], "accuracy": [accuracy]},
-                                  name=f"image-source-{method}-{view.name}")
+                                  name=named["source"])
         images.append(plot.image(image="image", source=source, x=x_edges[0], y=y_edges[0],
                                  dw=x_edges[1] - x_edges[0], dh=y_edges[1] - y_edges[0], color_mapper=mapper,
-                                 name=f"image-{method}-{view.name}", visible=shown))
+                                 name=named["image"], visible=shown))
         log_image = log_loss(surface.loss)
         for key, each in scales.items():
             plot.multi_line(xs="xs", ys="ys",
                             source=ColumnDataSource(contour_lines(surface.x, surface.y, log_image, each)),
                             line_color="#ffffff", line_alpha=0.75, line_width=0.8,
-                            name=f"contours-{method}-{view.name}-{key}", visible=shown and key == "figure")
+                            name=named["contours"][key], visible=shown and key == "figure")
     plot.add_tools(HoverTool(renderers=images, tooltips=[("a", "$x{0.[0000]}"), ("b", "$y{0.[0000]}"),
                                                          ("loss", "@image{0.[0000]}"),
                                                          ("accuracy", "@accuracy %")]))
-    plot.add_layout(colour_bar(mapper, scale, f"bar-{method}"), "right")
+    plot.add_layout(colour_bar(mapper, scale, names["bar"]), "right")
     note = range_note(first.surface.loss)
-    plot.add_layout(Title(text=note, name=f"note-{method}", text_font=FONT, text_font_size="10px",
+    plot.add_layout(Title(text=note, name=names["note"], text_font=FONT, text_font_size="10px",
                           text_font_style="normal", text_color=MUTED), "below")
     return plot
 
@@ -319,11 +338,11 @@ def loss_plot(runs: Sequence[RunRecord], seeds: SeedsRecord) -> Any:
     if others["xs"]:
         plot.multi_line(xs="xs", ys="ys", source=ColumnDataSource(others), line_color=MUTED, line_alpha=0.18,
                         line_width=1.0)
-    lines = []
+    lines, names = [], loss_names(run.name for run in runs)
     for index, run in enumerate(runs):
         colour, dash = run_style(index)
         legend = {"legend_label": run.name} if len(runs) > 1 else {}
-        lines.append(plot.line("x", "y", source=empty_source(f"loss-{run.name}", "x", "y"), line_color=colour,
+        lines.append(plot.line("x", "y", source=empty_source(names["runs"][run.name], "x", "y"), line_color=colour,
                                line_dash=dash, line_width=1.6, **legend))
     if len(runs) > 1:
         legend_style(plot)
@@ -348,12 +367,12 @@ def accuracy_plot(runs: Sequence[RunRecord], classes: int) -> Any:
     plot.yaxis.ticker = [0, 50, 100]
     plot.add_layout(Span(location=100 / classes, dimension="width", line_color="#bbbbbb", line_width=1,
                          line_dash="dotted"))
-    lines = []
+    lines, names = [], accuracy_names(run.name for run in runs)
     for index, run in enumerate(runs):
         colour, _ = run_style(index)
-        lines.append(plot.line("x", "y", source=empty_source(f"train-acc-{run.name}", "x", "y"), line_color=colour,
+        lines.append(plot.line("x", "y", source=empty_source(names["train"][run.name], "x", "y"), line_color=colour,
                                line_width=1.6, legend_label="train"))
-        lines.append(plot.line("x", "y", source=empty_source(f"val-acc-{run.name}", "x", "y"), line_color=colour,
+        lines.append(plot.line("x", "y", source=empty_source(names["val"][run.name], "x", "y"), line_color=colour,
                                line_width=1.6, line_dash=[2, 2], line_alpha=0.8, legend_label="val"))
     hover_epochs(plot, lines, ("accuracy", "@y{0.0} %"))
     legend_style(plot, "bottom_right")
@@ -371,12 +390,13 @@ def gap_plot(method: str, runs: Sequence[RunRecord]) -> Any:
     series = [r.train_loss for r in runs] + [r.path(method).surface_loss for r in runs]
     plot = base_plot(focus_title(GAP_TITLE, runs), HEIGHT_STRIP, epoch_range(runs),
                      log_range(series, cap_decades=GAP_DECADES), left=CURVE_LEFT, y_axis_type="log")
-    plot.title.name = f"gap-title-{method}"
+    names = gap_names(method)
+    plot.title.name = names["title"]
     plot.xaxis.axis_label = "epoch"
     log_ticks(plot)
-    lines = [plot.line("x", "y", source=empty_source(f"gap-recorded-{method}", "x", "y"), line_color=INK,
+    lines = [plot.line("x", "y", source=empty_source(names["recorded"], "x", "y"), line_color=INK,
                        line_width=1.6, legend_label="recorded"),
-             plot.line("x", "y", source=empty_source(f"gap-surface-{method}", "x", "y"), line_color="#D55E00",
+             plot.line("x", "y", source=empty_source(names["surface"], "x", "y"), line_color="#D55E00",
                        line_width=1.8, line_dash="dashed", legend_label="on the plane")]
     hover_epochs(plot, lines, ("loss", "@y{0.[0000]}"))
     legend_style(plot)
@@ -388,9 +408,10 @@ def distance_plot(method: str, runs: Sequence[RunRecord]) -> Any:
     top = max(float(run.path(method).distance.max()) for run in runs)
     plot = base_plot(focus_title(DISTANCE_TITLE, runs), HEIGHT_STRIP, epoch_range(runs), (0.0, top * 1.08 or 1.0),
                      left=CURVE_LEFT)
-    plot.title.name = f"distance-title-{method}"
+    names = distance_names(method)
+    plot.title.name = names["title"]
     plot.xaxis.axis_label = "epoch"
     plot.yaxis.ticker.desired_num_ticks = 4
-    line = plot.line("x", "y", source=empty_source(f"distance-{method}", "x", "y"), line_color=INK, line_width=1.6)
+    line = plot.line("x", "y", source=empty_source(names["distance"], "x", "y"), line_color=INK, line_width=1.6)
     hover_epochs(plot, [line], ("distance", "@y{0.[000]}"))
     return plot

@@ -39,6 +39,11 @@ if TYPE_CHECKING:  # only the type: importing posters loads matplotlib
 
 BOKEH_JS = Path(bokeh.__file__).parent / "server" / "static" / "js" / "bokeh.min.js"
 BOKEH_SITE_PATH = f"bokeh/bokeh-{bokeh.__version__}.min.js"
+# The page script's parts (templates/assets/js/), in the order they are joined into assets/lossarticle.js: one
+# request, one function scope, nothing to install or bundle. A part may use at load time what an earlier part
+# defines (Explorer extends Player), and anything at run time.
+PAGE_SCRIPT_PARTS = ("marks.js", "bokeh.js", "format.js", "decode.js", "layers.js", "regions.js", "hover.js",
+                     "scene.js", "embed.js", "load.js", "address.js", "player.js", "explorer.js", "main.js")
 # Bokeh injects <style> elements at run time (no nonce support), hence 'unsafe-inline'
 # for style *elements* only; scripts are all files of our own origin.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -224,6 +229,19 @@ def link_preview(article: Article, posters: PosterShelf, base_url: str | None) -
                        image_width=poster.png_width, image_height=poster.png_height)
 
 
+def page_script(templates_dir: Path) -> str:
+    """``assets/lossarticle.js``: the page script's parts joined in ``PAGE_SCRIPT_PARTS`` order in one scope."""
+    folder = templates_dir / "assets" / "js"
+    found = {path.name for path in folder.glob("*.js")}
+    for name in sorted(found ^ set(PAGE_SCRIPT_PARTS)):  # a part left out would fail only in a reader's browser
+        what = "missing" if name in PAGE_SCRIPT_PARTS else "not in the page script's order"
+        raise ContentError(f"{templates_dir.name}/assets/js/{name}: {what} (lossarticle/render.py, PAGE_SCRIPT_PARTS)")
+    parts = [f"/* ---------------- js/{name} */\n\n{(folder / name).read_text(encoding='utf-8')}"
+             for name in PAGE_SCRIPT_PARTS]
+    return ("/* lossarticle's page script, joined from templates/assets/js/ by lossarticle/render.py: edit those. */\n"
+            "(function () {\n\"use strict\";\n\n" + "\n".join(parts) + "})();\n")
+
+
 def render_page(article: Article, environment: jinja2.Environment, preview: LinkPreview | None,
                 base_url: str | None) -> str:
     """index.html from base.html."""
@@ -279,7 +297,8 @@ def gather_files(options: RenderOptions, cache: RenderCache) -> dict[str, str | 
         slugs += [e.slug for e in options.registry if e.explorer and e.slug not in slugs]
     preview = link_preview(article, posters, options.base_url)
     files: dict[str, str | bytes] = {"index.html": render_page(article, environment, preview, options.base_url),
-                                     f"data/{INDEX_FILE}": to_json(published_index(documents))}
+                                     f"data/{INDEX_FILE}": to_json(published_index(documents)),
+                                     "assets/lossarticle.js": page_script(options.templates_dir)}
     for slug, text in figure_scripts(slugs, documents, dataset, options, cache).items():
         files[f"figures/{slug}.js"] = text
     return files | posters.files()
@@ -318,8 +337,11 @@ def write_site(options: RenderOptions, files: dict[str, str | bytes]) -> None:
 
 
 def copy_static(options: RenderOptions, staging: Path) -> None:
-    """Assets, BokehJS from the installed package, and the data files read (hard-linked when possible)."""
-    shutil.copytree(options.templates_dir / "assets", staging / "assets")
+    """Assets but the page script's parts (joined already), BokehJS from the installed package, and the data files
+    read (hard-linked when possible)."""
+    assets = options.templates_dir / "assets"
+    shutil.copytree(assets, staging / "assets", dirs_exist_ok=True,
+                    ignore=lambda folder, names: ["js"] if Path(folder) == assets else [])
     (staging / BOKEH_SITE_PATH).parent.mkdir(parents=True)
     shutil.copyfile(BOKEH_JS, staging / BOKEH_SITE_PATH)
     source = data_dir_of(options.site_dir)

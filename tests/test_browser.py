@@ -832,3 +832,14 @@ def test_printing_without_javascript_shows_every_poster(browser, base_url) -> No
     assert all(page.locator(POSTER.format(slug)).is_visible() for slug in PICTURES)
     assert 3 <= pdf_pages(page.pdf(format="A4")) <= 8
     context.close()
+
+
+# ---------------------------------------------------------------- what the page script takes from BokehJS
+
+def test_bokeh_provides_what_the_page_script_uses(visit) -> None:
+    # templates/assets/js/bokeh.js lists every BokehJS internal the page uses and checks each on live plots
+    # (one with a legend), against the bundle the site ships: an upgrade that drops one fails here.
+    page = visit(reduced_motion=True)
+    page.ready("tiny")
+    assert page.page.evaluate("lossarticle.bokehMissing('tiny')") == []
+    assert page.errors == []

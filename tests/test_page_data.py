@@ -23,7 +23,7 @@ from lossarticle.scales import shared_scale
 from lossarticle.summaries import num
 from tests.records import (EPOCHS, spec_of, synthetic_dataset, synthetic_document, synthetic_experiment,
                            synthetic_run)
-from tests.tiny import TEMPLATES
+from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, render_tiny, write_article
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,11 +92,56 @@ def test_id_base_must_be_positive(dataset) -> None:
 
 def test_script_is_one_register_call_with_every_panel(dataset) -> None:
     spec = spec_of(script(dataset))
-    keys = [key for row in spec["layout"] for cell in row["cells"] for key in cell["keys"]]
+    keys = [panel["key"] for row in spec["layout"] for cell in row["cells"] for panel in cell["panels"]]
     assert sorted(keys) == sorted(spec["items"])
     assert {"regions", "landscape-pca", "loss", "accuracy", "gap-pca", "distance-pca"} == set(keys)
     assert all(item["target_id"] == f"fig-tiny-{key}" for key, item in spec["items"].items())
     assert spec["max_epoch"] == EPOCHS and len(spec["runs"][0]["loss"]) == EPOCHS + 1
+
+
+# ---------------------------------------------------------------- the one contract between the languages
+
+def spec_names(models: Any) -> list[str]:
+    """Every model name a panel's ``models`` gives, however deep (by view, colour scale or run)."""
+    if isinstance(models, str):
+        return [models]
+    assert isinstance(models, dict), models
+    return [name for value in models.values() for name in spec_names(value)]
+
+
+def document_names(item: dict[str, Any]) -> list[str]:
+    """The ``name`` of every model serialized in one json_item: each model is written out once, in full
+    (``{"type": "object", "attributes": {...}}``); other mentions of it are references by id."""
+    return [node["attributes"]["name"] for node in walk(item["doc"])
+            if node.get("type") == "object" and isinstance(node.get("attributes"), dict)
+            and isinstance(node["attributes"].get("name"), str)]
+
+
+def test_every_model_the_spec_names_is_in_its_panels_document(tiny_site, tmp_path, dataset) -> None:
+    # What the tiny site publishes (both explorer networks among them), and a synthetic figure with
+    # three planes and two runs: every role the spec has.
+    site = render_tiny(copy_data(tiny_site, tmp_path / "site"), write_article(tmp_path / "article", TINY_ARTICLE))
+    specs = {path.stem: spec_of(path.read_text(), path.stem) for path in (site / "figures").glob("*.js")}
+    assert sorted(specs) == sorted(e.slug for e in TINY_REGISTRY)
+    runs = (synthetic_run("adam", EPOCHS, ("random", "pca")), synthetic_run("sgd", EPOCHS, ("random", "pca")))
+    experiment = synthetic_experiment(planes=("random", "pca"), runs=(Run("adam"), Run("sgd", "sgd", 0.1)))
+    specs["synthetic"] = spec_of(script(dataset, experiment=experiment, runs=runs))
+    for slug, spec in specs.items():
+        cells = [panel for row in spec["layout"] for cell in row["cells"] for panel in cell["panels"]]
+        assert sorted(panel["key"] for panel in cells) == sorted(spec["items"]), slug
+        for panel in cells:
+            where, named = f"{slug}: {panel['key']}", spec_names(panel["models"])
+            in_document = document_names(spec["items"][panel["key"]])
+            assert panel["kind"] in ("regions", "landscape", "loss", "accuracy", "gap", "distance"), where
+            assert panel["epoch_axis"] == (panel["kind"] in ("loss", "accuracy", "gap", "distance")), where
+            assert (panel["plane"] in spec["planes"]) == (panel["kind"] in ("landscape", "gap", "distance")), where
+            missing = [name for name in named if in_document.count(name) != 1]
+            assert not missing, f"{where}: the spec names models its document lacks or holds twice: {missing}"
+            untold = sorted(set(in_document) - set(named))
+            assert not untold, f"{where}: named in the document but not in the spec: {untold}"
+    landscape = next(p for row in specs["synthetic"]["layout"] for c in row["cells"] for p in c["panels"]
+                     if p["key"] == "landscape-pca")
+    assert landscape["models"]["views"]["stretched"]["contours"]["shared"] == "contours-pca-stretched-shared"
 
 
 def test_markup_in_labels_cannot_close_the_script(dataset) -> None:
@@ -196,10 +241,11 @@ def test_layout_follows_the_planes_in_the_registry_order(dataset) -> None:
     planes = ("random", "init-final", "pca")
     spec = spec_of(script(dataset, experiment=synthetic_experiment(planes=planes)))
     assert spec["planes"] == list(planes)
-    assert [cell["keys"][0] for cell in spec["layout"][0]["cells"]] == [f"landscape-{m}" for m in planes]
+    assert [cell["panels"][0]["key"] for cell in spec["layout"][0]["cells"]] == [f"landscape-{m}" for m in planes]
     columns = {row["columns"] for row in spec["layout"]}
     assert columns == {3}  # every strip sits in its plane's column
-    assert [cell["keys"] for cell in spec["layout"][2]["cells"]] == [[f"gap-{m}"] for m in planes]
+    assert [[p["key"] for p in cell["panels"]] for cell in spec["layout"][2]["cells"]] == [[f"gap-{m}"] for m in planes]
+    assert [cell["panels"][0]["plane"] for cell in spec["layout"][2]["cells"]] == list(planes)
 
 
 @pytest.mark.parametrize("planes", [("pca",), ("random", "init-final", "pca")])
