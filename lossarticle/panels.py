@@ -18,11 +18,9 @@ panel, so a serialized panel is byte-stable.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-import contourpy
 import numpy as np
 from bokeh.embed import json_item
 from bokeh.models import (ColorBar, ColumnDataSource, FixedTicker, HoverTool, LogColorMapper, Model,
@@ -31,22 +29,16 @@ from bokeh.plotting import figure as bokeh_figure
 
 from lossarticle.bokeh_internals import next_bokeh_id, set_next_bokeh_id
 from lossarticle.scales import Scale, decade_ticks, log_loss, range_note
-from lossarticle.schema import AxesRecord, DatasetFile, PlaneRecord, RunRecord, SeedsRecord, ViewRecord
+from lossarticle.schema import AxesRecord, DatasetFile, PlaneRecord, RunRecord, SeedsRecord
+from lossarticle.style import (DISTANCE_TITLE, FONT, GAP_TITLE, INK, LANDSCAPE_PALETTE, MUTED, RULE, class_colours,
+                               contour_lines, epoch_range, focus_title, grid_extent, log_range, rounded, run_style,
+                               view_title)
 
 PANEL_IDS = 400  # Bokeh ids reserved per panel (a landscape uses about 70)
-CLASS_COLOURS = ("#E69F00", "#56B4E9", "#009E73")  # Okabe–Ito: orange, sky blue, bluish green
-RUN_STYLES = (("#D55E00", "solid"), ("#0072B2", "dashed"), ("#CC79A7", "dotted"), ("#000000", "dashdot"))
-SIGNIFICANT = 4  # digits kept for curves, paths and contours: below what a 300-pixel axis can show
-CONTOUR_LEVELS = 6
-FONT = "Helvetica, Arial, sans-serif"
-INK, MUTED, RULE = "#222222", "#666666", "#e4e4e4"
-LANDSCAPE_PALETTE = tuple(f"#{v:02x}{v:02x}{min(v + 6, 255):02x}" for v in np.linspace(250, 70, 128).astype(int))
-PLANE_TITLES = {"pca": "PCA of the path", "random": "Random directions", "init-final": "Initial → final"}
 HEIGHT_SQUARE, HEIGHT_CURVE, HEIGHT_STRIP = 300, 150, 170
 CURVE_LEFT = 44  # pixels left of every time axis: stacked curves line up epoch for epoch
 FAINT_SEEDS, FAINT_POINTS = 40, 80  # other initializations drawn behind the first, and epochs kept of each
 GAP_DECADES = 3.0  # the recorded-vs-plane strip shows at most this many decades above its lowest loss
-GAP_TITLE, DISTANCE_TITLE = "Loss: recorded vs. read off the plane", "Distance from the plane"
 
 
 # ---------------------------------------------------------------- serialization with stable ids
@@ -103,36 +95,6 @@ def distance_names(method: str) -> dict[str, str]:
 
 # ---------------------------------------------------------------- shared by every panel
 
-def rounded(values: Iterable[float], digits: int = SIGNIFICANT) -> list[float | None]:
-    """Floats to ``digits`` significant digits; non-finite become null (JSON has no NaN).
-
-    The one rounding of what the page is sent; decimal formatting, not ``np.round(v · 10^k)``,
-    so a value prints as its shortest decimal and never as 0.12340000000000001.
-    """
-    out: list[float | None] = []
-    for v in np.asarray(values, dtype=np.float64).ravel():
-        out.append(float(f"{v:.{digits}g}") if math.isfinite(v) else None)
-    return out
-
-
-def run_style(index: int) -> tuple[str, str]:
-    """Colour and dash of the ``index``-th run: both differ, so the runs survive greyscale printing."""
-    return RUN_STYLES[index % len(RUN_STYLES)]
-
-
-def plane_title(method: str) -> str:
-    """A reader's name for a direction method (closed set: an unknown one is a bug upstream)."""
-    if method in PLANE_TITLES:
-        return PLANE_TITLES[method]
-    raise ValueError(f"unknown plane {method!r} (known: {', '.join(PLANE_TITLES)})")
-
-
-def class_colours(dataset: DatasetFile) -> tuple[str, ...]:
-    """One colour per class; the palette has three."""
-    if dataset.classes > len(CLASS_COLOURS):
-        raise ValueError(f"{dataset.classes} classes, but only {len(CLASS_COLOURS)} class colours")
-    return CLASS_COLOURS[:dataset.classes]
-
 
 def base_plot(title: str, height: int, x_range: tuple[float, float], y_range: tuple[float, float],
               left: int = 8, **options: Any) -> Any:
@@ -162,18 +124,6 @@ def empty_source(name: str, *columns: str) -> ColumnDataSource:
     return ColumnDataSource(data={column: [] for column in columns}, name=name)
 
 
-def log_range(values: Iterable[np.ndarray], cap_decades: float | None = None) -> tuple[float, float]:
-    """A log-axis range over the positive finite values, widened by a fifth of a decade each side."""
-    flat = np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in values])
-    good = flat[np.isfinite(flat) & (flat > 0)]
-    if good.size == 0:
-        return 0.1, 10.0
-    lo, hi = float(good.min()), float(good.max())
-    if cap_decades is not None:
-        hi = min(hi, lo * 10 ** cap_decades)
-    return lo / 10 ** 0.2, hi * 10 ** 0.2
-
-
 def legend_style(plot: Any, location: str = "top_right") -> None:
     """Small, borderless legends that do not hide the curves' ends."""
     plot.legend.location = location
@@ -181,12 +131,6 @@ def legend_style(plot: Any, location: str = "top_right") -> None:
     plot.legend.label_height = plot.legend.glyph_height = 12
     plot.legend.glyph_width, plot.legend.spacing, plot.legend.padding, plot.legend.margin = 18, 0, 4, 4
     plot.legend.background_fill_alpha, plot.legend.border_line_alpha = 0.8, 0.0
-
-
-def grid_extent(axis: np.ndarray) -> tuple[float, float]:
-    """Left and right edges of an image whose pixel centres are ``axis`` (uniform spacing)."""
-    step = float(axis[1] - axis[0]) if len(axis) > 1 else 1.0
-    return float(axis[0]) - step / 2, float(axis[-1]) + step / 2
 
 
 # ---------------------------------------------------------------- decision regions
@@ -214,35 +158,7 @@ def regions_plot(axes: AxesRecord, dataset: DatasetFile) -> Any:
 
 # ---------------------------------------------------------------- landscapes
 
-AXIS_NAMES = {"pca": ("PC1", "PC2"), "init-final": ("the θ₀→θ_final axis", "the orthogonal axis"),
-              "random": ("direction 1", "direction 2")}
 SCALES = ("figure", "shared")  # the landscape's colour scale: this figure's own, or the article's
-
-
-def stretch_label(method: str, stretch: float) -> str:
-    """What a view does to proportions: "true proportions" or "PC2 stretched ×12"."""
-    if stretch == 1:
-        return "true proportions"
-    axis, factor = (AXIS_NAMES[method][1], stretch) if stretch > 1 else (AXIS_NAMES[method][0], 1 / stretch)
-    return f"{axis} stretched ×{factor:.0f}" if factor >= 10 else f"{axis} stretched ×{factor:.1f}"
-
-
-def view_title(plane: PlaneRecord, view: ViewRecord) -> str:
-    return f"{plane_title(plane.method)} · {stretch_label(plane.method, view.stretch)}"
-
-
-def contour_lines(x: np.ndarray, y: np.ndarray, z: np.ndarray, scale: Scale) -> dict[str, list]:
-    """Iso-loss lines at evenly spaced log levels inside the colour scale, every other vertex kept."""
-    generator = contourpy.contour_generator(np.asarray(x, np.float64), np.asarray(y, np.float64),
-                                            np.clip(np.asarray(z, np.float64), scale.low, scale.high),
-                                            line_type=contourpy.LineType.Separate)
-    xs, ys = [], []
-    for level in np.linspace(scale.low, scale.high, CONTOUR_LEVELS + 2)[1:-1]:
-        for line in generator.lines(float(level)):
-            thinned = np.vstack([line[:-1:2], line[-1:]])  # 101-point grids: halving is invisible
-            xs.append(rounded(thinned[:, 0]))
-            ys.append(rounded(thinned[:, 1]))
-    return {"xs": xs, "ys": ys}
 
 
 def landscape_plot(plane: PlaneRecord, scales: dict[str, Scale]) -> Any:
@@ -253,7 +169,7 @@ def landscape_plot(plane: PlaneRecord, scales: dict[str, Scale]) -> Any:
     (the models :func:`landscape_names` names). The image holds
     the loss itself, so hovering reads it off; overflow (inf, NaN) takes the top
     colour. Hover also gives the plane coordinates and the accuracy there. The loss
-    arrives packed in the figure's spec (page_data.pack_loss: a third of the bytes)
+    arrives packed in the figure's spec (packing.pack_loss: a third of the bytes)
     and the page fills the image with it: here it is a placeholder of the grid's shape.
     The runs' paths are the page's: they move with the epoch.
     """
@@ -319,11 +235,6 @@ def hover_epochs(plot: Any, renderers: list[Any], value: tuple[str, str]) -> Non
     plot.add_tools(HoverTool(renderers=renderers, mode="vline", tooltips=[("epoch", "@x"), value]))
 
 
-def epoch_range(runs: Sequence[RunRecord]) -> tuple[float, float]:
-    """The shared x range of every curve: epoch 0 to the longest run."""
-    return 0.0, float(max(run.epochs for run in runs)) or 1.0
-
-
 def loss_plot(runs: Sequence[RunRecord], seeds: SeedsRecord) -> Any:
     """Training loss of every run on a log axis, the other initializations faintly behind the first.
 
@@ -378,11 +289,6 @@ def accuracy_plot(runs: Sequence[RunRecord], classes: int) -> Any:
     legend_style(plot, "bottom_right")
     plot.legend.orientation = "horizontal"
     return plot
-
-
-def focus_title(text: str, runs: Sequence[RunRecord]) -> str:
-    """A panel title that names the focused run when there are several (the page rewrites it)."""
-    return f"{text} ({runs[0].name})" if len(runs) > 1 else text
 
 
 def gap_plot(method: str, runs: Sequence[RunRecord]) -> Any:

@@ -32,9 +32,10 @@ from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from lossarticle import panels
-from lossarticle.page_data import CONFIDENCE_BITS, ExplorerChoice, ExplorerGrid, figure_scale_of, run_label
-from lossarticle.scales import Scale, decade_ticks, log_loss, range_note
+from lossarticle import style
+from lossarticle.figure_context import ExplorerChoice, ExplorerGrid, run_label
+from lossarticle.packing import CONFIDENCE_BITS
+from lossarticle.scales import Scale, decade_ticks, figure_scale_of, log_loss, range_note
 from lossarticle.schema import DatasetFile, ExperimentFile, PlaneRecord, RunRecord
 from lossarticle.summaries import LN3, STUCK_TOLERANCE, num, pct, stuck_at_ln3
 
@@ -55,8 +56,8 @@ STYLE = {
     "font.family": ["DejaVu Sans", "sans-serif"],
     "font.size": 8, "axes.titlesize": 8.5, "axes.labelsize": 7.5, "xtick.labelsize": 7, "ytick.labelsize": 7,
     "legend.fontsize": 7, "axes.titlelocation": "left", "axes.titlepad": 4,
-    "text.color": panels.INK, "axes.labelcolor": panels.MUTED, "xtick.labelcolor": panels.MUTED,
-    "ytick.labelcolor": panels.MUTED, "xtick.color": "#999999", "ytick.color": "#999999",
+    "text.color": style.INK, "axes.labelcolor": style.MUTED, "xtick.labelcolor": style.MUTED,
+    "ytick.labelcolor": style.MUTED, "xtick.color": "#999999", "ytick.color": "#999999",
     "axes.edgecolor": "#999999", "axes.linewidth": 0.6, "xtick.major.width": 0.6, "ytick.major.width": 0.6,
     "xtick.major.size": 3, "ytick.major.size": 3, "axes.spines.top": False, "axes.spines.right": False,
     "figure.facecolor": "white", "savefig.facecolor": "white",
@@ -139,7 +140,7 @@ def draw_seeds(documents: Sequence[ExperimentFile]) -> Figure:
     figure = Figure(figsize=SEEDS_SIZE, layout="constrained")
     ax = figure.add_subplot()
     ax.set_yscale("log")
-    ax.axhline(LN3, color=panels.MUTED, linewidth=0.8, linestyle=(0, (4, 2)))
+    ax.axhline(LN3, color=style.MUTED, linewidth=0.8, linestyle=(0, (4, 2)))
     finite = np.concatenate([d.seeds.final_train_loss[np.isfinite(d.seeds.final_train_loss)] for d in documents]
                             or [np.zeros(0, np.float32)])
     top = float(finite.max()) * 2.5 if finite.size else 10.0
@@ -150,10 +151,10 @@ def draw_seeds(documents: Sequence[ExperimentFile]) -> Figure:
         # Spread the dots across the column by a golden-ratio sequence, not at random: the same picture
         # on every build, and no two neighbouring seeds on top of each other.
         offsets = (np.arange(len(shown)) * 0.6180339887 % 1.0 - 0.5) * 0.6
-        ax.scatter(column + offsets[~stuck], shown[~stuck], s=5, color=panels.INK, linewidths=0, alpha=0.7)
-        ax.scatter(column + offsets[stuck], shown[stuck], s=5, color=panels.RUN_STYLES[0][0], linewidths=0, alpha=0.8)
+        ax.scatter(column + offsets[~stuck], shown[~stuck], s=5, color=style.INK, linewidths=0, alpha=0.7)
+        ax.scatter(column + offsets[stuck], shown[stuck], s=5, color=style.RUN_STYLES[0][0], linewidths=0, alpha=0.8)
         ax.text(column, top * 1.15, f"{int(stuck.sum())}/{len(loss)}", ha="center", va="bottom", fontsize=6.5,
-                color=panels.MUTED)
+                color=style.MUTED)
     ax.set_xticks(range(len(documents)))
     ax.set_xticklabels([seeds_label(d) for d in documents], rotation=0, fontsize=6.5)
     ax.set_xlim(-0.6, len(documents) - 0.4)
@@ -263,9 +264,9 @@ def region_colours(label: np.ndarray, confidence: np.ndarray, colours: Sequence[
 def draw_regions(ax: Axes, document: ExperimentFile, dataset: DatasetFile, labelled: bool = True,
                  points: bool = True) -> None:
     """The reference run's decision regions at its last frame, under the training points."""
-    run, axes, colours = document.reference, document.region_axes, panels.class_colours(dataset)
+    run, axes, colours = document.reference, document.region_axes, style.class_colours(dataset)
     image = region_colours(run.regions.label[-1], run.regions.confidence[-1], colours)
-    extent = (*panels.grid_extent(axes.x), *panels.grid_extent(axes.y))
+    extent = (*style.grid_extent(axes.x), *style.grid_extent(axes.y))
     # The SVG holds the 100 × 100 regions as they are (4 KB) and the points as one image of their own:
     # 1083 vector circles cost 16 KB gzipped, antialiased ones on the regions 48 KB, these 7 KB.
     ax.imshow(image, origin="lower", extent=extent, interpolation="none", aspect="equal")
@@ -275,16 +276,16 @@ def draw_regions(ax: Axes, document: ExperimentFile, dataset: DatasetFile, label
     ax.set_xlim(extent[:2])
     ax.set_ylim(extent[2:])
     if labelled:
-        ax.set_title(panels.focus_title("Decision regions", document.runs))
+        ax.set_title(style.focus_title("Decision regions", document.runs))
         ax.set_xlabel("x₁ (standardized)")
         ax.set_ylabel("x₂ (standardized)")
 
 
 def landscape_colours() -> ListedColormap:
     """The live landscapes' palette; overflow (inf, NaN) and losses above the scale take its top colour."""
-    cmap = ListedColormap(panels.LANDSCAPE_PALETTE, name="lossarticle-landscape")
-    return cmap.with_extremes(over=panels.LANDSCAPE_PALETTE[-1], under=panels.LANDSCAPE_PALETTE[0],
-                              bad=panels.LANDSCAPE_PALETTE[-1])
+    cmap = ListedColormap(style.LANDSCAPE_PALETTE, name="lossarticle-landscape")
+    return cmap.with_extremes(over=style.LANDSCAPE_PALETTE[-1], under=style.LANDSCAPE_PALETTE[0],
+                              bad=style.LANDSCAPE_PALETTE[-1])
 
 
 def draw_landscape(ax: Axes, plane: PlaneRecord, runs: Sequence[RunRecord], scale: Scale) -> AxesImage:
@@ -292,14 +293,14 @@ def draw_landscape(ax: Axes, plane: PlaneRecord, runs: Sequence[RunRecord], scal
     view = plane.view("true")
     surface = view.surface
     image = log_loss(surface.loss)
-    extent = (*panels.grid_extent(surface.x), *panels.grid_extent(surface.y))
+    extent = (*style.grid_extent(surface.x), *style.grid_extent(surface.y))
     mappable = ax.imshow(image, origin="lower", extent=extent, cmap=landscape_colours(),
                          norm=Normalize(scale.low, scale.high), interpolation="none", aspect="equal")
-    lines = panels.contour_lines(surface.x, surface.y, image.astype(np.float32), scale)
+    lines = style.contour_lines(surface.x, surface.y, image.astype(np.float32), scale)
     ax.add_collection(LineCollection([np.column_stack(line) for line in zip(lines["xs"], lines["ys"])],
                                      colors="#ffffff", alpha=0.75, linewidths=0.6))
     for index, run in enumerate(runs):
-        colour, dash = panels.run_style(index)
+        colour, dash = style.run_style(index)
         coords = run.path(plane.method).coords[:run.epochs + 1]
         ax.plot(coords[:, 0], coords[:, 1], color=colour, linestyle=LINE_DASHES[dash], linewidth=1.6,
                 solid_capstyle="round", label=run.name)
@@ -307,7 +308,7 @@ def draw_landscape(ax: Axes, plane: PlaneRecord, runs: Sequence[RunRecord], scal
                 markeredgecolor="#ffffff", markeredgewidth=1.0, linestyle="none")
     ax.set_xlim(extent[:2])
     ax.set_ylim(extent[2:])
-    ax.set_title(panels.view_title(plane, view))
+    ax.set_title(style.view_title(plane, view))
     note = range_note(surface.loss)
     ax.set_xlabel(plane.axis_labels[0] + (f"\n{note}" if note else ""))
     ax.set_ylabel(plane.axis_labels[1])
@@ -321,24 +322,24 @@ def colour_bar(figure: Figure, mappable: AxesImage, axes: list[Axes], scale: Sca
     bar.ax.minorticks_off()
     bar.ax.tick_params(length=0, labelsize=6.5)
     bar.outline.set_visible(False)
-    bar.ax.set_title("loss", fontsize=6.5, color=panels.MUTED, loc="left")
+    bar.ax.set_title("loss", fontsize=6.5, color=style.MUTED, loc="left")
 
 
 def draw_loss(ax: Axes, runs: Sequence[RunRecord]) -> None:
     """Training loss of every run on a log axis, ticks as the live figure labels them."""
     for index, run in enumerate(runs):
-        colour, dash = panels.run_style(index)
+        colour, dash = style.run_style(index)
         ax.plot(np.arange(run.epochs + 1), run.train_loss[:run.epochs + 1], color=colour,
                 linestyle=LINE_DASHES[dash], linewidth=1.2, label=run.name)
-    low, high = panels.log_range([run.train_loss for run in runs])
+    low, high = style.log_range([run.train_loss for run in runs])
     ax.set_yscale("log")
     ax.set_ylim(low, high)
     ax.yaxis.set_major_locator(FixedLocator(decade_ticks(low, high)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     ax.yaxis.set_minor_locator(NullLocator())
-    ax.set_xlim(*panels.epoch_range(runs))
+    ax.set_xlim(*style.epoch_range(runs))
     ax.set_title("Training loss")
-    ax.grid(axis="y", color=panels.RULE, linewidth=0.6)
+    ax.grid(axis="y", color=style.RULE, linewidth=0.6)
     ax.set_axisbelow(True)
     if len(runs) > 1:
         ax.legend(loc="upper right", handlelength=2.2, borderaxespad=0.2)
@@ -348,20 +349,20 @@ def draw_accuracy(ax: Axes, runs: Sequence[RunRecord], classes: int) -> None:
     """Train (solid) and validation (dashed) accuracy in percent, chance level dotted."""
     ax.axhline(100 / classes, color="#bbbbbb", linewidth=0.8, linestyle=":")
     for index, run in enumerate(runs):
-        colour, _ = panels.run_style(index)
+        colour, _ = style.run_style(index)
         epochs = np.arange(run.epochs + 1)
         ax.plot(epochs, 100 * run.train_acc[:run.epochs + 1], color=colour, linewidth=1.2)
         ax.plot(epochs, 100 * run.val_acc[:run.epochs + 1], color=colour, linewidth=1.2, alpha=0.8,
                 linestyle=(0, (2, 2)))
     ax.set_ylim(0, 102)
     ax.set_yticks([0, 50, 100])
-    ax.set_xlim(*panels.epoch_range(runs))
+    ax.set_xlim(*style.epoch_range(runs))
     ax.set_title("Accuracy (%)")
     ax.set_xlabel("epoch")
-    ax.grid(axis="y", color=panels.RULE, linewidth=0.6)
+    ax.grid(axis="y", color=style.RULE, linewidth=0.6)
     ax.set_axisbelow(True)
-    ax.legend(handles=[Line2D([], [], color=panels.INK, linewidth=1.2, label="train"),
-                       Line2D([], [], color=panels.INK, linewidth=1.2, linestyle=(0, (2, 2)), label="val")],
+    ax.legend(handles=[Line2D([], [], color=style.INK, linewidth=1.2, label="train"),
+                       Line2D([], [], color=style.INK, linewidth=1.2, linestyle=(0, (2, 2)), label="val")],
               loc="lower right", ncols=2, handlelength=2.2, borderaxespad=0.2)
 
 
@@ -371,7 +372,7 @@ def draw_spiral(dataset: DatasetFile) -> Figure:
     """Train, validation and test points in the class colours, one marker per split, with a legend."""
     figure = Figure(figsize=SPIRAL_SIZE, layout="constrained")
     ax = figure.add_subplot()
-    colours = panels.class_colours(dataset)
+    colours = style.class_colours(dataset)
     splits = data_splits(dataset)
     # Vectors here, the points being the figure: 1500 markers cost 22 KB gzipped (a crisp image 18 KB).
     for (name, (points, labels)), size in zip(splits.items(), (2.6, 3.7, 3.3)):
@@ -445,7 +446,7 @@ def experiment_alt(document: ExperimentFile) -> str:
         paths = f"the paths of {len(document.runs)} runs ({', '.join(run_label(r) for r in document.runs)})"
     else:
         paths = "the path of training"
-    planes = ", ".join(panels.plane_title(p.method) for p in document.planes)
+    planes = ", ".join(style.plane_title(p.method) for p in document.planes)
     return (f"{document.title} after {run.epochs} epochs. Decision regions over the training points "
             f"(train accuracy {pct(final_train_acc(run))}); {paths} on the loss landscape "
             f"({planes}), in true proportions; training loss from {num(float(run.train_loss[0]))} "

@@ -150,7 +150,7 @@ class PosterShelf:
     def __call__(self, slug: str) -> Poster:
         """The poster of ``slug``: an experiment, SPIRAL, OVERVIEW, SEEDS, or EXPLORER (its first network's)."""
         from lossarticle import posters
-        from lossarticle.page_data import explorer_grid
+        from lossarticle.figure_context import explorer_grid
         data = data_dir_of(self.options.site_dir)
         if slug == EXPLORER:
             return self(explorer_grid(self.options.registry).choices[0].slug)
@@ -190,7 +190,7 @@ def page_environment(templates_dir: Path) -> jinja2.Environment:
 def figure_renderer(environment: jinja2.Environment, documents: dict[str, ExperimentFile],
                     registry: tuple[Experiment, ...], posters: PosterShelf) -> Callable[[FigureRef, str], str]:
     """The callback content.parse_article uses to turn a ``:::`` container into HTML."""
-    from lossarticle.page_data import explorer_grid, figure_context
+    from lossarticle.figure_context import explorer_grid, figure_context
 
     def render(ref: FigureRef, caption_html: str) -> str:
         if ref.slug == EXPLORER:

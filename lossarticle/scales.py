@@ -10,8 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from lossarticle.schema import ExperimentFile
 
 CLIP_DECADES = 3.0  # a figure's scale spans at most this many decades above its lowest loss
 SHARED_DECADES = 5.0  # the article-wide scale spans at most this many
@@ -132,3 +136,8 @@ def range_note(loss: np.ndarray) -> str:
     if spread >= SMALL_RANGE:
         return ""
     return f"The loss varies by {100 * spread:.{1 if spread < 0.1 else 0}f} % across this map."
+
+
+def figure_scale_of(document: ExperimentFile) -> Scale:
+    """The colour scale of one figure: every view of every plane, so one colour is one loss throughout."""
+    return figure_scale([view.surface.loss for plane in document.planes for view in plane.views])

@@ -105,3 +105,18 @@ def test_importing_the_publish_half_loads_no_torch() -> None:
             "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+BOKEH_FREE = ("lossarticle.posters", "lossarticle.figure_context", "lossarticle.figure_layout", "lossarticle.packing",
+              "lossarticle.style")  # drawn or read without the live figures' library
+
+
+@pytest.mark.parametrize("root", BOKEH_FREE)
+def test_the_posters_and_the_figure_templates_never_reach_bokeh(root: str) -> None:
+    chain = chain_to(root, "bokeh")
+    assert chain is None, " -> ".join(chain)
+
+
+def test_the_walk_finds_bokeh_where_the_live_figures_import_it() -> None:
+    # The oracle for the test above.
+    assert chain_to("lossarticle.page_data", "bokeh") == ["lossarticle.page_data", "lossarticle.panels", "bokeh"]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lossarticle import page_data, panels
+from lossarticle import figure_context, figure_layout, packing, page_data, style
 from lossarticle.configs import Experiment, Run, mlp
 from lossarticle.errors import ConfigError
 from lossarticle.posters import Poster
@@ -153,17 +153,17 @@ def test_markup_in_labels_cannot_close_the_script(dataset) -> None:
 
 def test_regions_round_trip_through_the_packed_bytes() -> None:
     regions = synthetic_run("adam", EPOCHS, ("pca",)).regions
-    packed = base64.b64decode(page_data.encode_regions(regions.label, regions.confidence))
+    packed = base64.b64decode(packing.encode_regions(regions.label, regions.confidence))
     codes = np.frombuffer(gzip.decompress(packed), np.uint8).reshape(regions.label.shape)
-    bits = page_data.CONFIDENCE_BITS
+    bits = packing.CONFIDENCE_BITS
     assert np.array_equal(codes >> bits, regions.label)
     assert np.array_equal(codes & ((1 << bits) - 1), regions.confidence >> (8 - bits))
 
 
 def test_regions_refuse_labels_that_do_not_fit() -> None:
     with pytest.raises(ValueError, match="do not fit"):
-        label = np.full((1, 2, 2), 1 << (8 - page_data.CONFIDENCE_BITS), np.uint8)  # one past the largest that fits
-        page_data.encode_regions(label, np.zeros((1, 2, 2), np.uint8))
+        label = np.full((1, 2, 2), 1 << (8 - packing.CONFIDENCE_BITS), np.uint8)  # one past the largest that fits
+        packing.encode_regions(label, np.zeros((1, 2, 2), np.uint8))
 
 
 def test_landscape_images_hold_the_unrounded_loss_on_a_log_scale_and_overflow_takes_the_top_colour(dataset) -> None:
@@ -171,15 +171,15 @@ def test_landscape_images_hold_the_unrounded_loss_on_a_log_scale_and_overflow_ta
     loss = document.planes[0].views[0].surface.loss
     loss[0, 0], loss[1, 2], loss[4, 6] = np.inf, np.nan, 1e30
     spec = spec_of(page_data.figure_script(document, dataset, 5000, SHARED))
-    images = [page_data.unpack_loss(view["loss"]) for view in spec["landscapes"]["pca"]]
+    images = [packing.unpack_loss(view["loss"]) for view in spec["landscapes"]["pca"]]
     assert len(images) == 2  # the true and the stretched view
     finite = np.isfinite(loss)
     packed = spec["landscapes"]["pca"][0]["loss"]
-    half_step = (packed["high"] - packed["low"]) / (page_data.OVERFLOW_CODE - 1) / 2  # decades; nothing coarser
+    half_step = (packed["high"] - packed["low"]) / (packing.OVERFLOW_CODE - 1) / 2  # decades; nothing coarser
     assert np.all(np.abs(np.log10(images[0][finite]) - np.log10(loss[finite].astype(np.float64))) <= half_step + 1e-12)
     assert np.isinf(images[0][0, 0]) and np.isinf(images[0][1, 2]) and images[0][4, 6] == pytest.approx(1e30, rel=1e-3)
     mapper = next(node for node in walk(spec["items"]["landscape-pca"]) if node.get("name") == "mapper-pca")
-    assert mapper["nan_color"] == panels.LANDSCAPE_PALETTE[-1]  # NaN is overflow; inf is clamped to the top
+    assert mapper["nan_color"] == style.LANDSCAPE_PALETTE[-1]  # NaN is overflow; inf is clamped to the top
     low, high = mapper["low"], mapper["high"]
     assert high / low <= 10 ** 3.0 * (1 + 1e-9)  # 1e30 does not squash the valley into one colour
     accuracy = [a for a in ndarrays(spec["items"]["landscape-pca"]) if a.dtype == np.uint8]
@@ -215,7 +215,7 @@ def test_surface_image_keeps_rows_as_y(dataset) -> None:
     document = synthetic_document()
     surface = document.planes[0].views[0].surface  # rows (y) by columns (x), steeper along y
     spec = spec_of(page_data.figure_script(document, dataset, 5000, SHARED))
-    image = np.log10(page_data.unpack_loss(spec["landscapes"]["pca"][0]["loss"]))  # the true view
+    image = np.log10(packing.unpack_loss(spec["landscapes"]["pca"][0]["loss"]))  # the true view
     assert image.shape == (len(surface.y), len(surface.x))
     assert image[0, 3] > image[3, 0] + 0.1  # y = -0.5 on the centre column costs more than x = -1 on the centre row
 
@@ -223,7 +223,7 @@ def test_surface_image_keeps_rows_as_y(dataset) -> None:
 def test_diverged_run_stops_the_slider_and_says_so(dataset) -> None:
     experiment = synthetic_experiment()
     document = synthetic_document(experiment, runs=(synthetic_run("adam", 3, ("pca",), diverged=True),))
-    context = page_data.figure_context(document)
+    context = figure_context.figure_context(document)
     assert context.max_epoch == 3 and context.notes == ("Training diverged at epoch 3.",)
     spec = spec_of(page_data.figure_script(document, dataset, 5000, SHARED))
     assert spec["max_epoch"] == 3 and spec["runs"][0]["diverged"] is True
@@ -232,7 +232,7 @@ def test_diverged_run_stops_the_slider_and_says_so(dataset) -> None:
 def test_one_diverged_run_among_several_is_named() -> None:
     experiment = synthetic_experiment(runs=(Run("adam"), Run("sgd", "sgd", 0.1)))
     runs = (synthetic_run("adam", EPOCHS, ("pca",)), synthetic_run("sgd", 4, ("pca",), diverged=True))
-    context = page_data.figure_context(synthetic_document(experiment, runs=runs))
+    context = figure_context.figure_context(synthetic_document(experiment, runs=runs))
     assert context.max_epoch == EPOCHS and context.multi_run
     assert context.notes == ("sgd: training diverged at epoch 4.",)
 
@@ -250,13 +250,13 @@ def test_layout_follows_the_planes_in_the_registry_order(dataset) -> None:
 
 @pytest.mark.parametrize("planes", [("pca",), ("random", "init-final", "pca")])
 def test_a_phone_reads_the_moving_panels_first_and_the_figure_is_interactive_with_them(planes, dataset) -> None:
-    rows = page_data.layout_rows(planes)
+    rows = figure_layout.layout_rows(planes)
     order = [key for row in rows for cell in row["cells"] for key in cell["keys"]]  # one column, top to bottom
     moving = {"regions", "loss", "accuracy", *(f"landscape-{m}" for m in planes)}
     assert set(order[:len(moving)]) == moving
     assert set(order[:1 + len(planes)]) == {"regions", *(f"landscape-{m}" for m in planes)}
     assert all(k.split("-")[0] in ("gap", "distance") for k in order[len(moving):])
-    first = page_data.first_panels(planes)
+    first = figure_layout.first_panels(planes)
     assert set(first) == {"regions", f"landscape-{planes[0]}"} and set(first) <= set(order)
     spec = spec_of(script(dataset, experiment=synthetic_experiment(planes=planes)))
     assert spec["first"] == first
@@ -296,7 +296,7 @@ def render(name: str, **context: Any) -> str:
 def test_figure_template_has_accessible_controls_and_no_inline_code() -> None:
     experiment = synthetic_experiment(runs=(Run("adam"), Run("sgd", "sgd", 0.1)))
     html = render("figure.html", number=3, caption_html="A <em>caption</em>.", src="figures/tiny.js",
-                  download="data/tiny.json", figure=page_data.figure_context(synthetic_document(experiment)))
+                  download="data/tiny.json", figure=figure_context.figure_context(synthetic_document(experiment)))
     assert 'id="fig-tiny"' in html and 'data-src="figures/tiny.js"' in html and 'id="fig-tiny-plots"' in html
     assert 'aria-label="Epoch"' in html and 'aria-live="polite"' in html and 'max="8"' in html
     assert html.count('<button type="button"') == 7 and '<select class="la-run"' in html
@@ -311,7 +311,7 @@ def test_figure_template_has_accessible_controls_and_no_inline_code() -> None:
 
 def test_single_run_figure_has_no_run_menu() -> None:
     html = render("figure.html", number=1, caption_html="c", src="figures/tiny.js", download="data/tiny.json",
-                  figure=page_data.figure_context(synthetic_document()))
+                  figure=figure_context.figure_context(synthetic_document()))
     assert "la-run" not in html and html.count("<select") == 1  # the play speed only
 
 
@@ -319,7 +319,7 @@ def test_explorer_grid_comes_from_depth_width_and_explorer() -> None:
     registry = (Experiment(slug="logistic", title="logistic regression", depth=0, width=0, epochs=3, explorer=True),
                 *(mlp(d, w, epochs=3, explorer=True) for d, w in ((10, 5), (1, 5), (1, 100))),
                 mlp(20, 5, epochs=3))  # not offered
-    grid = page_data.explorer_grid(registry)
+    grid = figure_context.explorer_grid(registry)
     assert grid.depths == (1, 10) and grid.widths == (5, 100)
     assert [[c.slug if c else None for c in row] for row in grid.cells] == [
         ["mlp-d1-w5", "mlp-d1-w100"], ["mlp-d10-w5", None]]
@@ -334,14 +334,14 @@ def test_explorer_grid_comes_from_depth_width_and_explorer() -> None:
 
 def test_two_explorer_networks_in_one_cell_are_refused() -> None:
     with pytest.raises(ConfigError, match=r"mlp-d20-w5-skip\.explorer=True: the explorer already has a 20 × 5"):
-        page_data.explorer_grid((mlp(20, 5, epochs=3, explorer=True), mlp(20, 5, epochs=3, skip=True, explorer=True)))
+        figure_context.explorer_grid((mlp(20, 5, epochs=3, explorer=True), mlp(20, 5, epochs=3, skip=True, explorer=True)))
 
 
 def test_the_description_says_what_the_data_says() -> None:
     experiment = synthetic_experiment(runs=(Run("adam"), Run("sgd", "sgd", 0.1)))
     runs = (synthetic_run("adam", EPOCHS, ("pca",)), synthetic_run("sgd", 4, ("pca",), diverged=True))
     document = synthetic_document(experiment, runs=runs)
-    text = page_data.figure_context(document).description
+    text = figure_context.figure_context(document).description
     adam = document.runs[0]
     assert text.startswith("tiny, trained for up to 8 epochs.")
     assert (f"With adam (learning rate 0.005), the training loss goes from {num(float(adam.train_loss[0]))} to "
@@ -364,7 +364,7 @@ def test_the_loss_panel_draws_other_initializations_faintly_and_thinned(dataset)
 
 def test_the_caption_states_each_maps_extent() -> None:
     experiment = synthetic_experiment(planes=("random", "pca"))
-    note = page_data.figure_context(synthetic_document(experiment)).extents
+    note = figure_context.figure_context(synthetic_document(experiment)).extents
     assert note == ("Maps in true proportions, centred on the final weights. Random directions: a and b within ±1.0 "
                     "(the standard extent of a random plane); PCA of the path: a and b within ±1.0 (the path's reach "
                     "plus a margin).")
@@ -375,8 +375,8 @@ def test_packed_losses_come_back_within_half_a_step(decades: float) -> None:
     rng = np.random.default_rng(1)
     loss = (1.1 * 10 ** (decades * rng.random((9, 11)))).astype(np.float32)
     loss[2, 3] = np.nan
-    back = page_data.unpack_loss(page_data.pack_loss(loss))
+    back = packing.unpack_loss(packing.pack_loss(loss))
     finite = np.isfinite(loss)
-    step = decades / (page_data.OVERFLOW_CODE - 1)  # in decades
+    step = decades / (packing.OVERFLOW_CODE - 1)  # in decades
     assert np.all(np.abs(np.log10(back[finite]) - np.log10(loss[finite].astype(np.float64))) <= step / 2 + 1e-12)
     assert np.isinf(back[2, 3])

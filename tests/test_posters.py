@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lossarticle import panels, posters
+from lossarticle import posters, style
 from lossarticle.configs import Experiment, Run, mlp
 from lossarticle.errors import ConfigError, ContentError
-from lossarticle.page_data import explorer_grid
+from lossarticle.figure_context import explorer_grid
 from lossarticle.render import RenderCache, RenderOptions, render_site
 from tests.records import synthetic_dataset, synthetic_document, synthetic_experiment
 from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_ARTICLE_WITH_STATIC, TINY_REGISTRY, copy_data, write_article
@@ -119,16 +119,16 @@ def test_a_poster_is_not_blank_and_shows_each_path_on_its_landscape() -> None:
     height, width = image.shape[:2]
     inside = image[int(height * (1 - box.y1)):int(height * (1 - box.y0)), int(width * box.x0):int(width * box.x1)]
     for index in range(len(document.runs)):
-        colour, _ = panels.run_style(index)
+        colour, _ = style.run_style(index)
         assert near(inside, colour).sum() > 100, f"run {index}'s path ({colour}) is not on the landscape"
-    assert near(inside, panels.LANDSCAPE_PALETTE[0], 3).sum() > 100  # the lowest loss, in the live palette
+    assert near(inside, style.LANDSCAPE_PALETTE[0], 3).sum() > 100  # the lowest loss, in the live palette
 
 
 def test_region_colours_are_the_pages() -> None:
     # lossarticle.js colourLut: code = label << 4 | confidence >> 4, weight 0.1 + 0.55 · c/15, fading to white.
     label = np.array([[0, 1, 2]], dtype=np.uint8)
     confidence = np.array([[255, 0, 128]], dtype=np.uint8)
-    rgb = posters.region_colours(label, confidence, panels.CLASS_COLOURS)
+    rgb = posters.region_colours(label, confidence, style.CLASS_COLOURS)
     # #E69F00 at weight 0.65: 255 − 25·0.65 = 238.75, 255 − 96·0.65 = 192.6, 255 − 255·0.65 = 89.25;
     # #56B4E9 at 0.1; #009E73 at c = 8, weight 0.1 + 0.55 · 8/15 = 0.3933: 154.7, 216.9, 199.9.
     assert rgb.tolist() == [[[239, 193, 89], [238, 248, 253], [155, 217, 200]]]
@@ -139,7 +139,7 @@ def test_every_run_of_several_has_its_path_and_the_loss_plot_its_legend() -> Non
         figure = posters.draw_experiment(synthetic_document(TWO_RUNS), synthetic_dataset(30))
     landscape = next(ax for ax in figure.axes if ax.get_title("left").startswith("PCA"))
     colours = {line.get_color() for line in landscape.get_lines()}
-    assert colours == {panels.run_style(0)[0], panels.run_style(1)[0]}
+    assert colours == {style.run_style(0)[0], style.run_style(1)[0]}
     loss = next(ax for ax in figure.axes if ax.get_title("left") == "Training loss")
     assert [t.get_text() for t in loss.get_legend().get_texts()] == ["adam", "sgd"]
     assert next(ax for ax in figure.axes if ax.get_title("left").startswith("Decision regions")).get_title("left") == \

@@ -1,0 +1,79 @@
+"""Where a figure's panels sit: the rows and cells of its CSS grid, which is also a phone's reading order.
+
+Plain data, no Bokeh: the spec (``page_data``) fills each cell with its panel's
+entry, and the figure template (``figure_context``) reads the layout's name.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bokeh.models import Model
+
+EPOCH_AXIS = ("loss", "accuracy", "gap", "distance")  # kinds of panel whose x axis is the epoch: the page marks it
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One Bokeh plot of a figure, and what the page needs to know to drive it."""
+
+    key: str  # unique in its figure: the key of its item and the suffix of its element's id
+    kind: str  # what the page does with it: regions, landscape, loss, accuracy, gap or distance
+    plane: str | None  # the direction method a landscape or strip shows; None for the others
+    build: Callable[[], Model]  # draws it
+    models: dict[str, Any]  # role -> name of each model the page fills or switches (panels.py's *_names)
+
+    def entry(self) -> dict[str, Any]:
+        """The panel as a layout cell of the spec lists it."""
+        return {"key": self.key, "kind": self.kind, "plane": self.plane, "epoch_axis": self.kind in EPOCH_AXIS,
+                "models": self.models}
+
+
+def panel_key(kind: str, plane: str | None = None) -> str:
+    """``regions``, ``loss``, …, or ``landscape-pca`` for a panel of one plane."""
+    return kind if plane is None else f"{kind}-{plane}"
+
+
+def layout_name(planes: Sequence[str]) -> str:
+    """``planes`` when several planes sit side by side, else ``single``; a CSS modifier."""
+    return "planes" if len(planes) > 1 else "single"
+
+
+def layout_rows(planes: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows of a CSS grid, each cell a stack of panel keys; also the phone's one-column reading order.
+
+    What moves comes first (the landscapes and the decision regions, then the curves), so a
+    phone reader scrolling down from the controls sees them first; the strips of what a plane
+    hides come last. With several planes each strip stays in its plane's column.
+    """
+    def row(*cells: tuple[int, list[str]]) -> dict[str, Any]:
+        return {"columns": sum(span for span, _ in cells), "cells": [{"span": s, "keys": k} for s, k in cells]}
+
+    if len(planes) > 1:
+        return [row(*((1, [panel_key("landscape", m)]) for m in planes)),
+                row((1, [panel_key("regions")]), (len(planes) - 1, [panel_key("loss"), panel_key("accuracy")])),
+                row(*((1, [panel_key("gap", m)]) for m in planes)),
+                row(*((1, [panel_key("distance", m)]) for m in planes))]
+    plane = planes[0]
+    return [row((1, [panel_key("regions")]), (1, [panel_key("landscape", plane)]),
+                (1, [panel_key("loss"), panel_key("accuracy")])),
+            row((1, [panel_key("gap", plane)]), (1, [panel_key("distance", plane)]))]
+
+
+def spec_layout(rows: list[dict[str, Any]], found: dict[str, Panel]) -> list[dict[str, Any]]:
+    """:func:`layout_rows` with each key replaced by its panel's entry: what the page lays out and drives."""
+    return [{"columns": row["columns"],
+             "cells": [{"span": cell["span"], "panels": [found[key].entry() for key in cell["keys"]]}
+                       for cell in row["cells"]]} for row in rows]
+
+
+def first_panels(planes: Sequence[str]) -> list[str]:
+    """The panels a figure is interactive with: the first plane's landscape and the regions.
+
+    The page embeds these as one Bokeh document, marks the figure ready, then embeds the
+    other landscapes, curves and strips (each Bokeh panel costs 0.1-0.2 s of main thread to
+    build and paint, a landscape the most).
+    """
+    return [panel_key("landscape", planes[0]), panel_key("regions")]
