@@ -99,7 +99,7 @@ def top_singular_directions(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def orthonormal_complement(direction: np.ndarray) -> np.ndarray:
-    """A unit vector orthogonal to ``direction`` (deterministic: Gram–Schmidt on the first basis vector that works)."""
+    """A unit vector orthogonal to ``direction``; deterministic: Gram–Schmidt on the first basis vector that works."""
     for axis in np.eye(len(direction)):
         candidate = orthogonalize(axis, direction)
         if np.linalg.norm(candidate) > 1e-6:

@@ -88,7 +88,7 @@ class ViewRecord:
 
 @dataclass(frozen=True)
 class SegmentRecord:
-    """The loss along the straight line θ₀ + α(θ_final − θ₀) (Goodfellow et al. 2015), exactly, not read off a grid."""
+    """The loss along θ₀ + α(θ_final − θ₀) (Goodfellow et al. 2015), computed exactly, not read off a grid."""
 
     alpha: np.ndarray = array("float32", "segment", low=0, high=1)  # 0 at θ₀, 1 at θ_final
     loss: np.ndarray = array("float32", "segment", finite=False, low=0)

@@ -334,7 +334,8 @@ def test_explorer_grid_comes_from_depth_width_and_explorer() -> None:
 
 def test_two_explorer_networks_in_one_cell_are_refused() -> None:
     with pytest.raises(ConfigError, match=r"mlp-d20-w5-skip\.explorer=True: the explorer already has a 20 × 5"):
-        figure_context.explorer_grid((mlp(20, 5, epochs=3, explorer=True), mlp(20, 5, epochs=3, skip=True, explorer=True)))
+        figure_context.explorer_grid((mlp(20, 5, epochs=3, explorer=True),
+                                      mlp(20, 5, epochs=3, skip=True, explorer=True)))
 
 
 def test_the_description_says_what_the_data_says() -> None:

@@ -1,4 +1,4 @@
-/* decode.js: a figure's packed data (lossarticle/page_data.py, lossarticle/packing.py) as the typed arrays the page draws from.
+/* decode.js: a figure's packed data (lossarticle/packing.py) as the typed arrays the page draws from.
  *
  * Uses bokeh.js (its gunzip and ndarray).
  */
