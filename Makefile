@@ -1,11 +1,11 @@
-# Two entry points for a fresh machine: `make site` and `make test`.
+# Two entry points for a fresh machine: `make site` and `make test`; `make check` is the quick lane.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEVICE ?= auto
 STAMP := $(VENV)/.installed
 
-.PHONY: site test chromium bench serve verify clean
+.PHONY: site test check chromium bench serve verify clean
 
 # The venv is rebuilt when a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -19,6 +19,11 @@ site: $(STAMP)
 
 test: $(STAMP) chromium
 	$(PY) -m pytest -q
+
+# Everything but the browser tests and the claims on the full registry (markers in pytest.ini):
+# no Chromium, no full training.
+check: $(STAMP)
+	$(PY) -m pytest -q -m "not browser and not full"
 
 # The browser tests drive Debian's /usr/bin/chromium. As root on Debian/Ubuntu this installs it
 # when missing; anywhere else it stops, before any test runs, with the one command to run.

@@ -33,3 +33,10 @@ def tiny_summaries(tiny_site):
     from lossarticle.summaries import summarize
     return {e.slug: summarize(read_experiment(experiment_path(data_dir_of(tiny_site), e.slug), e))
             for e in TINY_REGISTRY}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the whole registry trained (test_claims' fixture) as ``full``."""
+    for item in items:
+        if "full_data_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.full)
