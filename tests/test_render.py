@@ -11,15 +11,22 @@ from markupsafe import escape
 
 from lossarticle.errors import CacheError, ContentError
 from lossarticle.render import BOKEH_SITE_PATH, CONTENT_SECURITY_POLICY
-from tests.tiny import TINY_ARTICLE, copy_data, render_tiny, write_article
+from tests.tiny import TINY_ARTICLE, TINY_PROSE, copy_data, render_tiny, write_article
 from tests.tiny import file_tree as tree
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 
-def test_render_writes_page_figures_bokeh_and_data(tmp_path, tiny_site) -> None:
-    site = render_tiny(copy_data(tiny_site, tmp_path / "site"), write_article(tmp_path / "article", TINY_ARTICLE))
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, tiny_site) -> Path:
+    """The tiny article rendered once for the tests that only read the result."""
+    root = tmp_path_factory.mktemp("rendered")
+    return render_tiny(copy_data(tiny_site, root / "site"), write_article(root / "article", TINY_ARTICLE))
+
+
+def test_render_writes_page_figures_bokeh_and_data(rendered) -> None:
+    site = rendered
     html = (site / "index.html").read_text()
     assert "<title>Tiny &lt;article&gt;</title>" in html  # front matter is escaped
     assert "Intro &amp; more" in html and 'href="#intro"' in html
@@ -32,22 +39,21 @@ def test_render_writes_page_figures_bokeh_and_data(tmp_path, tiny_site) -> None:
     # Relative URLs only: the page must work under a project path and from file://.
     for attribute in ("src=\"/", "href=\"/", "src=\"http", "url(/"):
         assert attribute not in html
-    assert not list(tmp_path.glob(".site.build-*")) + list(tmp_path.glob(".site.old-*")), "staging left behind"
+    assert not list(site.parent.glob(".site.build-*")) + list(site.parent.glob(".site.old-*")), "staging left behind"
     ids = re.findall(r'\bid="([^"]+)"', html)
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
 
 
-def test_rendering_twice_gives_identical_trees(tmp_path, tiny_site) -> None:
-    article = write_article(tmp_path / "article", TINY_ARTICLE)
-    first = tree(render_tiny(copy_data(tiny_site, tmp_path / "a"), article))
-    second = tree(render_tiny(copy_data(tiny_site, tmp_path / "b"), article))
+def test_rendering_twice_gives_identical_trees(tmp_path, tiny_site, rendered) -> None:
+    first = tree(rendered)  # an independent render of the same article over the same data, in this process
+    second = tree(render_tiny(copy_data(tiny_site, tmp_path / "b"), write_article(tmp_path / "article", TINY_ARTICLE)))
     assert first.keys() == second.keys()
     assert [name for name in first if first[name] != second[name]] == []
 
 
 def test_a_content_error_leaves_the_previous_site_untouched(tmp_path, tiny_site) -> None:
     site = copy_data(tiny_site, tmp_path / "site")
-    article = write_article(tmp_path / "article", TINY_ARTICLE)
+    article = write_article(tmp_path / "article", TINY_PROSE)
     render_tiny(site, article)
     before = tree(site)
     (article / "01-intro.md").write_text("---\ntitle: X\n---\n\n::: figure nope\nc\n:::\n")
@@ -82,7 +88,7 @@ def test_the_published_index_lists_exactly_what_was_read(tmp_path, tiny_site) ->
     site = copy_data(tiny_site, tmp_path / "site")
     (site / "data" / "index.json").write_text('{"schema_version": 0, "experiments": "stale"}')
     (site / "data" / "retired-experiment.json").write_text("{}")  # left over from an older registry
-    render_tiny(site, write_article(tmp_path / "article", TINY_ARTICLE))
+    render_tiny(site, write_article(tmp_path / "article", TINY_PROSE))
     index = read_index(site / "data" / "index.json")
     assert [(e.slug, e.file, e.config_hash) for e in index.experiments] == [
         (e.slug, f"{e.slug}.json", config_hash(e)) for e in TINY_REGISTRY]
@@ -100,7 +106,7 @@ def test_a_page_template_mistake_is_one_line_naming_the_template(tmp_path, tiny_
     lines = base.read_text().splitlines()
     base.write_text("\n".join(lines) + "\n{% if %}\n")
     site = copy_data(tiny_site, tmp_path / "site")
-    options = RenderOptions(site, write_article(tmp_path / "article", TINY_ARTICLE), templates, TINY_REGISTRY)
+    options = RenderOptions(site, write_article(tmp_path / "article", TINY_PROSE), templates, TINY_REGISTRY)
     with pytest.raises(ContentError) as caught:
         render_site(options, echo=lambda line: None)
     assert caught.value.message.startswith(f"templates/base.html:{len(lines) + 1}: template syntax: ")
