@@ -108,6 +108,8 @@ sys.path[:0] = [{root!r}]
 from pathlib import Path
 from lossarticle.build import TrainOptions, train_experiments
 from tests.tiny import TINY_REGISTRY
+import torch._dynamo  # what training imports first (1.5 s), done while the first run gets going
+sys.stdin.readline()  # the parent says when: once the first run holds the lock
 train_experiments(TrainOptions(data_dir=Path({data!r}), registry=TINY_REGISTRY, device="cpu", progress=False),
                   echo=lambda line: print(line, flush=True))
 """
@@ -122,10 +124,11 @@ def blocked_on_a_lock(pid: int) -> bool:
 def test_a_second_train_waits_for_the_first_and_never_deletes_its_files(tmp_path, tiny_site) -> None:
     site = copy_data(tiny_site, tmp_path / "site")
     data = site / "data"
+    second = Child(SECOND_TRAIN.format(root=str(ROOT), data=str(data)))
     first = start_and_stall(TRAIN_AND_STALL.format(root=str(ROOT), data=str(data), park=PARK))
     in_flight = sorted(p.name for p in data.glob(".*.tmp"))
     assert in_flight, "the first run stalled before writing; the test proves nothing"
-    second = Child(SECOND_TRAIN.format(root=str(ROOT), data=str(data)))
+    second.tell("go")
     waiting = second.line(lambda line: True, "the second run said nothing")
     assert waiting == f"{site}: another build (pid {first.pid}) is writing it; waiting for it to finish\n"
     # Everything the second run does before it waits is done once the kernel has it queued for the lock.

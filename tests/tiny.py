@@ -168,6 +168,12 @@ class Child:
             if wanted(line):
                 return line
 
+    def tell(self, line: str) -> None:
+        """Write ``line`` to the child's standard input."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
     def finish(self, timeout_s: float = 120) -> tuple[int, str]:
         """Wait for the child to end; its exit status and everything it said."""
         try:
