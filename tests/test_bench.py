@@ -75,7 +75,10 @@ def test_busy_time_is_self_time_clipped_to_the_window() -> None:
 # A page that keeps the main thread busy twice, measuring each stretch itself: script alone, then
 # layouts that script forces (a few thousand paragraphs reflowed at each new width).
 BUSY_PAGE = """<!doctype html><body><div id="box"></div><script>
-const spin = (ms) => { const t = performance.now(); let x = 0; while (performance.now() - t < ms) x += Math.sqrt(x + 1); };
+const spin = (ms) => {
+  const t = performance.now();
+  for (let x = 0; performance.now() - t < ms;) x += Math.sqrt(x + 1);
+};
 window.measured = new Promise((resolve) => setTimeout(() => {
   performance.mark("busy:start");
   const t0 = performance.now(); spin(200); const js = performance.now() - t0;
