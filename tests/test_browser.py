@@ -40,9 +40,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, tiny_site) -> Path:
-    root = tmp_path_factory.mktemp("browser")
-    return render_tiny(copy_data(tiny_site, root / "site"), write_article(root / "article", TINY_ARTICLE_WITH_STATIC))
+def site(tiny_page) -> Path:
+    return tiny_page  # TINY_ARTICLE_WITH_STATIC; served, never written
 
 
 @pytest.fixture(scope="module")

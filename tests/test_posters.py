@@ -213,9 +213,8 @@ CACHE = RenderCache()
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory, tiny_site) -> tuple[Path, str]:
-    root = tmp_path_factory.mktemp("posters")
-    return render_with(root, tiny_site, TINY_ARTICLE_WITH_STATIC, None)
+def page(tiny_page) -> tuple[Path, str]:
+    return tiny_page, (tiny_page / "index.html").read_text()  # TINY_ARTICLE_WITH_STATIC
 
 
 def figures_of(html: str) -> dict[str, str]:

@@ -11,22 +11,15 @@ from markupsafe import escape
 
 from lossarticle.errors import CacheError, ContentError
 from lossarticle.render import BOKEH_SITE_PATH, CONTENT_SECURITY_POLICY
-from tests.tiny import TINY_ARTICLE, TINY_PROSE, copy_data, render_tiny, write_article
+from tests.tiny import TINY_ARTICLE_WITH_STATIC, TINY_PROSE, copy_data, render_tiny, write_article
 from tests.tiny import file_tree as tree
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory, tiny_site) -> Path:
-    """The tiny article rendered once for the tests that only read the result."""
-    root = tmp_path_factory.mktemp("rendered")
-    return render_tiny(copy_data(tiny_site, root / "site"), write_article(root / "article", TINY_ARTICLE))
-
-
-def test_render_writes_page_figures_bokeh_and_data(rendered) -> None:
-    site = rendered
+def test_render_writes_page_figures_bokeh_and_data(tiny_page) -> None:
+    site = tiny_page
     html = (site / "index.html").read_text()
     assert "<title>Tiny &lt;article&gt;</title>" in html  # front matter is escaped
     assert "Intro &amp; more" in html and 'href="#intro"' in html
@@ -44,9 +37,10 @@ def test_render_writes_page_figures_bokeh_and_data(rendered) -> None:
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
 
 
-def test_rendering_twice_gives_identical_trees(tmp_path, tiny_site, rendered) -> None:
-    first = tree(rendered)  # an independent render of the same article over the same data, in this process
-    second = tree(render_tiny(copy_data(tiny_site, tmp_path / "b"), write_article(tmp_path / "article", TINY_ARTICLE)))
+def test_rendering_twice_gives_identical_trees(tmp_path, tiny_site, tiny_page) -> None:
+    first = tree(tiny_page)  # an independent render of the same article over the same data, in this process
+    article = write_article(tmp_path / "article", TINY_ARTICLE_WITH_STATIC)
+    second = tree(render_tiny(copy_data(tiny_site, tmp_path / "b"), article))
     assert first.keys() == second.keys()
     assert [name for name in first if first[name] != second[name]] == []
 
@@ -67,12 +61,12 @@ def test_missing_data_says_how_to_fix_it(tmp_path, tiny_site) -> None:
     site = copy_data(tiny_site, tmp_path / "site")
     (site / "data" / "tiny-opt.json").unlink()
     with pytest.raises(CacheError, match=r"tiny-opt\.json: missing; run `python generate\.py train` first"):
-        render_tiny(site, write_article(tmp_path / "article", TINY_ARTICLE))
+        render_tiny(site, write_article(tmp_path / "article", TINY_PROSE))
 
 
 def test_render_command_never_imports_torch(tmp_path, tiny_site) -> None:
     site = copy_data(tiny_site, tmp_path / "site")
-    article = write_article(tmp_path / "article", TINY_ARTICLE)
+    article = write_article(tmp_path / "article", TINY_ARTICLE_WITH_STATIC)  # every kind of figure
     code = ("import sys; sys.path[:0] = [{root!r}];"
             "from tests.tiny import render_tiny; from pathlib import Path;"
             "render_tiny(Path({site!r}), Path({article!r})); print('torch' in sys.modules)")
