@@ -179,8 +179,9 @@ class Visit:
         self.settle(slug)
 
     def at_epoch(self, slug: str, epoch: int) -> None:
-        """Wait until a figure shows ``epoch`` (a slider step is applied on the next animation frame)."""
+        """Wait until a figure has drawn ``epoch``: its state says so at once, it draws on the next frame."""
         self.wait_until(f"window.lossarticle.state('{key_of(slug)}').epoch === {epoch}")
+        self.frames(1)  # queued after the figure's own frame callback, so it runs after the drawing
 
     def state(self, slug: str) -> dict[str, Any]:
         return self.page.evaluate("slug => window.lossarticle.state(slug)", slug)
