@@ -22,8 +22,7 @@ from lossarticle.render import RenderOptions
 from lossarticle.serve import ServeOptions, start_server
 from lossarticle.summaries import num, pct
 from tests.records import spec_of
-from tests.tiny import (TEMPLATES, TINY_ARTICLE, TINY_ARTICLE_WITH_STATIC, TINY_REGISTRY, copy_data, render_tiny,
-                        serving, wait_for, write_article)
+from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, serving, wait_for, write_article
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FIGURES = ["tiny", "explorer", "tiny-opt"]  # in page order, as TINY_ARTICLE places them

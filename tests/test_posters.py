@@ -20,7 +20,7 @@ from lossarticle.errors import ConfigError, ContentError
 from lossarticle.page_data import explorer_grid
 from lossarticle.render import RenderCache, RenderOptions, render_site
 from tests.records import synthetic_dataset, synthetic_document, synthetic_experiment
-from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_ARTICLE_WITH_STATIC, TINY_REGISTRY, copy_data, write_article
+from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, write_article
 
 ROOT = Path(__file__).resolve().parents[1]
 TWO_RUNS = synthetic_experiment(runs=(Run("adam"), Run("sgd", "sgd", 0.1)))
