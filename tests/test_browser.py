@@ -99,7 +99,10 @@ QUIET = """async ([key, plots, timeout]) => {
 # Resolves once the page's IntersectionObservers have seen an element where it is now: an observer's
 # first report comes in the same notification as every other observer's (the page's came first).
 SEEN = """([selector, timeout]) => new Promise((resolve) => {
-  const observer = new IntersectionObserver((entries) => { observer.disconnect(); resolve(entries[0].isIntersecting); });
+  const observer = new IntersectionObserver((entries) => {
+    observer.disconnect();
+    resolve(entries[0].isIntersecting);
+  });
   observer.observe(document.querySelector(selector));
   setTimeout(() => { observer.disconnect(); resolve(false); }, timeout);
 })"""
