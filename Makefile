@@ -1,11 +1,11 @@
-# Two entry points for a fresh machine: `make site` and `make test`.
+# Two entry points for a fresh machine: `make site` and `make test`; `make check` is the quick lane.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEVICE ?= auto
 STAMP := $(VENV)/.installed
 
-.PHONY: site test system-packages bench serve verify clean
+.PHONY: site test check system-packages bench serve verify clean
 
 # The venv is rebuilt when a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -19,6 +19,11 @@ site: $(STAMP)
 
 test: $(STAMP) system-packages
 	$(PY) -m pytest -q
+
+# Everything but the browser tests and the claims on the full registry (markers in pytest.ini):
+# no Chromium, no full training.
+check: $(STAMP) system-packages
+	$(PY) -m pytest -q -m "not browser and not full"
 
 # The tests run Debian's /usr/bin/chromium (browser tests) and /usr/bin/shellcheck (the workflow's
 # scripts). As root on Debian/Ubuntu this installs the missing ones with one apt-get call; anywhere

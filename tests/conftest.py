@@ -29,7 +29,22 @@ def tiny_site(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_page(tmp_path_factory, tiny_site) -> Path:
+    """The tiny article with figures of every kind, rendered once for the tests that only read the site."""
+    from tests.tiny import TINY_ARTICLE_WITH_STATIC, copy_data, render_tiny, write_article
+    root = tmp_path_factory.mktemp("page")
+    return render_tiny(copy_data(tiny_site, root / "site"), write_article(root / "article", TINY_ARTICLE_WITH_STATIC))
+
+
+@pytest.fixture(scope="session")
 def tiny_summaries(tiny_site):
     from lossarticle.summaries import summarize
     return {e.slug: summarize(read_experiment(experiment_path(data_dir_of(tiny_site), e.slug), e))
             for e in TINY_REGISTRY}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the whole registry trained (test_claims' fixture) as ``full``."""
+    for item in items:
+        if "full_data_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.full)

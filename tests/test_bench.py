@@ -1,7 +1,7 @@
 """The reader benchmark's bookkeeping: milestones from User Timing marks, main-thread time from traces.
 
 The browser side is exercised by ``make bench`` itself; these check the arithmetic on
-small hand-made inputs whose answers are known.
+small hand-made inputs whose answers are known, and the event names on a real Chromium trace.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from dataclasses import replace
 import torch
 
 from lossarticle.bench_compute import bench_registry, run_bench
-from lossarticle.bench_reader import busy_by_kind, event_kind, load_stages, trace_events, traced_load
+from lossarticle.bench_reader import busy_by_kind, load_stages, trace_events, traced_load
 from tests.tiny import TINY_REGISTRY
 
 MAIN, OTHER = (1, 11), (2, 22)  # (pid, tid) of the page's renderer main thread and another renderer's
@@ -75,9 +75,53 @@ def test_busy_time_is_self_time_clipped_to_the_window() -> None:
     assert busy_by_kind(events, 100, 200) == {}
 
 
-def test_event_kinds_cover_the_summary_categories() -> None:
-    assert [event_kind(n) for n in ("FunctionCall", "UpdateLayoutTree", "Paint", "MajorGC", "ParseHTML")] == \
-        ["JS", "style+layout", "paint+commit", "GC", "other"]
+# A page that keeps the main thread busy twice, measuring each stretch itself: script alone, then
+# layouts that script forces (a few thousand paragraphs reflowed at each new width).
+BUSY_PAGE = """<!doctype html><body><div id="box"></div><script>
+const spin = (ms) => {
+  const t = performance.now();
+  for (let x = 0; performance.now() - t < ms;) x += Math.sqrt(x + 1);
+};
+window.measured = new Promise((resolve) => setTimeout(() => {
+  performance.mark("busy:start");
+  const t0 = performance.now(); spin(200); const js = performance.now() - t0;
+  setTimeout(() => {
+    const box = document.getElementById("box");
+    for (let i = 0; i < 3000; i++) box.appendChild(document.createElement("p")).textContent = "word ".repeat(i % 7 + 1);
+    const t1 = performance.now();
+    for (let n = 0; performance.now() - t1 < 200; n++) { box.style.width = (300 + n % 50) + "px"; box.offsetHeight; }
+    const layout = performance.now() - t1;
+    performance.mark("busy:end");
+    resolve({ js, layout });
+  }, 0);
+}, 0));
+</script>"""
+
+
+@pytest.mark.browser
+def test_event_kinds_sort_a_real_chromium_trace_as_the_page_spent_it() -> None:
+    """The names event_kind knows are the ones this Chromium writes: a trace's time lands in the right kind."""
+    from playwright.sync_api import sync_playwright
+
+    from lossarticle.browser import launch_chromium
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page()
+        browser.start_tracing(page=page, categories=["devtools.timeline", "v8.execute", "blink.user_timing"])
+        page.set_content(BUSY_PAGE)
+        measured = page.evaluate("window.measured")
+        traced = browser.stop_tracing()
+        browser.close()
+    events = json.loads(traced)["traceEvents"]
+    marks = {e["name"]: e for e in events if e.get("name", "").startswith("busy:")}
+    main = (marks["busy:start"]["pid"], marks["busy:start"]["tid"])  # the page's main thread left the marks
+    timed = sorted((e for e in events if (e.get("pid"), e.get("tid")) == main and e.get("ph") == "X" and "dur" in e),
+                   key=lambda e: (e["ts"], -e["dur"]))
+    busy = busy_by_kind(timed, marks["busy:start"]["ts"], marks["busy:end"]["ts"])
+    # Both stretches are wall-clock in the page and in the trace alike, so load on the machine cancels out.
+    assert busy.get("JS", 0) >= 0.9 * measured["js"], (busy, measured)
+    assert busy.get("style+layout", 0) >= 0.8 * measured["layout"], (busy, measured)
+    assert busy.get("other", 0) <= 0.1 * sum(busy.values()), busy  # nothing big goes unnamed
 
 
 def test_traced_load_reads_the_page_main_thread_and_aligns_marks() -> None:

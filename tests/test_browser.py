@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,14 @@ from typing import Any
 import pytest
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from lossarticle.browser import launch_chromium
 from lossarticle.render import RenderOptions
 from lossarticle.serve import ServeOptions, start_server
 from lossarticle.summaries import num, pct
 from tests.records import spec_of
-from tests.tiny import (TEMPLATES, TINY_ARTICLE, TINY_ARTICLE_WITH_STATIC, TINY_REGISTRY, copy_data, render_tiny,
-                        serving, wait_for, write_article)
+from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, serving, wait_for, write_article
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FIGURES = ["tiny", "explorer", "tiny-opt"]  # in page order, as TINY_ARTICLE places them
@@ -37,11 +35,12 @@ POSTER_STATES = ("() => Object.fromEntries([...document.querySelectorAll('figure
 WATCH_CSP = "window.__csp = []; document.addEventListener('securitypolicyviolation', " \
             "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, tiny_site) -> Path:
-    root = tmp_path_factory.mktemp("browser")
-    return render_tiny(copy_data(tiny_site, root / "site"), write_article(root / "article", TINY_ARTICLE_WITH_STATIC))
+def site(tiny_page) -> Path:
+    return tiny_page  # TINY_ARTICLE_WITH_STATIC; served, never written
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +57,72 @@ def browser() -> Iterator[Any]:
         browser = launch_chromium(playwright)
         yield browser
         browser.close()
+
+
+# Every wait runs inside the page as one evaluate(): wait_for_function would compile its expression with
+# eval(), which the page's CSP refuses. Each gives up at its deadline and the test fails saying what it
+# waited for; none waits a fixed time.
+UNTIL = """async ([timeout]) => {
+  const deadline = performance.now() + timeout;
+  while (!(EXPRESSION)) {
+    if (performance.now() > deadline) return false;
+    // The next frame, or 100 ms when the page draws none (the condition is all we wait for).
+    await new Promise((r) => { requestAnimationFrame(() => r()); setTimeout(r, 100); });
+  }
+  return true;
+}"""
+# Quiet: no Bokeh repaint of a figure's panels over two animation frames, and none scheduled. Checked
+# against Bokeh 3.9.2: a plot view's `repainted` fires after each paint; its `ready` promise settles once
+# every paint it has scheduled (throttled to one per frame, so perhaps a frame later) is done.
+QUIET = """async ([key, plots, timeout]) => {
+  const views = [...document.getElementById(plots).querySelectorAll(".la-panel")]
+    .map((el) => lossarticle.panel(key, el.id.slice(plots.length + 1))).filter((view) => view);
+  let painted = 0;
+  const count = () => { painted += 1; };
+  const late = new Promise((r) => setTimeout(r, timeout));
+  const frame = () => Promise.race([new Promise((r) => requestAnimationFrame(() => r())), late]);
+  const deadline = performance.now() + timeout;
+  for (const view of views) view.repainted.connect(count);
+  try {
+    for (;;) {
+      const before = painted;
+      await frame();
+      await frame();
+      await Promise.race([Promise.all(views.map((view) => view.ready)), late]);
+      if (painted === before) return views.length;
+      if (performance.now() > deadline) return -painted;
+    }
+  } finally {
+    for (const view of views) view.repainted.disconnect(count);
+  }
+}"""
+# Resolves once the page's IntersectionObservers have seen an element where it is now: an observer's
+# first report comes in the same notification as every other observer's (the page's came first).
+SEEN = """([selector, timeout]) => new Promise((resolve) => {
+  const observer = new IntersectionObserver((entries) => {
+    observer.disconnect();
+    resolve(entries[0].isIntersecting);
+  });
+  observer.observe(document.querySelector(selector));
+  setTimeout(() => { observer.disconnect(); resolve(false); }, timeout);
+})"""
+FRAMES = """async ([count, timeout]) => {
+  const late = new Promise((r) => setTimeout(() => r(false), timeout));
+  for (let i = 0; i < count; i++) {
+    if (!await Promise.race([new Promise((r) => requestAnimationFrame(() => r(true))), late])) return false;
+  }
+  return true;
+}"""
+
+
+def key_of(slug: str) -> str:
+    """The name lossarticle.state() and .panel() know a figure by (the explorer's is the explorer)."""
+    return "explorer" if slug == "explorer" else slug
+
+
+def plots_of(slug: str) -> str:
+    """The id of a figure's plots element; its panels are ``<id>-<panel>``."""
+    return "explorer-plots" if slug == "explorer" else f"fig-{slug}-plots"
 
 
 class Visit:
@@ -79,27 +144,53 @@ class Visit:
         self.page.goto(url + fragment)
 
     def ready(self, slug: str) -> None:
-        """Scroll a figure into view and wait until its data is embedded."""
+        """Scroll a figure into view and wait until all of it is embedded, painted and quiet."""
         selector = f"#fig-{slug}"
         self.page.locator(selector).scroll_into_view_if_needed()
+        self.seen(selector)
         self.page.wait_for_selector(f"{selector}[data-ready='true']", timeout=20_000)
-        key = "explorer" if slug == "explorer" else slug
-        self.wait_until(f"window.lossarticle.state('{key}').complete", 20)  # the strips too
+        key = key_of(slug)
+        # The later panels: embedded and filled (the :complete mark), then painted, which Bokeh does frames later.
+        self.wait_until(f"window.lossarticle.state('{key}').complete "
+                        f"&& performance.getEntriesByName('la:{key}:complete').length > 0", 20)
+        self.settle(slug)
 
     def wait_until(self, expression: str, timeout_s: float = 10.0) -> None:
-        """Poll ``expression`` with evaluate(): wait_for_function would eval() and trip our CSP."""
-        deadline = time.monotonic() + timeout_s
-        while not self.page.evaluate(expression):
-            assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-            self.page.wait_for_timeout(50)
+        """Wait until the page expression ``expression`` is true."""
+        assert self.page.evaluate(UNTIL.replace("EXPRESSION", expression), [1000 * timeout_s]), \
+            f"timed out after {timeout_s} s waiting for {expression}"
+
+    def settle(self, slug: str, timeout_s: float = 10.0) -> None:
+        """Wait until Bokeh has painted whatever a figure's last change asked for and paints no more."""
+        panels = self.page.evaluate(QUIET, [key_of(slug), plots_of(slug), 1000 * timeout_s])
+        assert panels > 0, f"{slug}: " + ("no panels to watch" if panels == 0 else
+                                          f"Bokeh still repainting after {timeout_s} s ({-panels} repaints)")
+
+    def seen(self, selector: str, timeout_s: float = 10.0) -> None:
+        """Wait until the page's observers have seen ``selector`` on screen."""
+        assert self.page.evaluate(SEEN, [selector, 1000 * timeout_s]), f"{selector} is not on screen"
+
+    def frames(self, count: int = 2, timeout_s: float = 10.0) -> None:
+        """Wait for ``count`` animation frames: whatever the page does on the next frame is done."""
+        assert self.page.evaluate(FRAMES, [count, 1000 * timeout_s]), f"no animation frame in {timeout_s} s"
+
+    def scroll_to(self, selector: str, slug: str) -> None:
+        """Bring a panel on screen and wait until its figure, rendered again if it was far, is quiet."""
+        self.page.locator(selector).scroll_into_view_if_needed()
+        self.seen(selector)
+        self.settle(slug)
+
+    def at_epoch(self, slug: str, epoch: int) -> None:
+        """Wait until a figure has drawn ``epoch``: its state says so at once, it draws on the next frame."""
+        self.wait_until(f"window.lossarticle.state('{key_of(slug)}').epoch === {epoch}")
+        self.frames(1)  # queued after the figure's own frame callback, so it runs after the drawing
 
     def state(self, slug: str) -> dict[str, Any]:
         return self.page.evaluate("slug => window.lossarticle.state(slug)", slug)
 
     def plots_png(self, slug: str) -> bytes:
-        selector = "#explorer-plots" if slug == "explorer" else f"#fig-{slug}-plots"
-        self.page.wait_for_timeout(150)  # Bokeh paints on the next animation frame
-        return self.page.locator(selector).screenshot()
+        self.settle(slug)
+        return self.page.locator(f"#{plots_of(slug)}").screenshot()
 
     def close(self) -> None:
         self.context.close()
@@ -171,9 +262,7 @@ def test_play_advances_the_epoch(visit) -> None:
 def test_reduced_motion_never_autoplays(visit) -> None:
     page = visit(reduced_motion=True)
     for slug in FIGURES:
-        page.ready(slug)
-    page.page.wait_for_timeout(1_000)
-    for slug in FIGURES:
+        page.ready(slug)  # on screen as the page's observers see it, and ready: where autoplay would start
         state = page.state(slug)
         assert not state["playing"] and state["epoch"] == state["max"], (slug, state)
 
@@ -219,10 +308,11 @@ def test_no_horizontal_overflow_at_375px_and_screenshots(visit) -> None:
         page = visit(width=width, reduced_motion=True)
         for slug in FIGURES:
             page.ready(slug)
-        page.page.wait_for_timeout(300)
         scroll_width = page.page.evaluate("document.documentElement.scrollWidth")
         # Plots far from the viewport stop rendering (la-far); a picture of the whole page shows them all.
         page.page.evaluate("document.querySelectorAll('.la-far').forEach((el) => el.classList.remove('la-far'))")
+        for slug in FIGURES:
+            page.settle(slug)
         page.page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"), full_page=True)
         assert scroll_width <= width, f"{name}: page is {scroll_width}px wide"
         assert page.errors == []
@@ -247,10 +337,10 @@ def test_epoch_markers_follow_the_slider_inside_their_plots(visit) -> None:
     seen: dict[int, dict[str, tuple[int, int]]] = {}
     for epoch in (2, 7):  # inside the frame: at 0 the marker lies on the axis
         slider.fill(str(epoch))
-        page.page.wait_for_timeout(100)
+        page.at_epoch("tiny", epoch)
         seen[epoch] = {}
         for panel in ("loss", "accuracy", "gap-pca", "distance-pca"):
-            page.page.locator(f"#fig-tiny-plots-{panel}").scroll_into_view_if_needed()
+            page.scroll_to(f"#fig-tiny-plots-{panel}", "tiny")
             seen[epoch][panel] = (marker_pixels(page, "tiny", panel, 2), marker_pixels(page, "tiny", panel, 7))
     for panel in seen[2]:
         (at_2, at_7), (later_2, later_7) = seen[2][panel], seen[7][panel]
@@ -301,7 +391,7 @@ def test_proportions_and_colour_scale_toggle_per_figure(visit) -> None:
     landscape = page.page.locator("#fig-tiny-plots-landscape-pca")
 
     def picture() -> bytes:
-        page.page.wait_for_timeout(200)
+        page.settle("tiny")  # Bokeh repaints the landscapes with the new ranges and colours
         return landscape.screenshot()
 
     true_view = picture()
@@ -323,11 +413,11 @@ def test_hovering_reads_values_off_the_plots(visit) -> None:
     page.ready("tiny")
 
     def hover(panel: str, x: float, y: float) -> str:
-        page.page.locator(f"#fig-tiny-plots-{panel}").scroll_into_view_if_needed()
+        page.scroll_to(f"#fig-tiny-plots-{panel}", "tiny")
         box = page.page.locator(f"#fig-tiny-plots-{panel}").bounding_box()
         for nudge in (0.0, 0.01):  # Bokeh shows a tooltip on a move within the plot, not on entering it
-            page.page.wait_for_timeout(400)
             page.page.mouse.move(box["x"] + box["width"] * (x + nudge), box["y"] + box["height"] * y)
+            page.frames(1)  # Chromium dispatches mouse moves at the next frame, coalescing any two before it
         tooltip = page.page.locator(".bk-tooltip-content:visible").first  # BokehJS puts tooltips outside the plot
         tooltip.wait_for(timeout=5_000)
         return tooltip.inner_text()
@@ -439,8 +529,7 @@ def test_landscapes_that_arrive_after_the_figure_is_ready_get_its_path_view_and_
             return { title: model('title').text, low: model('mapper').low }; }""", plane)
         assert shown == {"title": view["title"], "low": spec["scales"]["shared"]["low"]}, plane
         path = spec["runs"][0]["paths"][plane]
-        page.page.locator(f"#explorer-plots-landscape-{plane}").scroll_into_view_if_needed()
-        page.page.wait_for_timeout(200)
+        page.scroll_to(f"#explorer-plots-landscape-{plane}", "explorer")
         where = on_screen(page, "explorer", f"landscape-{plane}", path["x"][3], path["y"][3])
         assert near(screen_pixels(page, where["sx"], where["sy"])[0], spec["runs"][0]["colour"]), plane
     assert page.errors == []
@@ -448,7 +537,7 @@ def test_landscapes_that_arrive_after_the_figure_is_ready_get_its_path_view_and_
 
 def test_path_and_regions_change_with_the_slider_and_bokeh_does_nothing(visit, site) -> None:
     page = visit(reduced_motion=True)
-    page.ready("tiny-opt")
+    page.ready("tiny-opt")  # and quiet: the later panels' first paints come frames after they are filled
     # Count Bokeh's repaints of every panel while the slider moves: a step must cost Bokeh nothing.
     page.page.evaluate("""() => { window.__repaints = 0; for (const key of ['regions', 'landscape-pca', 'loss',
         'accuracy', 'gap-pca', 'distance-pca'])
@@ -457,7 +546,7 @@ def test_path_and_regions_change_with_the_slider_and_bokeh_does_nothing(visit, s
     pictures = []
     for epoch in (0, 4, 8):
         slider.fill(str(epoch))
-        page.page.wait_for_timeout(100)
+        page.at_epoch("tiny-opt", epoch)
         landscape = page.page.locator("#fig-tiny-opt-plots-landscape-pca").screenshot()
         pictures.append((landscape, page.page.evaluate(REGIONS, "tiny-opt")["pixels"]))
         for run, colour in enumerate(["#D55E00", "#0072B2"]):
@@ -477,7 +566,7 @@ def test_the_regions_canvas_shows_the_frame_pixels(visit, site, run) -> None:
     page.page.locator("#fig-tiny-opt .la-run").select_option(str(run))
     for epoch in (0, 3, 8):
         page.page.locator("#fig-tiny-opt-epoch").fill(str(epoch))
-        page.page.wait_for_timeout(50)
+        page.at_epoch("tiny-opt", epoch)
         shown = page.page.evaluate(REGIONS, "tiny-opt")
         codes = region_codes(spec, run, epoch)
         h, w = codes.shape
@@ -497,27 +586,28 @@ def test_overlays_stay_aligned_with_the_plots_after_a_resize_and_at_375px(visit,
     page = visit(reduced_motion=True)
     page.ready("tiny")
     page.page.locator("#fig-tiny-epoch").fill("5")
+    page.at_epoch("tiny", 5)
     seen = []
     for width, name in ((1280, "tiny-1280"), (375, "tiny-1280-to-375"), (1280, "tiny-375-to-1280")):
         page.page.set_viewport_size({"width": width, "height": 900})
-        page.page.locator("#fig-tiny-plots-landscape-pca").scroll_into_view_if_needed()
-        page.page.wait_for_timeout(600)  # Bokeh lays the plots out again and repaints; the page follows
+        # Bokeh lays the plots out again and repaints; the page's layers follow each repaint.
+        page.scroll_to("#fig-tiny-plots-landscape-pca", "tiny")
         point = current_point(page, site, "tiny")
         assert near(point["rgba"], "#D55E00"), (width, point)
         regions = page.page.evaluate(REGIONS, "tiny")
         assert regions["placed"] == pytest.approx(regions["frame"], abs=0.51), width
-        page.page.locator("#fig-tiny-plots-loss").scroll_into_view_if_needed()
+        page.scroll_to("#fig-tiny-plots-loss", "tiny")
         assert marker_pixels(page, "tiny", "loss", 5) > 20, width
         seen.append(point["sx"])
         page.page.locator("#fig-tiny").screenshot(path=str(ARTIFACTS / f"{name}.png"))
     assert seen[0] != seen[1]  # the plots really were laid out again at 375 px
     page.page.set_viewport_size({"width": 375, "height": 900})
-    page.page.wait_for_timeout(300)
+    page.settle("tiny")  # no error while laid out again
     fresh = visit(width=375, reduced_motion=True)
     fresh.ready("tiny")
     fresh.page.locator("#fig-tiny-epoch").fill("5")
-    fresh.page.locator("#fig-tiny-plots-landscape-pca").scroll_into_view_if_needed()
-    fresh.page.wait_for_timeout(300)
+    fresh.at_epoch("tiny", 5)
+    fresh.scroll_to("#fig-tiny-plots-landscape-pca", "tiny")
     assert near(current_point(fresh, site, "tiny")["rgba"], "#D55E00")
     fresh.page.locator("#fig-tiny").screenshot(path=str(ARTIFACTS / "tiny-375.png"))
     assert page.errors == [] and fresh.errors == []
@@ -672,7 +762,8 @@ def test_no_plot_canvas_is_a_tab_stop(visit) -> None:
     page.page.keyboard.press("Tab")  # from the last control straight to the caption's link
     assert page.page.evaluate("document.activeElement.className") == "la-download"
     page.page.set_viewport_size({"width": 375, "height": 900})  # Bokeh lays everything out again
-    page.page.wait_for_timeout(400)
+    for slug in FIGURES:
+        page.settle(slug)
     assert page.page.evaluate(PLOT_TAB_STOPS) == []
     assert page.page.get_by_role("slider", name="Epoch").count() == len(FIGURES)
     assert page.page.get_by_role("combobox", name="Play speed").count() == len(FIGURES)
@@ -688,8 +779,8 @@ def test_at_375px_the_slider_stays_on_screen_while_its_plots_are(visit) -> None:
     assert order[:2] == ["regions", "landscape-pca"]  # what moves comes first on a phone
     for panel in panels:
         for block in ("start", "end"):
+            # Sticky is CSS alone: the layout that reading the box forces puts the controls where the reader sees them.
             panel.evaluate(f"el => el.scrollIntoView({{block: '{block}'}})")
-            page.page.wait_for_timeout(50)
             box = page.page.locator("#fig-tiny-epoch").bounding_box()
             assert box and 0 <= box["y"] and box["y"] + box["height"] <= 900, (panel.get_attribute("id"), block, box)
     page.page.locator("#fig-tiny figcaption").evaluate("el => el.scrollIntoView({block: 'start'})")
@@ -755,13 +846,11 @@ def pdf_pages(pdf: bytes) -> int:
 
 
 def wait_for_posters(page: Page, timeout_s: float = 20) -> dict[str, dict[str, Any]]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        states = page.evaluate(POSTER_STATES)
-        if all(state["loaded"] for state in states.values()):
-            return states
-        assert time.monotonic() < deadline, f"posters still loading: {states}"
-        page.wait_for_timeout(50)
+    """Each poster's state once every one has loaded (expect() polls from here: it works without JavaScript)."""
+    for poster in page.locator("figure > img").all():
+        expect(poster).to_have_js_property("complete", True, timeout=1000 * timeout_s)
+        expect(poster).not_to_have_js_property("naturalWidth", 0, timeout=1000 * timeout_s)  # not a broken image
+    return page.evaluate(POSTER_STATES)
 
 
 def test_without_javascript_every_figure_shows_its_poster(browser, base_url) -> None:

@@ -95,6 +95,82 @@ def shared_scale(data: Data) -> scales.Scale:
     return scales.shared_scale(v.surface.loss for d in data.values() for p in d.planes for v in p.views)
 
 
+def convex_bowl(loss: np.ndarray) -> bool:
+    """A map with no dent along its rows, columns or diagonals, and one lowest point: what a convex slice gives.
+
+    Second differences of a convex function are >= 0; float32 storage allows a few ulps of the largest value.
+    """
+    z = loss.astype(np.float64)
+    ulps = 8 * np.finfo(np.float32).eps * np.abs(z).max()
+    steps = (z[:, 2:] - 2 * z[:, 1:-1] + z[:, :-2], z[2:] - 2 * z[1:-1] + z[:-2],
+             z[2:, 2:] - 2 * z[1:-1, 1:-1] + z[:-2, :-2], z[2:, :-2] - 2 * z[1:-1, 1:-1] + z[:-2, 2:])
+    return bool(np.isfinite(z).all() and all(step.min() >= -ulps for step in steps)) and local_minima(z) == 1
+
+
+def local_minima(z: np.ndarray) -> int:
+    """Grid points no higher than any of their eight neighbours."""
+    padded = np.pad(z, 1, constant_values=np.inf)
+    h, w = z.shape
+    neighbours = [padded[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+                  if (dy, dx) != (0, 0)]
+    return int(np.sum(z <= np.min(neighbours, axis=0)))
+
+
+FEW_LINES = 8  # borders that follow the arms (one layer of 20 or 100, five layers of 20) need 17-21 here
+
+
+def border_points(label: np.ndarray) -> np.ndarray:
+    """(x, y) in pixels of the midpoints between side-by-side pixels of different classes."""
+    iy, ix = np.nonzero(label[:, 1:] != label[:, :-1])
+    jy, jx = np.nonzero(label[1:, :] != label[:-1, :])
+    return np.concatenate([np.stack([ix + 0.5, iy], 1), np.stack([jx, jy + 0.5], 1)]).astype(np.float64)
+
+
+def lines_to_cover(points: np.ndarray, share: float = 0.95, width: float = 1.0) -> int:
+    """How many straight bands ``width`` pixels wide cover ``share`` of ``points``, taking the fullest first."""
+    angles = np.deg2rad(np.arange(0.0, 180.0, 0.5))
+    normals = np.stack([np.cos(angles), np.sin(angles)], 1)
+    left, lines = points, 0
+    while len(left) > (1 - share) * len(points):
+        rho = np.sort(left @ normals.T, axis=0)  # each point's offset along each normal
+        best = (0, 0, 0.0)  # (points in the band, angle, band start)
+        for a in range(len(angles)):
+            inside = np.searchsorted(rho[:, a], rho[:, a] + width, side="right") - np.arange(len(rho))
+            k = int(np.argmax(inside))
+            best = max(best, (int(inside[k]), a, float(rho[k, a])))
+        _, a, start = best
+        offsets = left @ normals[a]
+        left, lines = left[(offsets < start) | (offsets > start + width)], lines + 1
+    return lines
+
+
+def straight_borders(document: ExperimentFile, frame: int) -> int:
+    """Straight lines that draw the borders of the decision regions at ``frame``."""
+    return lines_to_cover(border_points(document.reference.regions.label[frame]))
+
+
+def arm_split(document: ExperimentFile, dataset: DatasetFile) -> float:
+    """The largest share of one arm's training points that the final regions give to another class."""
+    axes, label = document.region_axes, document.reference.regions.label[-1]
+    ix = np.abs(dataset.train_x[:, :1] - axes.x[None]).argmin(1)
+    iy = np.abs(dataset.train_x[:, 1:] - axes.y[None]).argmin(1)
+    shown = label[iy, ix]
+    return max(float(np.mean(shown[dataset.train_y == c] != c)) for c in np.unique(dataset.train_y))
+
+
+def scales_as_described(docs: Data) -> bool:
+    """Each figure's colour scale starts at its lowest loss and spans at most three decades; the article's, five."""
+    def lowest_and_top(losses: list[np.ndarray], decades: float) -> tuple[float, float]:
+        finite = np.concatenate([np.log10(z[np.isfinite(z) & (z > 0)].astype(np.float64)) for z in losses])
+        return float(finite.min()), float(min(finite.max(), finite.min() + decades))
+
+    every = [v.surface.loss for d in docs.values() for p in d.planes for v in p.views]
+    pairs = [(scales.figure_scale(m), lowest_and_top(m, 3)) for m in
+             ([v.surface.loss for p in d.planes for v in p.views] for d in docs.values())]
+    pairs.append((scales.shared_scale(every), lowest_and_top(every, 5)))
+    return all(abs(scale.low - low) < 1e-9 and abs(scale.high - high) < 1e-9 for scale, (low, high) in pairs)
+
+
 # ---------------------------------------------------------------- the claims
 
 CLAIMS: list[Claim] = [
@@ -136,7 +212,8 @@ CLAIMS: list[Claim] = [
                               "the shares on the axes do not account for the snapshots' distances from the plane")),
     # 04-logistic
     Claim("04-logistic.md", "so on any plane the surface is one bowl, with nothing to get stuck on.",
-          lambda data: unless(data.docs["logistic"].config.depth == 0, "the baseline is not linear")),
+          lambda data: unless(all(convex_bowl(v.surface.loss) for p in data.docs["logistic"].planes for v in p.views),
+                              "a map of the baseline dips along a line or has two lowest points")),
     Claim("04-logistic.md", "into the bowl along a gently curved line, never farther from the straight segment",
           lambda data: unless(s(data.docs, "logistic").planes["pca"].bend < 0.25,
                               "the path bends by a quarter of its length or more")),
@@ -153,12 +230,17 @@ CLAIMS: list[Claim] = [
                               "the path is not gently curved, or the accuracy is not level far below 100 %")),
     # 05-width
     Claim("05-width.md", "its regions remain a patchwork of straight-edged pieces",
-          lambda data: unless(data.docs["mlp-d1-w5"].config.depth == 1, "a one-layer ReLU net has straight borders")),
+          lambda data: unless(straight_borders(data.docs["mlp-d1-w5"], -1) <= FEW_LINES
+                              and arm_split(data.docs["mlp-d1-w5"], data.dataset) > 0.25,
+                              f"the final borders need more than {FEW_LINES} straight lines, or no region takes a "
+                              "quarter of another class's arm")),
     Claim("05-width.md", "this start simply leads to a basin whose bottom is high",
           lambda data: unless(settled(data.docs["mlp-d1-w5"]) and data.docs["mlp-d1-w5"].reference.train_loss[-1] > 0.3,
                               "the first initialization's loss has not settled high")),
     Claim("05-width.md", "the borders stay made of a few straight segments",
-          lambda data: unless(data.docs["mlp-d1-w5"].config.width == 5, "five units give at most five folds")),
+          lambda data: unless(max(straight_borders(data.docs["mlp-d1-w5"], f)
+                                  for f in range(len(data.docs["mlp-d1-w5"].reference.regions.frames))) <= FEW_LINES,
+                              f"at some frame the borders need more than {FEW_LINES} straight lines")),
     # 06-depth
     Claim("06-depth.md", "Ten layers of 20 first sit on a plateau",
           lambda data: unless(s(data.docs, "mlp-d10-w20").drop_epoch >= 15
@@ -275,7 +357,8 @@ CLAIMS: list[Claim] = [
                               "stretching hardly changes the init→final path's look")),
     # 13-appendix
     Claim("13-appendix.md", "a figure's scale spans at most three decades",
-          lambda data: unless((scales.CLIP_DECADES, scales.SHARED_DECADES) == (3.0, 5.0), "the spans changed")),
+          lambda data: unless(scales_as_described(data.docs),
+                              "a scale does not start at its lowest loss, or spans more than three (five) decades")),
     Claim("13-appendix.md", "fewer for the wide networks whose training costs the most",
           lambda data: unless(all(d.config.seeds < 100 for d in data.docs.values() if d.config.width == 100),
                               "a wide network has 100 initializations")),
@@ -342,6 +425,18 @@ def sum_squared_offset(document: ExperimentFile, method: str) -> float:
     """Σ|θᵢ − θ_final|², from what the file holds: in-plane part (orthonormal PCA axes) plus the distance."""
     path = document.reference.path(method)
     return float((path.coords.astype(np.float64) ** 2).sum() + (path.distance.astype(np.float64) ** 2).sum())
+
+
+def test_the_shape_measures_know_straight_from_curved_and_a_bowl_from_a_dent() -> None:
+    """The measures the claims use, on pictures whose answer is known."""
+    iy, ix = np.mgrid[0:100, 0:100].astype(np.float64)
+    three = np.where(ix + 0.3 * iy < 40, 0, np.where(iy - 0.5 * ix > 20, 1, 2))  # three straight borders
+    disc = ((ix - 50) ** 2 + (iy - 50) ** 2 < 35 ** 2).astype(np.uint8)  # one round one
+    assert lines_to_cover(border_points(three)) <= 3 < FEW_LINES < lines_to_cover(border_points(disc))
+    a, b = np.meshgrid(np.linspace(-1, 1, 31), np.linspace(-2, 1, 21))  # non-square: rows are b
+    assert convex_bowl((a - 0.2) ** 2 + 3 * (b + 0.5) ** 2 + 0.5 * a * b + 1)
+    assert not convex_bowl((a ** 2 - 0.25) ** 2 + b ** 2 + 1)  # two valleys: a dent and two lowest points
+    assert not convex_bowl(np.abs(a) + 0.1 * np.sin(9 * b) + 2)  # ripples along b
 
 
 @pytest.fixture(scope="session")

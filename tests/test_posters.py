@@ -20,7 +20,7 @@ from lossarticle.errors import ConfigError, ContentError
 from lossarticle.figure_context import explorer_grid
 from lossarticle.render import RenderCache, RenderOptions, render_site
 from tests.records import synthetic_dataset, synthetic_document, synthetic_experiment
-from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_ARTICLE_WITH_STATIC, TINY_REGISTRY, copy_data, write_article
+from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, write_article
 
 ROOT = Path(__file__).resolve().parents[1]
 TWO_RUNS = synthetic_experiment(runs=(Run("adam"), Run("sgd", "sgd", 0.1)))
@@ -213,9 +213,8 @@ CACHE = RenderCache()
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory, tiny_site) -> tuple[Path, str]:
-    root = tmp_path_factory.mktemp("posters")
-    return render_with(root, tiny_site, TINY_ARTICLE_WITH_STATIC, None)
+def page(tiny_page) -> tuple[Path, str]:
+    return tiny_page, (tiny_page / "index.html").read_text()  # TINY_ARTICLE_WITH_STATIC
 
 
 def figures_of(html: str) -> dict[str, str]:

@@ -6,7 +6,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from lossarticle.build import TrainOptions, train_experiments
 from lossarticle.configs import DataConfig, Run
 from lossarticle.errors import CacheError, LossArticleError
 from lossarticle.pipeline import compute_experiment
-from tests.tiny import TINY_ARTICLE, TINY_REGISTRY, copy_data, render_tiny, tiny, write_article
+from tests.tiny import PARK, TINY_ARTICLE, TINY_PROSE, TINY_REGISTRY, Child, copy_data, render_tiny, tiny, write_article
 
 CPU = torch.device("cpu")
 from tests.tiny import file_tree as tree
@@ -29,12 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # Runs in a child process: do the real work, but stall inside os.replace so the parent can
 # kill the process at the worst moment (temporary file written, not yet renamed).
 STALL_THEN_RUN = """
-import os, sys, time
+import os, sys
 sys.path[:0] = [{root!r}]
 real_replace = os.replace
 def stalled_replace(src, dst):
     print("STALLED", flush=True)
-    time.sleep(60)
+    {park}
     real_replace(src, dst)
 os.replace = stalled_replace
 {body}
@@ -51,21 +50,16 @@ train_experiments(TrainOptions(data_dir=Path({data!r}), registry=TINY_REGISTRY, 
 
 def kill_when_stalled(code: str) -> None:
     """Start ``code`` in a child, wait until it stalls inside os.replace, then SIGKILL it."""
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert child.stdout is not None
-    deadline = time.monotonic() + 60
-    for line in child.stdout:
-        if "STALLED" in line or time.monotonic() > deadline:
-            break
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
-    assert child.returncode == -signal.SIGKILL
+    child = Child(code)
+    child.line(lambda line: "STALLED" in line, "the child never reached os.replace")
+    assert child.kill() == -signal.SIGKILL
 
 
 def test_killed_training_keeps_the_cache_and_the_next_run_recovers(tmp_path, tiny_site) -> None:
     site = copy_data(tiny_site, tmp_path / "site")
     before = tree(site / "data")
-    kill_when_stalled(STALL_THEN_RUN.format(root=str(ROOT), body=TRAIN_BODY.format(data=str(site / "data"))))
+    kill_when_stalled(STALL_THEN_RUN.format(root=str(ROOT), park=PARK,
+                                            body=TRAIN_BODY.format(data=str(site / "data"))))
     leftovers = [p.name for p in (site / "data").glob(".*.tmp")]
     assert leftovers, "the child was killed before writing anything; the test proves nothing"
     assert tree(site / "data") == {**before, **{n: tree(site / "data")[n] for n in leftovers}}
@@ -78,9 +72,10 @@ def test_killed_training_keeps_the_cache_and_the_next_run_recovers(tmp_path, tin
 
 def test_a_failing_figure_half_way_leaves_the_previous_site(tmp_path, tiny_site, monkeypatch) -> None:
     site = copy_data(tiny_site, tmp_path / "site")
-    article = write_article(tmp_path / "article", TINY_ARTICLE)
+    article = write_article(tmp_path / "article", TINY_PROSE)
     render_tiny(site, article)
     before = tree(site)
+    write_article(article, TINY_ARTICLE)  # now with figures: the second one fails
     import lossarticle.page_data as page_data
     real = page_data.figure_script
     calls: list[str] = []
@@ -135,19 +130,21 @@ def test_two_cold_builds_are_byte_identical(tmp_path) -> None:
     assert first_difference(tmp_path / "work" / "a" / "site", tmp_path / "work" / "b" / "site") == "figures/tiny.js"
 
 
-def test_a_diverging_experiment_builds_and_its_figure_says_so(tmp_path) -> None:
+def test_a_diverging_experiment_builds_and_its_figure_says_so(tmp_path, tiny_site) -> None:
     from lossarticle.render import RenderOptions, render_site
     from tests.tiny import TEMPLATES
     diverging = tiny("tiny-div", runs=(Run("sgd", "sgd", 1000.0, momentum=0.9),), epochs=20)
     registry = (*TINY_REGISTRY, diverging)
-    site = tmp_path / "site"
+    site = copy_data(tiny_site, tmp_path / "site")  # the tiny experiments are cached: only the new one trains
+    said: list[str] = []
     train_experiments(TrainOptions(data_dir=site / "data", registry=registry, device="cpu", progress=False),
-                      echo=lambda line: None)
+                      echo=said.append)
+    assert [line for line in said if "cached" not in line] == [line for line in said if "tiny-div" in line]
     from lossarticle.schema import read_experiment
     run = read_experiment(site / "data" / "tiny-div.json", diverging).reference
     assert run.diverged and run.epochs < 20
-    article = write_article(tmp_path / "article", {
-        **TINY_ARTICLE, "03-div.md": "---\ntitle: D\n---\n\n::: figure tiny-div\nToo fast.\n:::\n"})
+    article = write_article(tmp_path / "article", {  # its figure alone: the others are drawn elsewhere
+        **TINY_PROSE, "03-div.md": "---\ntitle: D\n---\n\n::: figure tiny-div\nToo fast.\n:::\n"})
     render_site(RenderOptions(site_dir=site, article_dir=article, templates_dir=TEMPLATES, registry=registry),
                 echo=lambda line: None)
     html = (site / "index.html").read_text()

@@ -11,15 +11,15 @@ from markupsafe import escape
 
 from lossarticle.errors import CacheError, ContentError
 from lossarticle.render import BOKEH_SITE_PATH, CONTENT_SECURITY_POLICY
-from tests.tiny import TINY_ARTICLE, copy_data, render_tiny, write_article
+from tests.tiny import TINY_ARTICLE_WITH_STATIC, TINY_PROSE, copy_data, render_tiny, write_article
 from tests.tiny import file_tree as tree
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 
-def test_render_writes_page_figures_bokeh_and_data(tmp_path, tiny_site) -> None:
-    site = render_tiny(copy_data(tiny_site, tmp_path / "site"), write_article(tmp_path / "article", TINY_ARTICLE))
+def test_render_writes_page_figures_bokeh_and_data(tiny_page) -> None:
+    site = tiny_page
     html = (site / "index.html").read_text()
     assert "<title>Tiny &lt;article&gt;</title>" in html  # front matter is escaped
     assert "Intro &amp; more" in html and 'href="#intro"' in html
@@ -32,14 +32,14 @@ def test_render_writes_page_figures_bokeh_and_data(tmp_path, tiny_site) -> None:
     # Relative URLs only: the page must work under a project path and from file://.
     for attribute in ("src=\"/", "href=\"/", "src=\"http", "url(/"):
         assert attribute not in html
-    assert not list(tmp_path.glob(".site.build-*")) + list(tmp_path.glob(".site.old-*")), "staging left behind"
+    assert not list(site.parent.glob(".site.build-*")) + list(site.parent.glob(".site.old-*")), "staging left behind"
     ids = re.findall(r'\bid="([^"]+)"', html)
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
 
 
-def test_rendering_twice_gives_identical_trees(tmp_path, tiny_site) -> None:
-    article = write_article(tmp_path / "article", TINY_ARTICLE)
-    first = tree(render_tiny(copy_data(tiny_site, tmp_path / "a"), article))
+def test_rendering_twice_gives_identical_trees(tmp_path, tiny_site, tiny_page) -> None:
+    first = tree(tiny_page)  # an independent render of the same article over the same data, in this process
+    article = write_article(tmp_path / "article", TINY_ARTICLE_WITH_STATIC)
     second = tree(render_tiny(copy_data(tiny_site, tmp_path / "b"), article))
     assert first.keys() == second.keys()
     assert [name for name in first if first[name] != second[name]] == []
@@ -47,7 +47,7 @@ def test_rendering_twice_gives_identical_trees(tmp_path, tiny_site) -> None:
 
 def test_a_content_error_leaves_the_previous_site_untouched(tmp_path, tiny_site) -> None:
     site = copy_data(tiny_site, tmp_path / "site")
-    article = write_article(tmp_path / "article", TINY_ARTICLE)
+    article = write_article(tmp_path / "article", TINY_PROSE)
     render_tiny(site, article)
     before = tree(site)
     (article / "01-intro.md").write_text("---\ntitle: X\n---\n\n::: figure nope\nc\n:::\n")
@@ -61,12 +61,12 @@ def test_missing_data_says_how_to_fix_it(tmp_path, tiny_site) -> None:
     site = copy_data(tiny_site, tmp_path / "site")
     (site / "data" / "tiny-opt.json").unlink()
     with pytest.raises(CacheError, match=r"tiny-opt\.json: missing; run `python generate\.py train` first"):
-        render_tiny(site, write_article(tmp_path / "article", TINY_ARTICLE))
+        render_tiny(site, write_article(tmp_path / "article", TINY_PROSE))
 
 
 def test_render_command_never_imports_torch(tmp_path, tiny_site) -> None:
     site = copy_data(tiny_site, tmp_path / "site")
-    article = write_article(tmp_path / "article", TINY_ARTICLE)
+    article = write_article(tmp_path / "article", TINY_ARTICLE_WITH_STATIC)  # every kind of figure
     code = ("import sys; sys.path[:0] = [{root!r}];"
             "from tests.tiny import render_tiny; from pathlib import Path;"
             "render_tiny(Path({site!r}), Path({article!r})); print('torch' in sys.modules)")
@@ -82,7 +82,7 @@ def test_the_published_index_lists_exactly_what_was_read(tmp_path, tiny_site) ->
     site = copy_data(tiny_site, tmp_path / "site")
     (site / "data" / "index.json").write_text('{"schema_version": 0, "experiments": "stale"}')
     (site / "data" / "retired-experiment.json").write_text("{}")  # left over from an older registry
-    render_tiny(site, write_article(tmp_path / "article", TINY_ARTICLE))
+    render_tiny(site, write_article(tmp_path / "article", TINY_PROSE))
     index = read_index(site / "data" / "index.json")
     assert [(e.slug, e.file, e.config_hash) for e in index.experiments] == [
         (e.slug, f"{e.slug}.json", config_hash(e)) for e in TINY_REGISTRY]
@@ -100,7 +100,7 @@ def test_a_page_template_mistake_is_one_line_naming_the_template(tmp_path, tiny_
     lines = base.read_text().splitlines()
     base.write_text("\n".join(lines) + "\n{% if %}\n")
     site = copy_data(tiny_site, tmp_path / "site")
-    options = RenderOptions(site, write_article(tmp_path / "article", TINY_ARTICLE), templates, TINY_REGISTRY)
+    options = RenderOptions(site, write_article(tmp_path / "article", TINY_PROSE), templates, TINY_REGISTRY)
     with pytest.raises(ContentError) as caught:
         render_site(options, echo=lambda line: None)
     assert caught.value.message.startswith(f"templates/base.html:{len(lines) + 1}: template syntax: ")

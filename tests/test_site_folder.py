@@ -1,11 +1,6 @@
 """The site folder: one build at a time, swaps that survive a kill at every step, folders that are ours."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,19 +8,20 @@ import pytest
 from lossarticle.build import TrainOptions, train_experiments
 from lossarticle.errors import LossArticleError
 from lossarticle.site_folder import check_replaceable, lock_path, recover, site_lock, swap_in
-from tests.tiny import TINY_ARTICLE, TINY_REGISTRY, copy_data, file_tree, render_tiny, write_article
+from tests.tiny import (PARK, TINY_PROSE, TINY_REGISTRY, Child, copy_data, file_tree, render_tiny, wait_for,
+                        write_article)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # A child that renders, but stops dead at the n-th os.replace whose source matches: the parent kills it there.
 STALL_AT_RENAME = """
-import os, sys, time
+import os, sys
 sys.path[:0] = [{root!r}]
 real_replace = os.replace
 def stalled_replace(src, dst):
     if {predicate}:
         print("STALLED", flush=True)
-        time.sleep(60)
+        {park}
     real_replace(src, dst)
 os.replace = stalled_replace
 from pathlib import Path
@@ -34,21 +30,11 @@ render_tiny(Path({site!r}), Path({article!r}))
 """
 
 
-def start_and_stall(code: str) -> subprocess.Popen:
+def start_and_stall(code: str) -> Child:
     """Start ``code``; return once it printed STALLED (it is then parked inside os.replace)."""
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert child.stdout is not None
-    deadline = time.monotonic() + 120
-    for line in child.stdout:
-        if "STALLED" in line:
-            return child
-        assert time.monotonic() < deadline, "the child never reached the point to stall at"
-    raise AssertionError(f"the child ended without stalling (exit {child.wait()})")
-
-
-def kill(child: subprocess.Popen) -> None:
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
+    child = Child(code)
+    child.line(lambda line: "STALLED" in line, "the child never reached the point to stall at")
+    return child
 
 
 # The renames a render makes: staging files (".site.build-*/.x.tmp"), then the swap moves site to
@@ -60,13 +46,13 @@ def kill(child: subprocess.Popen) -> None:
 ])
 def test_a_render_killed_at_any_step_loses_nothing(tmp_path, tiny_site, predicate: str, moment: str) -> None:
     site = copy_data(tiny_site, tmp_path / "site")
-    article = write_article(tmp_path / "article", TINY_ARTICLE)
+    article = write_article(tmp_path / "article", TINY_PROSE)  # the swap is the same with or without figures
     render_tiny(site, article)
     before = file_tree(site)
-    (article / "01-intro.md").write_text(TINY_ARTICLE["01-intro.md"].replace("Drag", "Now drag"))
+    (article / "01-intro.md").write_text(TINY_PROSE["01-intro.md"].replace("Drag", "Now drag"))
     code = STALL_AT_RENAME.format(root=str(ROOT), site=str(site), article=str(article),
-                                  predicate=predicate.format(site=str(site)))
-    kill(start_and_stall(code))
+                                  predicate=predicate.format(site=str(site)), park=PARK)
+    start_and_stall(code).kill()
     said: list[str] = []
     train_experiments(TrainOptions(data_dir=site / "data", registry=TINY_REGISTRY, device="cpu", progress=False),
                       echo=said.append)
@@ -100,13 +86,13 @@ def test_swap_replaces_the_site_whole(tmp_path) -> None:
 
 
 TRAIN_AND_STALL = """
-import os, sys, time
+import os, sys
 sys.path[:0] = [{root!r}]
 real_replace = os.replace
 def stalled_replace(src, dst):
     if str(src).endswith(".tmp"):
         print("STALLED", flush=True)
-        time.sleep(60)
+        {park}
     real_replace(src, dst)
 os.replace = stalled_replace
 from pathlib import Path
@@ -122,28 +108,36 @@ sys.path[:0] = [{root!r}]
 from pathlib import Path
 from lossarticle.build import TrainOptions, train_experiments
 from tests.tiny import TINY_REGISTRY
+import torch._dynamo  # what training imports first (1.5 s), done while the first run gets going
+sys.stdin.readline()  # the parent says when: once the first run holds the lock
 train_experiments(TrainOptions(data_dir=Path({data!r}), registry=TINY_REGISTRY, device="cpu", progress=False),
                   echo=lambda line: print(line, flush=True))
 """
 
 
+def blocked_on_a_lock(pid: int) -> bool:
+    """Whether process ``pid`` sleeps in flock(), waiting for a lock another holds (Linux's /proc/locks)."""
+    return any(line.split()[1:3] == ["->", "FLOCK"] and line.split()[5] == str(pid)
+               for line in Path("/proc/locks").read_text().splitlines())
+
+
 def test_a_second_train_waits_for_the_first_and_never_deletes_its_files(tmp_path, tiny_site) -> None:
     site = copy_data(tiny_site, tmp_path / "site")
     data = site / "data"
-    first = start_and_stall(TRAIN_AND_STALL.format(root=str(ROOT), data=str(data)))
+    second = Child(SECOND_TRAIN.format(root=str(ROOT), data=str(data)))
+    first = start_and_stall(TRAIN_AND_STALL.format(root=str(ROOT), data=str(data), park=PARK))
     in_flight = sorted(p.name for p in data.glob(".*.tmp"))
     assert in_flight, "the first run stalled before writing; the test proves nothing"
-    second = subprocess.Popen([sys.executable, "-c", SECOND_TRAIN.format(root=str(ROOT), data=str(data))],
-                              stdout=subprocess.PIPE, text=True)
-    assert second.stdout is not None
-    waiting = second.stdout.readline()
+    second.tell("go")
+    waiting = second.line(lambda line: True, "the second run said nothing")
     assert waiting == f"{site}: another build (pid {first.pid}) is writing it; waiting for it to finish\n"
-    time.sleep(1.0)
+    # Everything the second run does before it waits is done once the kernel has it queued for the lock.
+    wait_for(lambda: blocked_on_a_lock(second.pid) or second.process.poll() is not None)
+    assert second.process.poll() is None, "the second run went on while the first held the lock"
     assert sorted(p.name for p in data.glob(".*.tmp")) == in_flight  # the live run's file is still there
-    assert second.poll() is None  # and the second run is still waiting
-    kill(first)  # the kernel drops a dead holder's lock
-    rest, _ = second.communicate(timeout=120)
-    assert second.returncode == 0, rest
+    first.kill()  # the kernel drops a dead holder's lock
+    status, said = second.finish()
+    assert status == 0, said
     assert not list(data.glob(".*.tmp"))  # the dead run's leftovers are removed by the next holder
     assert lock_path(site).read_text().strip() == str(second.pid)
 

@@ -1,8 +1,14 @@
 """Tiny configurations and helpers shared by the tests; torch-free, so a subprocess can use them."""
 from __future__ import annotations
 
+import os
+import queue
 import re
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,6 +71,15 @@ TINY_ARTICLE = {
 }
 
 
+# The same page without figures, for tests of what happens around a build (locks, swaps, serve, errors):
+# rendering it draws no Bokeh figure and no poster, so it costs a few milliseconds instead of two seconds.
+TINY_PROSE = {
+    "00-title.md": TINY_ARTICLE["00-title.md"],
+    "01-intro.md": "---\ntitle: Intro & more\n---\n\nLoss {{ exp[\"tiny\"].final_loss | num }}. Drag nothing.[^a]\n\n"
+                   "[^a]: First note.\n",
+}
+
+
 # The figures that are only pictures (content.STATIC_FIGURES), placed after the others so the
 # numbers of TINY_ARTICLE's figures stay as they are.
 TINY_STATIC = {
@@ -99,5 +114,78 @@ def serving(options: Any) -> Iterator[tuple[str, list[str]]]:
 
 
 def wait_for(condition: Callable[[], object], timeout_s: float = 60) -> None:
-    """Poll ``condition`` until it holds; fail after ``timeout_s`` (the library's one poll loop)."""
-    wait_until(condition, timeout_s, "the condition the test waited for never held")
+    """Poll ``condition`` (another thread's or process's doing) until it holds; fail after ``timeout_s``."""
+    wait_until(condition, timeout_s, describe(condition))
+
+
+def describe(condition: Callable[[], object]) -> str:
+    """The source line of ``condition``, for a failure message."""
+    import inspect
+    try:
+        return inspect.getsource(condition).strip()
+    except (OSError, TypeError):
+        return repr(condition)
+
+
+# Put in a child's code where it should stop: it waits there until the parent kills it, or exits when
+# the parent goes away (its stdin closes), so no child outlives a failed test.
+PARK = "sys.stdin.read(); os._exit(1)"
+
+
+class Child:
+    """A Python child process whose output the test reads line by line, each wait with a deadline."""
+
+    def __init__(self, code: str) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.said: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def line(self, wanted: Callable[[str], bool], what: str, timeout_s: float = 120) -> str:
+        """The first line from now on that is ``wanted``; fail if the child ends or goes quiet first."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"{what}: not within {timeout_s} s (the child said {self.said})") from None
+            if line is None:
+                raise AssertionError(f"{what}: the child ended first (exit {self.process.wait()}, said {self.said})")
+            self.said.append(line)
+            if wanted(line):
+                return line
+
+    def tell(self, line: str) -> None:
+        """Write ``line`` to the child's standard input."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def finish(self, timeout_s: float = 120) -> tuple[int, str]:
+        """Wait for the child to end; its exit status and everything it said."""
+        try:
+            code = self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise AssertionError(f"the child did not finish within {timeout_s} s (said {self.said})") from None
+        finally:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+        while (line := self.lines.get(timeout=timeout_s)) is not None:
+            self.said.append(line)
+        return code, "".join(self.said)
+
+    def kill(self) -> int:
+        os.kill(self.process.pid, signal.SIGKILL)
+        return self.finish()[0]
