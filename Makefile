@@ -21,7 +21,7 @@ test: $(STAMP) system-packages
 	$(PY) -m pytest -q
 
 # Everything but the browser tests and the claims on the full registry (markers in pytest.ini):
-# no Chromium, no full training.
+# no page opened, no full training (shellcheck is needed: the workflow's test runs it).
 check: $(STAMP) system-packages
 	$(PY) -m pytest -q -m "not browser and not full"
 
