@@ -5,6 +5,7 @@ small hand-made inputs whose answers are known, and the event names on a real Ch
 """
 from __future__ import annotations
 
+from functools import partial
 import json
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from dataclasses import replace
 
 import torch
 
-from lossarticle.bench_compute import bench_registry, run_bench
+from lossarticle.bench_compute import bench_registry, gemm_gflops, run_bench
 from lossarticle.bench_reader import busy_by_kind, load_stages, trace_events, traced_load
 from tests.tiny import TINY_REGISTRY
 
@@ -148,7 +149,9 @@ def test_one_seed_registry_keeps_everything_but_the_seed_count() -> None:
     assert bench_registry(experiments=registry) == registry
 
 
-def test_compute_table_has_a_row_per_experiment_and_a_total() -> None:
+def test_compute_table_has_a_row_per_experiment_and_a_total(monkeypatch) -> None:
+    # The ratio column needs a GEMM rate, not the bench's 2048³ one (1.5 s of the quick lane).
+    monkeypatch.setattr("lossarticle.bench_compute.gemm_gflops", partial(gemm_gflops, n=256))
     lines: list[str] = []
     rows = run_bench(torch.device("cpu"), bench_registry(("tiny", "tiny-opt"), experiments=TINY_REGISTRY),
                      echo=lines.append)

@@ -17,6 +17,7 @@ import yaml
 
 from lossarticle.errors import LossArticleError
 from lossarticle.system_packages import SHELLCHECK, missing_message, this_host
+from tests.test_imports import imports_of, module_file
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "pages.yml"
@@ -149,11 +150,15 @@ def hashed_files(key: str) -> list[str]:
 
 
 def compute_modules() -> set[str]:
-    """Files of the lossarticle modules the compute stages import (a fresh interpreter, so nothing else is loaded)."""
-    code = ("import sys, lossarticle.pipeline, lossarticle.export\n"
-            "print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.startswith('lossarticle.')))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    return {Path(line).resolve().relative_to(ROOT).as_posix() for line in out.splitlines()}
+    """Files of the lossarticle modules the compute stages may import (every import, walked without running them)."""
+    seen, queue = set(), ["lossarticle.pipeline", "lossarticle.export"]
+    while queue:
+        module = queue.pop()
+        path = module_file(module)
+        if path is not None and module not in seen:
+            seen.add(module)
+            queue.extend(imports_of(path))
+    return {module_file(module).relative_to(ROOT).as_posix() for module in seen}
 
 
 def test_the_data_cache_key_covers_the_pins_and_every_compute_module() -> None:
