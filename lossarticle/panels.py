@@ -36,6 +36,9 @@ from lossarticle.style import (DISTANCE_TITLE, FONT, GAP_TITLE, INK, LANDSCAPE_P
 
 PANEL_IDS = 400  # Bokeh ids reserved per panel (a landscape uses about 70)
 HEIGHT_SQUARE, HEIGHT_CURVE, HEIGHT_STRIP = 300, 150, 170
+FRAME_LANDSCAPE = 250  # a landscape's frame height until the page makes it its width (proportions.js): its
+# frame is 238-283 px wide in a row of three at 1280 px and in a phone's one column (measured on the built site)
+HEIGHT_LANDSCAPE = FRAME_LANDSCAPE + 67  # the room the page keeps for it until embedded: axes and title took 67 px
 CURVE_LEFT = 44  # pixels left of every time axis: stacked curves line up epoch for epoch
 FAINT_SEEDS, FAINT_POINTS = 40, 80  # other initializations drawn behind the first, and epochs kept of each
 GAP_DECADES = 3.0  # the recorded-vs-plane strip shows at most this many decades above its lowest loss
@@ -176,7 +179,10 @@ def landscape_plot(plane: PlaneRecord, scales: dict[str, Scale]) -> Any:
     first, scale = plane.views[0], scales["figure"]
     names = landscape_names(plane.method, (view.name for view in plane.views), scales)
     x_edges, y_edges = grid_extent(first.surface.x), grid_extent(first.surface.y)
-    plot = base_plot(view_title(plane, first), HEIGHT_SQUARE, x_edges, y_edges)
+    plot = base_plot(view_title(plane, first), HEIGHT_LANDSCAPE, x_edges, y_edges)
+    # True proportions need a frame as tall as it is wide (axes, title, note and colour bar take room too): with
+    # a frame_height, Bokeh makes the plot as tall as the frame and those, and the page sets it to the width.
+    plot.frame_height = FRAME_LANDSCAPE
     plot.title.name = names["title"]
     plot.xaxis.axis_label, plot.yaxis.axis_label = plane.axis_labels
     plot.grid.visible = False

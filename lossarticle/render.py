@@ -42,8 +42,8 @@ BOKEH_SITE_PATH = f"bokeh/bokeh-{bokeh.__version__}.min.js"
 # The page script's parts (templates/assets/js/), in the order they are joined into assets/lossarticle.js: one
 # request, one function scope, nothing to install or bundle. A part may use at load time what an earlier part
 # defines (Explorer extends Player), and anything at run time.
-PAGE_SCRIPT_PARTS = ("marks.js", "bokeh.js", "format.js", "decode.js", "layers.js", "regions.js", "hover.js",
-                     "scene.js", "embed.js", "load.js", "address.js", "player.js", "explorer.js", "main.js")
+PAGE_SCRIPT_PARTS = ("marks.js", "bokeh.js", "format.js", "decode.js", "layers.js", "proportions.js", "regions.js",
+                     "hover.js", "scene.js", "embed.js", "load.js", "address.js", "player.js", "explorer.js", "main.js")
 # Bokeh injects <style> elements at run time (no nonce support), hence 'unsafe-inline'
 # for style *elements* only; scripts are all files of our own origin.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "

@@ -306,3 +306,22 @@ def render_with(root: Path, tiny_site: Path, article: dict[str, str], base_url: 
                             base_url=base_url)
     render_site(options, CACHE, echo=lambda line: None)
     return site, (site / "index.html").read_text()
+
+
+@pytest.mark.parametrize("planes", [("pca",), ("random", "init-final", "pca")])
+def test_every_map_in_true_proportions_draws_a_unit_as_long_across_as_up(planes) -> None:
+    # The posters' promise, measured as laid out for the files (issue 16): the landscape's axes box in inches
+    # over its x and y limits.
+    document = synthetic_document(synthetic_experiment(planes=planes))
+    with matplotlib.rc_context(posters.STYLE):
+        figure = posters.draw_experiment(document, synthetic_dataset(30))
+        figure.draw_without_rendering()  # constrained layout, then each axes' box shrunk to its aspect
+    maps = [ax for ax in figure.axes if ax.get_title("left").endswith("· true proportions")]
+    assert len(maps) == len(planes)
+    for ax in maps:
+        box = ax.get_position()  # in figure fractions
+        width, height = box.width * figure.get_figwidth(), box.height * figure.get_figheight()
+        (left, right), (bottom, top) = ax.get_xlim(), ax.get_ylim()
+        across, up = width / (right - left), height / (top - bottom)  # inches per unit
+        # One pixel of the PNG (the coarser file) over the box: what rounding to pixels could cost.
+        assert across / up == pytest.approx(1, abs=1 / (posters.PNG_DPI * min(width, height))), ax.get_title("left")

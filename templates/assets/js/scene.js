@@ -5,7 +5,7 @@
  * the Bokeh models the spec names for it, by role, so nothing here spells a model's name. A slider step
  * (setEpoch) touches no Bokeh model: only our layers are drawn.
  *
- * Uses decode.js, layers.js, regions.js, hover.js, format.js (readout), bokeh.js (a plot's ranges).
+ * Uses decode.js, layers.js, proportions.js, regions.js, hover.js, format.js (readout), bokeh.js (a plot's ranges).
  */
 class Scene {
   constructor(spec) {
@@ -58,6 +58,7 @@ class Scene {
       const source = panel.models.views[view.name].source;
       source.data = { ...source.data, image: [unpackLoss(view.loss)] };
     }
+    new TrueProportions(panel, this.spec.landscapes[panel.plane][0]);  // the spec lists the true view first
     this.landscapes.push(panel);
     if (this.viewName !== null) this.showLandscape(panel);
     const layer = new PathLayer(panel, this.runs);
