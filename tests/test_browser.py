@@ -27,10 +27,11 @@ from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, servin
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FIGURES = ["tiny", "explorer", "tiny-opt"]  # in page order, as TINY_ARTICLE places them
 PICTURES = [*FIGURES, "spiral", "overview", "seeds"]  # every figure of the page: the live ones, then the static ones
-POSTER = "#fig-{} > img"  # a figure's poster (lossarticle/posters.py)
+POSTER = "#fig-{0} > img, #fig-{0} > picture > img"  # a figure's poster (lossarticle/posters.py)
 # Each poster's load state, by figure id; evaluate() runs in Playwright's own world, so it works without JS too.
-POSTER_STATES = ("() => Object.fromEntries([...document.querySelectorAll('figure > img')].map(i => "
-                 "[i.closest('figure').id.slice(4), {loaded: i.complete && i.naturalWidth > 0, src: i.src}]))")
+POSTER_STATES = ("() => Object.fromEntries([...document.querySelectorAll('figure > img, figure > picture > img')]"
+                 ".map(i => [i.closest('figure').id.slice(4), "
+                 "{loaded: i.complete && i.naturalWidth > 0, src: i.src}]))")
 # Listen for CSP violations before any page script runs.
 WATCH_CSP = "window.__csp = []; document.addEventListener('securitypolicyviolation', " \
             "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
@@ -847,7 +848,7 @@ def pdf_pages(pdf: bytes) -> int:
 
 def wait_for_posters(page: Page, timeout_s: float = 20) -> dict[str, dict[str, Any]]:
     """Each poster's state once every one has loaded (expect() polls from here: it works without JavaScript)."""
-    for poster in page.locator("figure > img").all():
+    for poster in page.locator("figure > img, figure > picture > img").all():
         expect(poster).to_have_js_property("complete", True, timeout=1000 * timeout_s)
         expect(poster).not_to_have_js_property("naturalWidth", 0, timeout=1000 * timeout_s)  # not a broken image
     return page.evaluate(POSTER_STATES)
@@ -931,4 +932,72 @@ def test_bokeh_provides_what_the_page_script_uses(visit) -> None:
     page = visit(reduced_motion=True)
     page.ready("tiny")
     assert page.page.evaluate("lossarticle.bokehMissing('tiny')") == []
+    assert page.errors == []
+
+
+# ---------------------------------------------------------------- strips beside their maps, type a phone can read
+
+# Every panel's box in page coordinates, by panel key.
+PANEL_BOXES = """(plots) => Object.fromEntries([...document.getElementById(plots).querySelectorAll('.la-panel')]
+  .map((el) => { const box = el.getBoundingClientRect();
+    return [el.id.slice(plots.length + 1), {left: box.left, right: box.right, top: box.top + scrollY,
+                                            bottom: box.bottom + scrollY}]; }))"""
+STRIP_TITLES = """(key) => Object.fromEntries(['gap-pca', 'distance-pca']
+  .map((panel) => [panel, lossarticle.panel(key, panel).model.title.text]))"""
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_each_plane_s_strips_sit_right_under_its_landscape(visit, width) -> None:
+    """Issue 16, finding 7: at 375 px the directions figure's strips sat about 2,000 px below their maps."""
+    page = visit(width=width, reduced_motion=True, fragment="#fig-explorer?net=tiny-dirs")
+    page.wait_until("window.lossarticle.state('explorer').slug === 'tiny-dirs'", 20)
+    page.ready("explorer")
+    for plots, planes in (("explorer-plots", ("random", "init-final", "pca")), ("fig-tiny-plots", ("pca",))):
+        if plots == "fig-tiny-plots":
+            page.ready("tiny")
+        boxes = page.page.evaluate(PANEL_BOXES, plots)
+        for plane in planes:
+            landscape, gap, distance = (boxes[f"{kind}-{plane}"] for kind in ("landscape", "gap", "distance"))
+            if plots == "explorer-plots" or width == 375:  # in the map's column, right under it
+                assert 0 <= gap["top"] - landscape["bottom"] <= 40, (width, plots, plane, landscape, gap)
+                assert gap["left"] == pytest.approx(landscape["left"], abs=1), (width, plots, plane)
+            else:  # one plane on a desktop: in the column beside the map, level with it
+                assert gap["left"] >= landscape["right"] and abs(gap["top"] - landscape["top"]) <= 40, (plots, gap)
+            assert 0 <= distance["top"] - gap["bottom"] <= 40, (width, plots, plane, gap, distance)
+    assert page.errors == []
+
+
+def test_each_strip_title_names_its_plane_and_the_run_after_a_run_change(visit) -> None:
+    page = visit(reduced_motion=True)
+    page.ready("tiny-opt")
+    assert page.page.evaluate(STRIP_TITLES, "tiny-opt") == {
+        "gap-pca": "PCA of the path: loss recorded vs. read off the plane (adam)",
+        "distance-pca": "PCA of the path: distance from the plane (adam)"}
+    page.page.locator("#fig-tiny-opt .la-run").select_option("1")
+    page.wait_until("window.lossarticle.state('tiny-opt').run === 'sgd'")
+    assert page.page.evaluate(STRIP_TITLES, "tiny-opt") == {
+        "gap-pca": "PCA of the path: loss recorded vs. read off the plane (sgd)",
+        "distance-pca": "PCA of the path: distance from the plane (sgd)"}
+    assert page.errors == []
+
+
+SVG_FONT = re.compile(r"font(?:-size)?:\s*([\d.]+)px")
+SVG_VIEWBOX = re.compile(r'viewBox="0 0 ([\d.]+) ([\d.]+)"')
+
+
+@pytest.mark.parametrize("slug", ["spiral", "overview", "seeds"])
+def test_static_figures_set_no_text_under_10_css_pixels_at_375px(visit, slug) -> None:
+    """Issue 16, finding 9: the wide pictures scaled to a phone's column set their labels at about 4 px."""
+    page = visit(width=375, reduced_motion=True)
+    poster = page.page.locator(POSTER.format(slug))
+    poster.scroll_into_view_if_needed()
+    expect(poster).to_have_js_property("complete", True, timeout=20_000)
+    source = poster.evaluate("i => i.currentSrc")
+    svg = page.page.request.get(source).text()
+    sizes = [float(size) for size in SVG_FONT.findall(svg)]
+    view_width = float(SVG_VIEWBOX.search(svg)[1])
+    shown = poster.bounding_box()["width"]
+    smallest = min(sizes) * shown / view_width
+    assert sizes and smallest >= 10, f"{slug}: {source} at {shown:.0f} px sets text at {smallest:.1f} CSS px"
+    assert page.page.evaluate("document.documentElement.scrollWidth") <= 375
     assert page.errors == []
