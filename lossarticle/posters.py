@@ -202,7 +202,7 @@ def draw_seeds(documents: Sequence[ExperimentFile], narrow: bool = False) -> Fig
     value_axis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
     where = "beside each row" if narrow else "above each column"
     ax.set_title(f"Every initialization's final loss;{chr(10) if narrow else ' '}orange: within "
-                 f"{STUCK_TOLERANCE} of ln 3 (dashed), counted {where}")
+                 f"{STUCK_TOLERANCE} of ln 3 (dashed),{chr(10) if narrow else ' '}counted {where}")
     return figure
 
 

@@ -116,8 +116,9 @@ def focus_title(text: str, runs: Sequence[RunRecord], index: int = 0) -> str:
 
 
 def strip_title(kind: str, method: str, runs: Sequence[RunRecord], index: int = 0) -> str:
-    """A gap or distance strip's title, "PCA of the path: distance from the plane (sgd)": three planes' strips
+    """A gap or distance strip's title, "PCA of the path (sgd):⏎distance from the plane": three planes' strips
     look alike, and on a phone they sit in one column, so each names its plane (and the focused run)."""
     if kind not in STRIP_TITLES:
         raise ValueError(f"unknown strip {kind!r} (known: {', '.join(STRIP_TITLES)})")
-    return focus_title(f"{plane_title(method)}: {STRIP_TITLES[kind]}", runs, index)
+    # Two lines, the run on the first: one would be clipped in a phone's 300-pixel strip (Bokeh does not wrap).
+    return f"{focus_title(plane_title(method), runs, index)}:\n{STRIP_TITLES[kind]}"

@@ -971,13 +971,13 @@ def test_each_strip_title_names_its_plane_and_the_run_after_a_run_change(visit) 
     page = visit(reduced_motion=True)
     page.ready("tiny-opt")
     assert page.page.evaluate(STRIP_TITLES, "tiny-opt") == {
-        "gap-pca": "PCA of the path: loss recorded vs. read off the plane (adam)",
-        "distance-pca": "PCA of the path: distance from the plane (adam)"}
+        "gap-pca": "PCA of the path (adam):\nloss recorded vs. read off the plane",
+        "distance-pca": "PCA of the path (adam):\ndistance from the plane"}
     page.page.locator("#fig-tiny-opt .la-run").select_option("1")
     page.wait_until("window.lossarticle.state('tiny-opt').run === 'sgd'")
     assert page.page.evaluate(STRIP_TITLES, "tiny-opt") == {
-        "gap-pca": "PCA of the path: loss recorded vs. read off the plane (sgd)",
-        "distance-pca": "PCA of the path: distance from the plane (sgd)"}
+        "gap-pca": "PCA of the path (sgd):\nloss recorded vs. read off the plane",
+        "distance-pca": "PCA of the path (sgd):\ndistance from the plane"}
     assert page.errors == []
 
 

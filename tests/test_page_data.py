@@ -397,15 +397,15 @@ def test_each_strip_names_its_plane_and_the_page_gets_the_title_of_every_run(dat
              for node in walk(item) if isinstance(node.get("attributes"), dict)
              and str(node["attributes"].get("name", "")).startswith(("gap-title-", "distance-title-"))}
     titles = spec["titles"]
-    assert titles["gap"]["pca"] == ["PCA of the path: loss recorded vs. read off the plane (adam)",
-                                    "PCA of the path: loss recorded vs. read off the plane (sgd)"]
+    assert titles["gap"]["pca"] == ["PCA of the path (adam):\nloss recorded vs. read off the plane",
+                                    "PCA of the path (sgd):\nloss recorded vs. read off the plane"]
     for kind in ("gap", "distance"):
         for plane in planes:
-            assert all(t.startswith(style.plane_title(plane) + ": ") for t in titles[kind][plane])
+            assert all(t.startswith(style.plane_title(plane) + " (") for t in titles[kind][plane])
             assert texts[f"{kind}-title-{plane}"] == titles[kind][plane][0]  # the page's first title is the panel's
     assert len({t for kind in titles.values() for plane in kind.values() for t in plane}) == 2 * 3 * 2
     single = spec_of(script(dataset))
-    assert single["titles"]["distance"]["pca"] == ["PCA of the path: distance from the plane"]
+    assert single["titles"]["distance"]["pca"] == ["PCA of the path:\ndistance from the plane"]
 
 
 def flattened(document: Any, spread: float) -> Any:
