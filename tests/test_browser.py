@@ -591,7 +591,9 @@ def test_overlays_stay_aligned_with_the_plots_after_a_resize_and_at_375px(visit,
     seen = []
     for width, name in ((1280, "tiny-1280"), (375, "tiny-1280-to-375"), (1280, "tiny-375-to-1280")):
         page.page.set_viewport_size({"width": width, "height": 900})
-        # Bokeh lays the plots out again and repaints; the page's layers follow each repaint.
+        # Bokeh lays the plots out again and repaints; the page's layers follow each repaint. The plots first: the
+        # resize can leave them far off screen (la-far, not rendered), where no observer sees a panel inside them.
+        page.scroll_to("#fig-tiny-plots", "tiny")
         page.scroll_to("#fig-tiny-plots-landscape-pca", "tiny")
         point = current_point(page, site, "tiny")
         assert near(point["rgba"], "#D55E00"), (width, point)
