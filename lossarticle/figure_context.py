@@ -13,6 +13,7 @@ from lossarticle import style
 from lossarticle.configs import Experiment
 from lossarticle.errors import ConfigError
 from lossarticle.figure_layout import layout_name
+from lossarticle.scales import local_scale_of
 from lossarticle.schema import ExperimentFile, RunRecord
 from lossarticle.summaries import num, pct
 
@@ -40,6 +41,7 @@ class FigureContext:
     notes: tuple[str, ...]  # one sentence per diverged run
     layout_class: str  # CSS modifier of the plots' grid
     stretchable: bool  # some plane has a stretched view besides its true proportions
+    local_scale: bool  # its maps vary so little that its default colour scale is wider than they are (scales.py)
     description: str  # what the figure shows, in words, for screen readers (aria-describedby)
     extents: str  # which part of each plane its map shows, in the figcaption
 
@@ -55,6 +57,7 @@ def figure_context(document: ExperimentFile) -> FigureContext:
                          notes=divergence_notes(document.runs),
                          layout_class=f"la-plots--{layout_name([p.method for p in document.planes])}",
                          stretchable=any(len(p.views) > 1 for p in document.planes),
+                         local_scale=local_scale_of(document) is not None,
                          description=describe(document), extents=extent_note(document))
 
 

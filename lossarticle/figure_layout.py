@@ -44,22 +44,25 @@ def layout_name(planes: Sequence[str]) -> str:
 def layout_rows(planes: Sequence[str]) -> list[dict[str, Any]]:
     """Rows of a CSS grid, each cell a stack of panel keys; also the phone's one-column reading order.
 
-    What moves comes first (the landscapes and the decision regions, then the curves), so a
-    phone reader scrolling down from the controls sees them first; the strips of what a plane
-    hides come last. With several planes each strip stays in its plane's column.
+    Each plane's strips (the loss and distance the map cannot show) sit in one cell with its
+    landscape or right beside it, so at every width they are read with their map: a phone
+    reads landscape, strips, next landscape. (Strips in rows of their own ended up 2,000 px
+    below their maps at 375 px.) With several planes each column is one plane, landscape over
+    strips, and the decision regions and the curves follow; with one, the regions, the
+    landscape and its strips share the first row and the curves the second.
     """
     def row(*cells: tuple[int, list[str]]) -> dict[str, Any]:
         return {"columns": sum(span for span, _ in cells), "cells": [{"span": s, "keys": k} for s, k in cells]}
 
+    def strips(plane: str) -> list[str]:
+        return [panel_key("gap", plane), panel_key("distance", plane)]
+
     if len(planes) > 1:
-        return [row(*((1, [panel_key("landscape", m)]) for m in planes)),
-                row((1, [panel_key("regions")]), (len(planes) - 1, [panel_key("loss"), panel_key("accuracy")])),
-                row(*((1, [panel_key("gap", m)]) for m in planes)),
-                row(*((1, [panel_key("distance", m)]) for m in planes))]
+        return [row(*((1, [panel_key("landscape", m), *strips(m)]) for m in planes)),
+                row((1, [panel_key("regions")]), (len(planes) - 1, [panel_key("loss"), panel_key("accuracy")]))]
     plane = planes[0]
-    return [row((1, [panel_key("regions")]), (1, [panel_key("landscape", plane)]),
-                (1, [panel_key("loss"), panel_key("accuracy")])),
-            row((1, [panel_key("gap", plane)]), (1, [panel_key("distance", plane)]))]
+    return [row((1, [panel_key("regions")]), (1, [panel_key("landscape", plane)]), (1, strips(plane))),
+            row((1, [panel_key("loss")]), (1, [panel_key("accuracy")]))]
 
 
 def spec_layout(rows: list[dict[str, Any]], found: dict[str, Panel]) -> list[dict[str, Any]]:

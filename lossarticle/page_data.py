@@ -31,10 +31,10 @@ from lossarticle import panels, style
 from lossarticle.figure_context import run_label
 from lossarticle.figure_layout import Panel, first_panels, layout_name, layout_rows, panel_key, spec_layout
 from lossarticle.packing import CONFIDENCE_BITS, canonical, encode_regions, float32_values, pack_loss
-from lossarticle.scales import Scale, figure_scale_of, range_note
+from lossarticle.scales import Scale, figure_scale_of, local_scale_of, range_note
 from lossarticle.schema import DatasetFile, ExperimentFile, PlaneRecord, RunRecord
 
-SPEC_VERSION = 5  # bumped when the page script must change with the spec
+SPEC_VERSION = 6  # bumped when the page script must change with the spec
 MAX_PANELS = 16  # three planes make 12
 FIGURE_IDS = panels.PANEL_IDS * MAX_PANELS  # id_base values of two figures on one page must differ by this much
 
@@ -57,6 +57,8 @@ def figure_spec(document: ExperimentFile, dataset: DatasetFile, id_base: int, sh
         raise ValueError(f"id_base={id_base}: must be a positive integer")
     slug, planes = document.slug, [p.method for p in document.planes]
     scales = {"figure": figure_scale_of(document), "shared": shared}
+    if (local := local_scale_of(document)) is not None:  # only a nearly flat figure has a scale of its own to offer
+        scales["local"] = local
     found = figure_panels(document, dataset, scales)
     if len(found) > MAX_PANELS:
         raise ValueError(f"{slug}: {len(found)} panels, more than the {MAX_PANELS} an id range holds")
@@ -68,7 +70,7 @@ def figure_spec(document: ExperimentFile, dataset: DatasetFile, id_base: int, sh
         "region_shape": [len(document.region_axes.y), len(document.region_axes.x)],
         "layout": spec_layout(layout_rows(planes), found), "layout_name": layout_name(planes),
         "first": first_panels(planes),
-        "titles": {"gap": style.GAP_TITLE, "distance": style.DISTANCE_TITLE},
+        "titles": strip_titles(document),
         "runs": [run_data(run, index) for index, run in enumerate(document.runs)],
         "landscapes": {plane.method: landscape_views(plane) for plane in document.planes},
         "scales": {key: {"low": scale.loss_range[0], "high": scale.loss_range[1], "ticks": list(scale.ticks),
@@ -83,6 +85,14 @@ def landscape_views(plane: PlaneRecord) -> list[dict[str, Any]]:
     return [{"name": view.name, "title": style.view_title(plane, view), "note": range_note(view.surface.loss),
              "x_range": list(style.grid_extent(view.surface.x)), "y_range": list(style.grid_extent(view.surface.y)),
              "loss": pack_loss(view.surface.loss)} for view in plane.views]
+
+
+def strip_titles(document: ExperimentFile) -> dict[str, dict[str, list[str]]]:
+    """Each strip's title per focused run, by kind and plane: the page swaps them on a change of run, so the
+    wording (plane and run named) is spelled here once, never pieced together by the script."""
+    runs = document.runs
+    return {kind: {plane.method: [style.strip_title(kind, plane.method, runs, index) for index in range(len(runs))]
+                   for plane in document.planes} for kind in ("gap", "distance")}
 
 
 def figure_id_base(index: int) -> int:

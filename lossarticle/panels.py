@@ -30,9 +30,8 @@ from bokeh.plotting import figure as bokeh_figure
 from lossarticle.bokeh_internals import next_bokeh_id, set_next_bokeh_id
 from lossarticle.scales import Scale, decade_ticks, log_loss, range_note
 from lossarticle.schema import AxesRecord, DatasetFile, PlaneRecord, RunRecord, SeedsRecord
-from lossarticle.style import (DISTANCE_TITLE, FONT, GAP_TITLE, INK, LANDSCAPE_PALETTE, MUTED, RULE, class_colours,
-                               contour_lines, epoch_range, focus_title, grid_extent, log_range, rounded, run_style,
-                               view_title)
+from lossarticle.style import (FONT, INK, LANDSCAPE_PALETTE, MUTED, RULE, class_colours, contour_lines, epoch_range,
+                               grid_extent, log_range, rounded, run_style, strip_title, view_title)
 
 PANEL_IDS = 400  # Bokeh ids reserved per panel (a landscape uses about 70)
 HEIGHT_SQUARE, HEIGHT_CURVE, HEIGHT_STRIP = 300, 150, 170
@@ -300,7 +299,7 @@ def accuracy_plot(runs: Sequence[RunRecord], classes: int) -> Any:
 def gap_plot(method: str, runs: Sequence[RunRecord]) -> Any:
     """The focused run's recorded loss against the surface's loss at its projection on the plane."""
     series = [r.train_loss for r in runs] + [r.path(method).surface_loss for r in runs]
-    plot = base_plot(focus_title(GAP_TITLE, runs), HEIGHT_STRIP, epoch_range(runs),
+    plot = base_plot(strip_title("gap", method, runs), HEIGHT_STRIP, epoch_range(runs),
                      log_range(series, cap_decades=GAP_DECADES), left=CURVE_LEFT, y_axis_type="log")
     names = gap_names(method)
     plot.title.name = names["title"]
@@ -318,7 +317,7 @@ def gap_plot(method: str, runs: Sequence[RunRecord]) -> Any:
 def distance_plot(method: str, runs: Sequence[RunRecord]) -> Any:
     """How far the focused run's weights are from the plane: what the landscape cannot show."""
     top = max(float(run.path(method).distance.max()) for run in runs)
-    plot = base_plot(focus_title(DISTANCE_TITLE, runs), HEIGHT_STRIP, epoch_range(runs), (0.0, top * 1.08 or 1.0),
+    plot = base_plot(strip_title("distance", method, runs), HEIGHT_STRIP, epoch_range(runs), (0.0, top * 1.08 or 1.0),
                      left=CURVE_LEFT)
     names = distance_names(method)
     plot.title.name = names["title"]

@@ -18,9 +18,10 @@ poster is a ``matplotlib.figure.Figure`` saved by the Agg (PNG) and SVG back end
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import matplotlib
 import numpy as np
@@ -48,6 +49,13 @@ PLANES_SIZE = (10.0, 6.4)  # one landscape per plane above, regions and curves b
 SPIRAL_SIZE = (6.0, 4.6)
 SEEDS_SIZE = (9.0, 3.2)
 PANEL_INCHES = 1.75  # one cell of the overview
+# A phone's variant of the static figures: laid out at about the width a 375 px screen gives the article
+# (3.4 in = 326 CSS px), so its type stays at its size, 8.5 pt or more, never under 10 CSS px there. The wide
+# picture scaled to that width set 7-pt text at 4-5 px.
+NARROW_INCHES = 3.4
+NARROW_VIEWPORT = 640  # CSS px: a viewport at most this wide shows the narrow variant (posters.html)
+NARROW_STYLE_CHANGES = {"font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "xtick.labelsize": 8.5,
+                        "ytick.labelsize": 8.5, "legend.fontsize": 8.5}
 SPLIT_MARKERS = {"train": "o", "validation": "^", "test": "s"}  # the data set figure's marker per split
 LINE_DASHES = {"solid": "-", "dashed": (0, (4, 2)), "dotted": (0, (1, 1.6)), "dashdot": "-."}  # Bokeh's names
 STYLE = {
@@ -87,10 +95,16 @@ class Poster:
     png_width: int  # pixels of the PNG (og:image:width)
     png_height: int
     alt: str  # what the picture shows, in words
+    narrow: Poster | None = None  # the same picture laid out for a phone (SVG only), where its type would be tiny
 
     def path(self, extension: str) -> str:
         """``posters/<slug>.svg`` or ``.png``, relative to the page."""
         return poster_path(self.slug, extension)
+
+    @property
+    def narrow_media(self) -> str:
+        """The media query under which a page shows the narrow variant."""
+        return f"(max-width: {NARROW_VIEWPORT}px)"
 
 
 def poster_path(slug: str, extension: str) -> str:
@@ -112,22 +126,27 @@ def experiment_poster(document: ExperimentFile, dataset: DatasetFile) -> Poster:
 def spiral_poster(dataset: DatasetFile) -> Poster:
     """The data set: every split in the class colours, one marker per split."""
     with matplotlib.rc_context(STYLE):
-        figure = draw_spiral(dataset)
-        return saved("spiral", figure, spiral_alt(dataset))
+        wide = saved("spiral", draw_spiral(dataset), spiral_alt(dataset))
+    with matplotlib.rc_context(STYLE | NARROW_STYLE_CHANGES):
+        return replace(wide, narrow=saved("spiral-narrow", draw_spiral(dataset, narrow=True), wide.alt, png_too=False))
 
 
 def overview_poster(grid: ExplorerGrid, documents: dict[str, ExperimentFile], dataset: DatasetFile) -> Poster:
     """Final decision regions of every explorer network: depth rows × width columns, singles first."""
     with matplotlib.rc_context(STYLE):
-        figure = draw_overview(grid, documents, dataset)
-        return saved("overview", figure, overview_alt(grid, documents))
+        wide = saved("overview", draw_overview(grid, documents, dataset), overview_alt(grid, documents))
+    with matplotlib.rc_context(STYLE | NARROW_STYLE_CHANGES):
+        narrow = saved("overview-narrow", draw_overview_narrow(grid, documents, dataset), wide.alt,
+                       png_too=False)
+    return replace(wide, narrow=narrow)
 
 
 def seeds_poster(documents: Sequence[ExperimentFile]) -> Poster:
     """Every initialization's final training loss, one column per architecture, ln 3 marked and counted."""
     with matplotlib.rc_context(STYLE):
-        figure = draw_seeds(documents)
-        return saved("seeds", figure, seeds_alt(documents))
+        wide = saved("seeds", draw_seeds(documents), seeds_alt(documents))
+    with matplotlib.rc_context(STYLE | NARROW_STYLE_CHANGES):
+        return replace(wide, narrow=saved("seeds-narrow", draw_seeds(documents, narrow=True), wide.alt, png_too=False))
 
 
 def seeded(documents: dict[str, ExperimentFile]) -> list[ExperimentFile]:
@@ -135,12 +154,23 @@ def seeded(documents: dict[str, ExperimentFile]) -> list[ExperimentFile]:
     return [d for d in documents.values() if d.config.seeds > 1 and d.config.depth > 0]
 
 
-def draw_seeds(documents: Sequence[ExperimentFile]) -> Figure:
-    """A strip per architecture: its final losses on a log axis, those within tolerance of ln 3 in orange."""
-    figure = Figure(figsize=SEEDS_SIZE, layout="constrained")
+def draw_seeds(documents: Sequence[ExperimentFile], narrow: bool = False) -> Figure:
+    """A strip per architecture: its final losses on a log axis, those within tolerance of ln 3 in orange.
+
+    On a phone (``narrow``) the strips are rows with the loss along the width: eleven columns of labels
+    do not fit in 326 pixels at a readable size.
+    """
+    count = len(documents)
+    figure = Figure(figsize=(NARROW_INCHES, 0.36 * count + 1.4) if narrow else SEEDS_SIZE, layout="constrained")
     ax = figure.add_subplot()
-    ax.set_yscale("log")
-    ax.axhline(LN3, color=style.MUTED, linewidth=0.8, linestyle=(0, (4, 2)))
+    label_size = None if narrow else 6.5  # None: the narrow style's own tick size
+
+    def at(place: np.ndarray | float, loss: np.ndarray | float) -> tuple:
+        """(x, y) of a loss in a strip: the strips are columns, or rows on a phone."""
+        return (loss, place) if narrow else (place, loss)
+
+    (ax.set_xscale if narrow else ax.set_yscale)("log")
+    (ax.axvline if narrow else ax.axhline)(LN3, color=style.MUTED, linewidth=0.8, linestyle=(0, (4, 2)))
     finite = np.concatenate([d.seeds.final_train_loss[np.isfinite(d.seeds.final_train_loss)] for d in documents]
                             or [np.zeros(0, np.float32)])
     top = float(finite.max()) * 2.5 if finite.size else 10.0
@@ -151,19 +181,28 @@ def draw_seeds(documents: Sequence[ExperimentFile]) -> Figure:
         # Spread the dots across the column by a golden-ratio sequence, not at random: the same picture
         # on every build, and no two neighbouring seeds on top of each other.
         offsets = (np.arange(len(shown)) * 0.6180339887 % 1.0 - 0.5) * 0.6
-        ax.scatter(column + offsets[~stuck], shown[~stuck], s=5, color=style.INK, linewidths=0, alpha=0.7)
-        ax.scatter(column + offsets[stuck], shown[stuck], s=5, color=style.RUN_STYLES[0][0], linewidths=0, alpha=0.8)
-        ax.text(column, top * 1.15, f"{int(stuck.sum())}/{len(loss)}", ha="center", va="bottom", fontsize=6.5,
-                color=style.MUTED)
-    ax.set_xticks(range(len(documents)))
-    ax.set_xticklabels([seeds_label(d) for d in documents], rotation=0, fontsize=6.5)
-    ax.set_xlim(-0.6, len(documents) - 0.4)
-    ax.set_ylim(float(finite.min()) / 2 if finite.size else 1e-3, top * 1.8)
-    ax.set_ylabel("final training loss")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
-    ax.set_title("Every initialization's final loss; orange: within "
-                 f"{STUCK_TOLERANCE} of ln 3 (dashed), counted above each column")
+        ax.scatter(*at(column + offsets[~stuck], shown[~stuck]), s=5, color=style.INK, linewidths=0, alpha=0.7)
+        ax.scatter(*at(column + offsets[stuck], shown[stuck]), s=5, color=style.RUN_STYLES[0][0], linewidths=0,
+                   alpha=0.8)
+        ax.text(*at(column, top * 1.15), f"{int(stuck.sum())}/{len(loss)}", ha="left" if narrow else "center",
+                va="center" if narrow else "bottom", fontsize=label_size, color=style.MUTED)
+    places, labels = range(count), [seeds_label(d) for d in documents]
+    if narrow:
+        ax.set_yticks(places, labels)
+        ax.set_ylim(count - 0.4, -0.6)  # the first architecture on top, as the wide figure reads left to right
+        ax.set_xlim(float(finite.min()) / 2 if finite.size else 1e-3, top * 6)
+        ax.set_xlabel("final training loss")
+    else:
+        ax.set_xticks(places, labels, rotation=0, fontsize=label_size)
+        ax.set_xlim(-0.6, count - 0.4)
+        ax.set_ylim(float(finite.min()) / 2 if finite.size else 1e-3, top * 1.8)
+        ax.set_ylabel("final training loss")
+    value_axis = ax.xaxis if narrow else ax.yaxis
+    value_axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    value_axis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
+    where = "beside each row" if narrow else "above each column"
+    ax.set_title(f"Every initialization's final loss;{chr(10) if narrow else ' '}orange: within "
+                 f"{STUCK_TOLERANCE} of ln 3 (dashed),{chr(10) if narrow else ' '}counted {where}")
     return figure
 
 
@@ -180,12 +219,16 @@ def seeds_alt(documents: Sequence[ExperimentFile]) -> str:
     return "Final training loss of every initialization, per architecture; " + "; ".join(parts) + "."
 
 
-def saved(slug: str, figure: Figure, alt: str) -> Poster:
-    """SVG and PNG bytes of ``figure``, with nothing in them that depends on the build's time or host."""
+def saved(slug: str, figure: Figure, alt: str, png_too: bool = True) -> Poster:
+    """SVG and PNG bytes of ``figure``, with nothing in them that depends on the build's time or host.
+
+    A phone's variant (``png_too=False``) has no PNG: slides and link previews take the wide one.
+    """
     freeze_layout(figure)
     svg, png = io.BytesIO(), io.BytesIO()
     figure.savefig(svg, format="svg", dpi=RASTER_DPI, metadata=SVG_METADATA)
-    figure.savefig(png, format="png", dpi=PNG_DPI, metadata=PNG_METADATA)
+    if png_too:
+        figure.savefig(png, format="png", dpi=PNG_DPI, metadata=PNG_METADATA)
     inches = figure.get_size_inches()
     width, height = (round(float(v) * CSS_PX_PER_INCH) for v in inches)
     png_width, png_height = (round(float(v) * PNG_DPI) for v in inches)
@@ -368,9 +411,10 @@ def draw_accuracy(ax: Axes, runs: Sequence[RunRecord], classes: int) -> None:
 
 # ---------------------------------------------------------------- the static figures
 
-def draw_spiral(dataset: DatasetFile) -> Figure:
-    """Train, validation and test points in the class colours, one marker per split, with a legend."""
-    figure = Figure(figsize=SPIRAL_SIZE, layout="constrained")
+def draw_spiral(dataset: DatasetFile, narrow: bool = False) -> Figure:
+    """Train, validation and test points in the class colours, one marker per split, with a legend: at the
+    right, or below the points on a phone, where the picture has no width to spare."""
+    figure = Figure(figsize=(NARROW_INCHES, 4.9) if narrow else SPIRAL_SIZE, layout="constrained")
     ax = figure.add_subplot()
     colours = style.class_colours(dataset)
     splits = data_splits(dataset)
@@ -384,7 +428,11 @@ def draw_spiral(dataset: DatasetFile) -> Figure:
                          label=f"{name} · {len(labels):,} points") for name, (_, labels) in splits.items()]
     class_keys = [Line2D([], [], marker="o", color=colour, linestyle="none", markersize=6, label=f"class {k + 1}")
                   for k, colour in enumerate(colours)]
-    ax.legend(handles=split_keys + class_keys, loc="center left", bbox_to_anchor=(1.02, 0.5), handletextpad=0.3)
+    if narrow:
+        figure.legend(handles=split_keys + class_keys, loc="outside lower center", ncols=2, handletextpad=0.3,
+                      columnspacing=1.0)
+    else:
+        ax.legend(handles=split_keys + class_keys, loc="center left", bbox_to_anchor=(1.02, 0.5), handletextpad=0.3)
     ax.set_aspect("equal")
     ax.set_title(f"The spiral: {dataset.classes} classes, {sum(len(y) for _, y in splits.values()):,} points")
     ax.set_xlabel("x₁ (standardized)")
@@ -417,11 +465,27 @@ def draw_overview(grid: ExplorerGrid, documents: dict[str, ExperimentFile], data
     return figure
 
 
+def draw_overview_narrow(grid: ExplorerGrid, documents: dict[str, ExperimentFile], dataset: DatasetFile) -> Figure:
+    """The overview on a phone: the same networks two to a row, in the explorer's order, each titled with its
+    depth × width, since four columns at phone width leave 80 pixels a panel and 4-pixel type."""
+    columns = 2
+    rows = max(1, math.ceil(len(grid.choices) / columns))
+    panel = NARROW_INCHES / columns
+    figure = Figure(figsize=(NARROW_INCHES, panel * 1.08 * rows + 0.35), layout="constrained")
+    cells = figure.add_gridspec(rows, columns)
+    for index, choice in enumerate(grid.choices):
+        overview_panel(figure.add_subplot(cells[index // columns, index % columns]), choice, documents, dataset,
+                       narrow=True)
+    figure.suptitle("hidden layers × neurons per layer", color=style.MUTED)
+    return figure
+
+
 def overview_panel(ax: Axes, choice: ExplorerChoice, documents: dict[str, ExperimentFile],
-                   dataset: DatasetFile) -> None:
+                   dataset: DatasetFile, narrow: bool = False) -> None:
     """One network's final regions, titled with its shape and final training accuracy.
 
     No training points: ten copies of them cost 40 KB gzipped, and the spiral figure shows them.
+    ``narrow``: a panel of the phone's two-column variant.
     """
     document = documents[choice.slug]
     draw_regions(ax, document, dataset, labelled=False, points=False)
@@ -429,7 +493,11 @@ def overview_panel(ax: Axes, choice: ExplorerChoice, documents: dict[str, Experi
     ax.set_yticks([])
     for side in ("top", "right"):
         ax.spines[side].set_visible(True)
-    ax.set_title(f"{choice.label} · train {pct(final_train_acc(document.reference), 0)}", fontsize=7.5)
+    accuracy = pct(final_train_acc(document.reference), 0)
+    if narrow:  # half a phone's width: the accuracy on a line of its own, in the narrow style's title size
+        ax.set_title(f"{choice.label}\ntrain {accuracy}")
+    else:
+        ax.set_title(f"{choice.label} · train {accuracy}", fontsize=7.5)
 
 
 def final_train_acc(run: RunRecord) -> float:

@@ -176,9 +176,10 @@ class PosterShelf:
         return cached[1]
 
     def files(self) -> dict[str, bytes]:
-        """``posters/<slug>.svg`` and ``.png`` of every poster the page asked for."""
-        return {path: content for poster in self.drawn.values()
-                for path, content in ((poster.path("svg"), poster.svg), (poster.path("png"), poster.png))}
+        """``posters/<slug>.svg`` and ``.png`` of every poster the page asked for, and a narrow variant's SVG."""
+        files = {path: content for poster in self.drawn.values()
+                 for path, content in ((poster.path("svg"), poster.svg), (poster.path("png"), poster.png))}
+        return files | {p.narrow.path("svg"): p.narrow.svg for p in self.drawn.values() if p.narrow is not None}
 
 
 def page_environment(templates_dir: Path) -> jinja2.Environment:
@@ -316,8 +317,9 @@ def render_site(options: RenderOptions, cache: RenderCache | None = None,
             write_site(options, files)
         except OSError as error:
             raise cannot_write(error, site.parent) from error
-    scripts, posters = (sum(name.startswith(folder) for name in files) for folder in ("figures/", "posters/"))
-    echo(f"rendered {site / 'index.html'} ({scripts} figure scripts, {posters // 2} posters)")
+    scripts = sum(name.startswith("figures/") for name in files)
+    posters = sum(name.startswith("posters/") and name.endswith(".png") for name in files)  # one PNG a poster
+    echo(f"rendered {site / 'index.html'} ({scripts} figure scripts, {posters} posters)")
     return site
 
 

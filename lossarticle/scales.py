@@ -3,7 +3,10 @@
 Maps are coloured by the logarithm of the loss, never rounded first. Each figure has its
 own scale (shared by its planes and views, so one colour is one loss within a
 figure) and there is one scale shared by every figure of the article, in which
-a nearly flat surface looks nearly flat.
+a nearly flat surface looks nearly flat. A figure's own scale is never narrower than
+MIN_FIGURE_DECADES: fitted to a map whose loss varies by 9 %, the grey ramp would paint
+that 9 % as a canyon. Such a figure also offers its ``local`` scale, fitted to its maps
+alone, for a reader who asks to see the small change stretched.
 """
 from __future__ import annotations
 
@@ -20,6 +23,9 @@ if TYPE_CHECKING:
 CLIP_DECADES = 3.0  # a figure's scale spans at most this many decades above its lowest loss
 SHARED_DECADES = 5.0  # the article-wide scale spans at most this many
 SMALL_RANGE = 0.25  # a map whose loss varies by less than this fraction of its lowest value says so in numbers
+# A figure's scale spans at least this (0.19 decades, a factor 1.56): a change of SMALL_RANGE fills at most half
+# its ramp.
+MIN_FIGURE_DECADES = 2 * math.log10(1 + SMALL_RANGE)
 MIN_TICKS = 3
 
 
@@ -61,13 +67,42 @@ def scale_over(losses: Iterable[np.ndarray], decades: float) -> Scale:
         high = min(float(finite.max()), low + decades)
         if high <= low:  # a constant map: give it a sliver of range so the mapper is defined
             high = low + 1e-6
+    return scale_between(low, high)
+
+
+def scale_between(low: float, high: float) -> Scale:
+    """The scale from 10**low to 10**high, with its labelled ticks."""
     ticks = colour_ticks(10 ** low, 10 ** high)
     return Scale(low, high, tuple(value for value, _ in ticks), tuple(label for _, label in ticks))
 
 
-def figure_scale(losses: Sequence[np.ndarray]) -> Scale:
-    """One figure's scale, shared by its planes and views."""
+def widened(scale: Scale, decades: float) -> Scale:
+    """``scale``, or one ``decades`` wide centred on it where it is narrower: the map's values keep the middle
+    of the ramp, so a nearly flat map looks like mid-grey with faint relief rather than a canyon."""
+    if scale.high - scale.low >= decades:
+        return scale
+    middle = (scale.low + scale.high) / 2
+    return scale_between(middle - decades / 2, middle + decades / 2)
+
+
+def local_scale(losses: Sequence[np.ndarray]) -> Scale:
+    """A figure's scale fitted to its maps alone, however little they vary: the reader's choice, never the default."""
     return scale_over(losses, CLIP_DECADES)
+
+
+def figure_scale(losses: Sequence[np.ndarray]) -> Scale:
+    """One figure's default scale, shared by its planes and views: its maps' range, at least MIN_FIGURE_DECADES."""
+    return widened(local_scale(losses), MIN_FIGURE_DECADES)
+
+
+def ramp_share(loss: np.ndarray, scale: Scale) -> float:
+    """How much of ``scale``'s ramp a map's finite losses span (0 to 1): 1 paints its change from end to end."""
+    logs = log_loss(loss)
+    finite = logs[np.isfinite(logs)]
+    if finite.size == 0:
+        return 0.0
+    low, high = max(float(finite.min()), scale.low), min(float(finite.max()), scale.high)
+    return max(0.0, high - low) / (scale.high - scale.low)
 
 
 def shared_scale(losses: Iterable[np.ndarray]) -> Scale:
@@ -140,4 +175,15 @@ def range_note(loss: np.ndarray) -> str:
 
 def figure_scale_of(document: ExperimentFile) -> Scale:
     """The colour scale of one figure: every view of every plane, so one colour is one loss throughout."""
-    return figure_scale([view.surface.loss for plane in document.planes for view in plane.views])
+    return figure_scale(figure_losses(document))
+
+
+def local_scale_of(document: ExperimentFile) -> Scale | None:
+    """The figure's scale stretched over its own maps, where that differs from its default; else None."""
+    local = local_scale(figure_losses(document))
+    return None if local == figure_scale_of(document) else local
+
+
+def figure_losses(document: ExperimentFile) -> list[np.ndarray]:
+    """The loss grid of every view of every plane of a figure."""
+    return [view.surface.loss for plane in document.planes for view in plane.views]

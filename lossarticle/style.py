@@ -23,7 +23,7 @@ FONT = "Helvetica, Arial, sans-serif"
 INK, MUTED, RULE = "#222222", "#666666", "#e4e4e4"
 LANDSCAPE_PALETTE = tuple(f"#{v:02x}{v:02x}{min(v + 6, 255):02x}" for v in np.linspace(250, 70, 128).astype(int))
 PLANE_TITLES = {"pca": "PCA of the path", "random": "Random directions", "init-final": "Initial → final"}
-GAP_TITLE, DISTANCE_TITLE = "Loss: recorded vs. read off the plane", "Distance from the plane"
+STRIP_TITLES = {"gap": "loss recorded vs. read off the plane", "distance": "distance from the plane"}
 
 
 def rounded(values: Iterable[float], digits: int = SIGNIFICANT) -> list[float | None]:
@@ -110,6 +110,15 @@ def epoch_range(runs: Sequence[RunRecord]) -> tuple[float, float]:
     return 0.0, float(max(run.epochs for run in runs)) or 1.0
 
 
-def focus_title(text: str, runs: Sequence[RunRecord]) -> str:
+def focus_title(text: str, runs: Sequence[RunRecord], index: int = 0) -> str:
     """A panel title that names the focused run when there are several (the page rewrites it)."""
-    return f"{text} ({runs[0].name})" if len(runs) > 1 else text
+    return f"{text} ({runs[index].name})" if len(runs) > 1 else text
+
+
+def strip_title(kind: str, method: str, runs: Sequence[RunRecord], index: int = 0) -> str:
+    """A gap or distance strip's title, "PCA of the path (sgd):⏎distance from the plane": three planes' strips
+    look alike, and on a phone they sit in one column, so each names its plane (and the focused run)."""
+    if kind not in STRIP_TITLES:
+        raise ValueError(f"unknown strip {kind!r} (known: {', '.join(STRIP_TITLES)})")
+    # Two lines, the run on the first: one would be clipped in a phone's 300-pixel strip (Bokeh does not wrap).
+    return f"{focus_title(plane_title(method), runs, index)}:\n{STRIP_TITLES[kind]}"

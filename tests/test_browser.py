@@ -27,10 +27,11 @@ from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, servin
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FIGURES = ["tiny", "explorer", "tiny-opt"]  # in page order, as TINY_ARTICLE places them
 PICTURES = [*FIGURES, "spiral", "overview", "seeds"]  # every figure of the page: the live ones, then the static ones
-POSTER = "#fig-{} > img"  # a figure's poster (lossarticle/posters.py)
+POSTER = "#fig-{0} > img, #fig-{0} > picture > img"  # a figure's poster (lossarticle/posters.py)
 # Each poster's load state, by figure id; evaluate() runs in Playwright's own world, so it works without JS too.
-POSTER_STATES = ("() => Object.fromEntries([...document.querySelectorAll('figure > img')].map(i => "
-                 "[i.closest('figure').id.slice(4), {loaded: i.complete && i.naturalWidth > 0, src: i.src}]))")
+POSTER_STATES = ("() => Object.fromEntries([...document.querySelectorAll('figure > img, figure > picture > img')]"
+                 ".map(i => [i.closest('figure').id.slice(4), "
+                 "{loaded: i.complete && i.naturalWidth > 0, src: i.src}]))")
 # Listen for CSP violations before any page script runs.
 WATCH_CSP = "window.__csp = []; document.addEventListener('securitypolicyviolation', " \
             "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
@@ -590,7 +591,9 @@ def test_overlays_stay_aligned_with_the_plots_after_a_resize_and_at_375px(visit,
     seen = []
     for width, name in ((1280, "tiny-1280"), (375, "tiny-1280-to-375"), (1280, "tiny-375-to-1280")):
         page.page.set_viewport_size({"width": width, "height": 900})
-        # Bokeh lays the plots out again and repaints; the page's layers follow each repaint.
+        # Bokeh lays the plots out again and repaints; the page's layers follow each repaint. The plots first: the
+        # resize can leave them far off screen (la-far, not rendered), where no observer sees a panel inside them.
+        page.scroll_to("#fig-tiny-plots", "tiny")
         page.scroll_to("#fig-tiny-plots-landscape-pca", "tiny")
         point = current_point(page, site, "tiny")
         assert near(point["rgba"], "#D55E00"), (width, point)
@@ -847,7 +850,7 @@ def pdf_pages(pdf: bytes) -> int:
 
 def wait_for_posters(page: Page, timeout_s: float = 20) -> dict[str, dict[str, Any]]:
     """Each poster's state once every one has loaded (expect() polls from here: it works without JavaScript)."""
-    for poster in page.locator("figure > img").all():
+    for poster in page.locator("figure > img, figure > picture > img").all():
         expect(poster).to_have_js_property("complete", True, timeout=1000 * timeout_s)
         expect(poster).not_to_have_js_property("naturalWidth", 0, timeout=1000 * timeout_s)  # not a broken image
     return page.evaluate(POSTER_STATES)
@@ -977,3 +980,71 @@ def test_maps_in_true_proportions_draw_a_unit_as_long_across_as_up_at_every_widt
             assert page.errors == []
     print("\n".join(measured))
     assert not unequal, "\n".join(unequal)
+
+
+# ---------------------------------------------------------------- strips beside their maps, type a phone can read
+
+# Every panel's box in page coordinates, by panel key.
+PANEL_BOXES = """(plots) => Object.fromEntries([...document.getElementById(plots).querySelectorAll('.la-panel')]
+  .map((el) => { const box = el.getBoundingClientRect();
+    return [el.id.slice(plots.length + 1), {left: box.left, right: box.right, top: box.top + scrollY,
+                                            bottom: box.bottom + scrollY}]; }))"""
+STRIP_TITLES = """(key) => Object.fromEntries(['gap-pca', 'distance-pca']
+  .map((panel) => [panel, lossarticle.panel(key, panel).model.title.text]))"""
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_each_plane_s_strips_sit_right_under_its_landscape(visit, width) -> None:
+    """Issue 16, finding 7: at 375 px the directions figure's strips sat about 2,000 px below their maps."""
+    page = visit(width=width, reduced_motion=True, fragment="#fig-explorer?net=tiny-dirs")
+    page.wait_until("window.lossarticle.state('explorer').slug === 'tiny-dirs'", 20)
+    page.ready("explorer")
+    for plots, planes in (("explorer-plots", ("random", "init-final", "pca")), ("fig-tiny-plots", ("pca",))):
+        if plots == "fig-tiny-plots":
+            page.ready("tiny")
+        boxes = page.page.evaluate(PANEL_BOXES, plots)
+        for plane in planes:
+            landscape, gap, distance = (boxes[f"{kind}-{plane}"] for kind in ("landscape", "gap", "distance"))
+            if plots == "explorer-plots" or width == 375:  # in the map's column, right under it
+                assert 0 <= gap["top"] - landscape["bottom"] <= 40, (width, plots, plane, landscape, gap)
+                assert gap["left"] == pytest.approx(landscape["left"], abs=1), (width, plots, plane)
+            else:  # one plane on a desktop: in the column beside the map, level with it
+                assert gap["left"] >= landscape["right"] and abs(gap["top"] - landscape["top"]) <= 40, (plots, gap)
+            assert 0 <= distance["top"] - gap["bottom"] <= 40, (width, plots, plane, gap, distance)
+    assert page.errors == []
+
+
+def test_each_strip_title_names_its_plane_and_the_run_after_a_run_change(visit) -> None:
+    page = visit(reduced_motion=True)
+    page.ready("tiny-opt")
+    assert page.page.evaluate(STRIP_TITLES, "tiny-opt") == {
+        "gap-pca": "PCA of the path (adam):\nloss recorded vs. read off the plane",
+        "distance-pca": "PCA of the path (adam):\ndistance from the plane"}
+    page.page.locator("#fig-tiny-opt .la-run").select_option("1")
+    page.wait_until("window.lossarticle.state('tiny-opt').run === 'sgd'")
+    assert page.page.evaluate(STRIP_TITLES, "tiny-opt") == {
+        "gap-pca": "PCA of the path (sgd):\nloss recorded vs. read off the plane",
+        "distance-pca": "PCA of the path (sgd):\ndistance from the plane"}
+    assert page.errors == []
+
+
+SVG_FONT = re.compile(r"font(?:-size)?:\s*([\d.]+)px")
+SVG_VIEWBOX = re.compile(r'viewBox="0 0 ([\d.]+) ([\d.]+)"')
+
+
+@pytest.mark.parametrize("slug", ["spiral", "overview", "seeds"])
+def test_static_figures_set_no_text_under_10_css_pixels_at_375px(visit, slug) -> None:
+    """Issue 16, finding 9: the wide pictures scaled to a phone's column set their labels at about 4 px."""
+    page = visit(width=375, reduced_motion=True)
+    poster = page.page.locator(POSTER.format(slug))
+    poster.scroll_into_view_if_needed()
+    expect(poster).to_have_js_property("complete", True, timeout=20_000)
+    source = poster.evaluate("i => i.currentSrc")
+    svg = page.page.request.get(source).text()
+    sizes = [float(size) for size in SVG_FONT.findall(svg)]
+    view_width = float(SVG_VIEWBOX.search(svg)[1])
+    shown = poster.bounding_box()["width"]
+    smallest = min(sizes) * shown / view_width
+    assert sizes and smallest >= 10, f"{slug}: {source} at {shown:.0f} px sets text at {smallest:.1f} CSS px"
+    assert page.page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page.errors == []

@@ -159,16 +159,35 @@ def arm_split(document: ExperimentFile, dataset: DatasetFile) -> float:
 
 
 def scales_as_described(docs: Data) -> bool:
-    """Each figure's colour scale starts at its lowest loss and spans at most three decades; the article's, five."""
+    """Each figure's colour scale starts at its lowest loss and spans at most three decades, or, where its maps
+    span less than a factor 1.56, spans exactly that factor centred on them; the article's spans at most five."""
     def lowest_and_top(losses: list[np.ndarray], decades: float) -> tuple[float, float]:
         finite = np.concatenate([np.log10(z[np.isfinite(z) & (z > 0)].astype(np.float64)) for z in losses])
-        return float(finite.min()), float(min(finite.max(), finite.min() + decades))
+        low, high = float(finite.min()), float(min(finite.max(), finite.min() + decades))
+        if decades == 3 and high - low < math.log10(1.5625):
+            middle = (low + high) / 2
+            low, high = middle - math.log10(1.5625) / 2, middle + math.log10(1.5625) / 2
+        return low, high
 
     every = [v.surface.loss for d in docs.values() for p in d.planes for v in p.views]
     pairs = [(scales.figure_scale(m), lowest_and_top(m, 3)) for m in
              ([v.surface.loss for p in d.planes for v in p.views] for d in docs.values())]
     pairs.append((scales.shared_scale(every), lowest_and_top(every, 5)))
     return all(abs(scale.low - low) < 1e-9 and abs(scale.high - high) < 1e-9 for scale, (low, high) in pairs)
+
+
+def small_changes_fill_half_a_ramp_at_most(docs: Data) -> str | None:
+    """Every map whose loss varies by less than 25 %, on its figure's default scale (the live figure's and the
+    poster's), spans at most half the grey ramp; a figure so widened lets the reader stretch it over its own."""
+    for slug, document in docs.items():
+        scale, local = scales.figure_scale_of(document), scales.local_scale_of(document)
+        for loss in scales.figure_losses(document):
+            if scales.relative_range(loss) < 0.25 and scales.ramp_share(loss, scale) > 0.5 + 1e-9:
+                return f"{slug}: a {100 * scales.relative_range(loss):.1f} % change fills " \
+                       f"{100 * scales.ramp_share(loss, scale):.0f} % of the ramp"
+        if scale != scales.local_scale(scales.figure_losses(document)) and local is None:
+            return f"{slug}: a widened figure offers no scale stretched over its own maps"
+    return None
 
 
 # ---------------------------------------------------------------- the claims
@@ -308,6 +327,8 @@ CLAIMS: list[Claim] = [
                               < 0.05 * (shared_scale(data.docs).high - shared_scale(data.docs).low)
                               and scales.range_note(data.docs["mlp-d20-w5"].plane("pca").views[0].surface.loss) != "",
                               "20 × 5's map spans 5 % of the article-wide scale or more, or carries no note")),
+    Claim("07-stuck.md", "never spreads a change of less than 25 % over more than half of its grey ramp",
+          lambda data: small_changes_fill_half_a_ramp_at_most(data.docs)),
     Claim("07-stuck.md", "most of them lying on ln 3 too",
           lambda data: unless(s(data.docs, "mlp-d20-w5").seeds.stuck > s(data.docs, "mlp-d20-w5").seeds.count / 2,
                               "fewer than half of 20 × 5's initializations are stuck")),
@@ -359,6 +380,8 @@ CLAIMS: list[Claim] = [
     Claim("13-appendix.md", "a figure's scale spans at most three decades",
           lambda data: unless(scales_as_described(data.docs),
                               "a scale does not start at its lowest loss, or spans more than three (five) decades")),
+    Claim("13-appendix.md", "so that a change of less than 25 % fills at most half of it",
+          lambda data: small_changes_fill_half_a_ramp_at_most(data.docs)),
     Claim("13-appendix.md", "fewer for the wide networks whose training costs the most",
           lambda data: unless(all(d.config.seeds < 100 for d in data.docs.values() if d.config.width == 100),
                               "a wide network has 100 initializations")),

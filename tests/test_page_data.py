@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import gzip
 import json
 import os
@@ -244,18 +245,21 @@ def test_layout_follows_the_planes_in_the_registry_order(dataset) -> None:
     assert [cell["panels"][0]["key"] for cell in spec["layout"][0]["cells"]] == [f"landscape-{m}" for m in planes]
     columns = {row["columns"] for row in spec["layout"]}
     assert columns == {3}  # every strip sits in its plane's column
-    assert [[p["key"] for p in cell["panels"]] for cell in spec["layout"][2]["cells"]] == [[f"gap-{m}"] for m in planes]
-    assert [cell["panels"][0]["plane"] for cell in spec["layout"][2]["cells"]] == list(planes)
+    assert [[p["key"] for p in cell["panels"]] for cell in spec["layout"][0]["cells"]] == [
+        [f"landscape-{m}", f"gap-{m}", f"distance-{m}"] for m in planes]
+    assert [{p["plane"] for p in cell["panels"]} for cell in spec["layout"][0]["cells"]] == [{m} for m in planes]
 
 
 @pytest.mark.parametrize("planes", [("pca",), ("random", "init-final", "pca")])
-def test_a_phone_reads_the_moving_panels_first_and_the_figure_is_interactive_with_them(planes, dataset) -> None:
+def test_a_phone_reads_each_landscape_with_its_strips_and_the_figure_is_interactive_with_them(planes,
+                                                                                                dataset) -> None:
     rows = figure_layout.layout_rows(planes)
     order = [key for row in rows for cell in row["cells"] for key in cell["keys"]]  # one column, top to bottom
-    moving = {"regions", "loss", "accuracy", *(f"landscape-{m}" for m in planes)}
-    assert set(order[:len(moving)]) == moving
-    assert set(order[:1 + len(planes)]) == {"regions", *(f"landscape-{m}" for m in planes)}
-    assert all(k.split("-")[0] in ("gap", "distance") for k in order[len(moving):])
+    for plane in planes:
+        at = order.index(f"landscape-{plane}")
+        assert order[at + 1:at + 3] == [f"gap-{plane}", f"distance-{plane}"], order
+    assert sorted(order) == sorted({"regions", "loss", "accuracy", *(f"{kind}-{m}" for m in planes
+                                                                     for kind in ("landscape", "gap", "distance"))})
     first = figure_layout.first_panels(planes)
     assert set(first) == {"regions", f"landscape-{planes[0]}"} and set(first) <= set(order)
     spec = spec_of(script(dataset, experiment=synthetic_experiment(planes=planes)))
@@ -381,3 +385,48 @@ def test_packed_losses_come_back_within_half_a_step(decades: float) -> None:
     step = decades / (packing.OVERFLOW_CODE - 1)  # in decades
     assert np.all(np.abs(np.log10(back[finite]) - np.log10(loss[finite].astype(np.float64))) <= step / 2 + 1e-12)
     assert np.isinf(back[2, 3])
+
+
+def test_each_strip_names_its_plane_and_the_page_gets_the_title_of_every_run(dataset) -> None:
+    """Issue 16, finding 7: the directions figure's six strips all carried the same two titles."""
+    planes = ("random", "init-final", "pca")
+    experiment = synthetic_experiment(planes=planes, runs=(Run("adam"), Run("sgd", "sgd", 0.1)))
+    runs = (synthetic_run("adam", EPOCHS, planes), synthetic_run("sgd", EPOCHS, planes))
+    spec = spec_of(script(dataset, runs=runs, experiment=experiment))
+    texts = {node["attributes"]["name"]: node["attributes"].get("text") for item in spec["items"].values()
+             for node in walk(item) if isinstance(node.get("attributes"), dict)
+             and str(node["attributes"].get("name", "")).startswith(("gap-title-", "distance-title-"))}
+    titles = spec["titles"]
+    assert titles["gap"]["pca"] == ["PCA of the path (adam):\nloss recorded vs. read off the plane",
+                                    "PCA of the path (sgd):\nloss recorded vs. read off the plane"]
+    for kind in ("gap", "distance"):
+        for plane in planes:
+            assert all(t.startswith(style.plane_title(plane) + " (") for t in titles[kind][plane])
+            assert texts[f"{kind}-title-{plane}"] == titles[kind][plane][0]  # the page's first title is the panel's
+    assert len({t for kind in titles.values() for plane in kind.values() for t in plane}) == 2 * 3 * 2
+    single = spec_of(script(dataset))
+    assert single["titles"]["distance"]["pca"] == ["PCA of the path:\ndistance from the plane"]
+
+
+def flattened(document: Any, spread: float) -> Any:
+    """``document`` with every map rescaled to vary by ``spread`` of its lowest loss, which is ln 3."""
+    def view(v: Any) -> Any:
+        z = v.surface.loss.astype(np.float64)
+        loss = (1.0986 * (1 + spread * (z - z.min()) / np.ptp(z))).astype(np.float32)
+        return dataclasses.replace(v, surface=dataclasses.replace(v.surface, loss=loss))
+    return dataclasses.replace(document, planes=tuple(dataclasses.replace(p, views=tuple(view(v) for v in p.views))
+                                                      for p in document.planes))
+
+
+def test_a_nearly_flat_figure_opens_on_a_scale_that_keeps_it_flat_and_offers_its_own(dataset) -> None:
+    """Issue 16, finding 8: by default a 9.2 % change filled the whole grey ramp, flagged only in small text."""
+    flat = flattened(synthetic_document(), 0.092)
+    spec = spec_of(page_data.figure_script(flat, dataset, 5000, SHARED))
+    figure, local = (np.log10([spec["scales"][k]["low"], spec["scales"][k]["high"]]) for k in ("figure", "local"))
+    assert np.log10(1.092) / np.ptp(figure) <= 0.5 and np.log10(1.092) / np.ptp(local) == pytest.approx(1, rel=1e-3)
+    names = {node.get("name") for node in walk(spec["items"]["landscape-pca"])}
+    assert {"contours-pca-true-figure", "contours-pca-true-local", "contours-pca-true-shared"} <= names
+    assert figure_context.figure_context(flat).local_scale
+    steep = flattened(synthetic_document(), 3.0)
+    assert "local" not in spec_of(page_data.figure_script(steep, dataset, 5000, SHARED))["scales"]
+    assert not figure_context.figure_context(steep).local_scale

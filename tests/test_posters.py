@@ -241,8 +241,10 @@ def test_every_figure_holds_its_poster_in_the_html_before_any_script_runs(page) 
         if "la-plots" in figure:
             assert figure.index("<img") < figure.index("la-plots")  # outside the box the script replaces
     assert "Download the data (JSON)</a> <span class=\"la-download la-poster-links\">or the picture:" in html
+    narrow = [f"{slug}-narrow.svg" for slug in ("overview", "seeds", "spiral")]  # a phone's, of the static ones
     assert sorted(p.name for p in (site / "posters").iterdir()) == sorted(
-        f"{slug}.{ext}" for slug in ("overview", "seeds", "spiral", "tiny", "tiny-opt") for ext in ("png", "svg"))
+        [f"{slug}.{ext}" for slug in ("overview", "seeds", "spiral", "tiny", "tiny-opt") for ext in ("png", "svg")]
+        + narrow)
 
 
 def test_static_figures_are_a_picture_and_a_caption_without_script(page) -> None:
@@ -325,3 +327,18 @@ def test_every_map_in_true_proportions_draws_a_unit_as_long_across_as_up(planes)
         across, up = width / (right - left), height / (top - bottom)  # inches per unit
         # One pixel of the PNG (the coarser file) over the box: what rounding to pixels could cost.
         assert across / up == pytest.approx(1, abs=1 / (posters.PNG_DPI * min(width, height))), ax.get_title("left")
+
+
+def test_static_figures_offer_a_phone_a_narrow_picture_with_type_it_can_read(page) -> None:
+    """Issue 16, finding 9: scaled to a phone's column, the wide pictures set 7-pt labels at about 4 px."""
+    site, html = page
+    for slug in ("spiral", "overview", "seeds"):
+        figure = figures_of(html)[slug]
+        source = re.search(r'<picture><source media="\(max-width: (\d+)px\)" srcset="posters/([a-z-]+)\.svg" '
+                           r'width="(\d+)" height="(\d+)"><img class="la-static-picture"', figure)
+        assert source and source[2] == f"{slug}-narrow" and int(source[1]) >= 375, (slug, figure[:400])
+        svg = (site / "posters" / f"{slug}-narrow.svg").read_text()
+        view_width = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg)[1])
+        sizes = [float(size) for size in re.findall(r"font(?:-size)?:\s*([\d.]+)px", svg)]
+        # Laid out at its own width, or at most 10 % narrower (a 375 px screen's column), no text under 10 px.
+        assert sizes and min(sizes) * 0.9 * int(source[3]) / view_width >= 10, (slug, min(sizes))

@@ -1,9 +1,10 @@
 /* address.js: what the reader sees, as a link. The address holds it,
- * #fig-<slug>?epoch=120&run=sgd&view=stretched&scale=shared (the explorer adds net=<slug>), rewritten as the
- * reader moves, applied on load and on back/forward; each figure's copy link button puts it on the clipboard.
+ * #fig-<slug>?epoch=120&run=sgd&view=stretched&scale=shared (or scale=local; the explorer adds net=<slug>),
+ * rewritten as the reader moves, applied on load and on back/forward; each figure's copy link button puts it on the
+ * clipboard.
  * Only this file knows the parameters' names.
  *
- * Uses a player's state (player.js: epoch, scene, stretched, shared, network) and restore(wanted).
+ * Uses a player's state (player.js: epoch, scene, stretched, shared, local, network) and restore(wanted).
  */
 
 // The address is rewritten once the reader has settled for ADDRESS_SETTLE_MS, and at most every ADDRESS_MAX_MS
@@ -27,7 +28,8 @@ const address = {
   read(params) {
     const epoch = params.get("epoch");
     return { network: params.get("net"), run: params.get("run"), stretched: params.get("view") === "stretched",
-      shared: params.get("scale") === "shared", epoch: /^\d+$/.test(epoch || "") ? Number(epoch) : null };
+      shared: params.get("scale") === "shared", local: params.get("scale") === "local",
+      epoch: /^\d+$/.test(epoch || "") ? Number(epoch) : null };
   },
 
   // What the reader sees, as parameters (defaults left out, but the epoch).
@@ -38,6 +40,7 @@ const address = {
     if (scene && scene.named) params.set("run", scene.focusedRun.name);
     if (player.stretched) params.set("view", "stretched");
     if (player.shared) params.set("scale", "shared");
+    else if (player.local && scene && scene.localScale) params.set("scale", "local");
     return params;
   },
 

@@ -21,6 +21,7 @@ class Player {
     this.runSelect = find(".la-run");
     this.stretchButton = find(".la-stretch");
     this.sharedButton = find(".la-shared");
+    this.localButton = find(".la-local");
     this.speedSelect = find(".la-speed");
     this.loopButton = find(".la-loop");
     this.copyButton = find(".la-copy");
@@ -47,6 +48,7 @@ class Player {
   get looping() { return pressed(this.loopButton); }
   get stretched() { return pressed(this.stretchButton); }  // the landscapes' stretched view, if the figure has one
   get shared() { return pressed(this.sharedButton); }  // the article's colour scale, not the figure's
+  get local() { return pressed(this.localButton); }  // a nearly flat figure's colours stretched over its maps
   get network() { return null; }  // the network shown, where there is a choice (explorer.js)
 
   wire() {
@@ -63,10 +65,15 @@ class Player {
         moved();
       });
     }
-    for (const button of [this.stretchButton, this.sharedButton]) {
+    const scaleButtons = [this.sharedButton, this.localButton];
+    for (const button of [this.stretchButton, ...scaleButtons]) {
       if (!button) continue;
       button.addEventListener("click", () => {
         button.setAttribute("aria-pressed", String(button.getAttribute("aria-pressed") !== "true"));
+        // One colour scale at a time: choosing the article's or the stretched one lets go of the other.
+        if (pressed(button) && scaleButtons.includes(button)) {
+          for (const other of scaleButtons) if (other && other !== button) other.setAttribute("aria-pressed", "false");
+        }
         this.applyLandscape();
         moved();
       });
@@ -84,7 +91,8 @@ class Player {
   // The proportions and colour scale the reader chose, applied to whatever figure is shown.
   applyLandscape() {
     if (!this.scene) return;
-    this.scene.setLandscape(this.stretched ? "stretched" : "true", this.shared ? "shared" : "figure");
+    const scale = this.shared ? "shared" : this.local && this.scene.localScale ? "local" : "figure";
+    this.scene.setLandscape(this.stretched ? "stretched" : "true", scale);
   }
 
   // The one way a figure gets its data: every failure, from fetching the script to building the scene, ends up
@@ -149,6 +157,7 @@ class Player {
       if (control) control.disabled = !ready;
     }
     if (this.stretchButton) this.stretchButton.disabled = !(ready && this.scene && this.scene.stretchable);
+    if (this.localButton) this.localButton.disabled = !(ready && this.scene && this.scene.localScale);
   }
 
   request(epoch) {
@@ -194,6 +203,9 @@ class Player {
       this.stretchButton.setAttribute("aria-pressed", String(wanted.stretched && this.scene.stretchable));
     }
     if (this.sharedButton) this.sharedButton.setAttribute("aria-pressed", String(wanted.shared));
+    if (this.localButton) {
+      this.localButton.setAttribute("aria-pressed", String(wanted.local && !wanted.shared && this.scene.localScale));
+    }
     this.applyLandscape();
     this.show(wanted.epoch !== null && wanted.epoch <= this.maxEpoch ? wanted.epoch : this.maxEpoch);
   }

@@ -23,7 +23,7 @@ class Scene {
     this.landscapes = [];  // panels of kind "landscape"
     this.strips = [];  // panels of kind "gap" and "distance": they show the focused run
     this.viewName = null;  // the landscapes' view ("true" proportions or "stretched"); null before the first choice
-    this.scaleKey = null;  // the landscapes' colour scale ("figure" or "shared")
+    this.scaleKey = null;  // the landscapes' colour scale ("figure", "shared" or "local")
   }
 
   get stretchable() {
@@ -31,6 +31,9 @@ class Scene {
   }
 
   get focusedRun() { return this.runs[this.focus]; }
+
+  // A nearly flat figure's scale fitted to its maps alone, which the reader may ask for (scales.py).
+  get localScale() { return "local" in this.spec.scales; }
 
   // Panels just embedded: fill them, draw on them, show them what the figure shows.
   adopt(panels) {
@@ -93,7 +96,7 @@ class Scene {
     } else {
       models.distance.data = { x, y: path.distance };
     }
-    if (this.named) models.title.text = this.spec.titles[panel.kind] + " (" + run.name + ")";
+    models.title.text = this.spec.titles[panel.kind][panel.plane][this.focus];  // names the plane and the run
   }
 
   addMarker(panel) {
