@@ -88,7 +88,7 @@ class SurfaceConfig:
     random_extent: float = 1.0  # random planes span ±this (filter-normalized units), as Li et al. draw them
     stretch_min: float = 1.5  # a plane also gets a stretched view when its path is this much longer one way
     region_resolution: int = 100  # input-space grid points per axis for decision regions
-    region_frames: int = 60  # snapshots shown in the article; first and last always included
+    region_frames: int = 60  # snapshots shown in the article, at most; where they go: surface.frame_epochs
 
     def __post_init__(self) -> None:
         _require(isinstance(self.resolution, int) and self.resolution >= MIN_GRID,

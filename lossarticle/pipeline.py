@@ -18,7 +18,7 @@ from lossarticle.directions import Plane, make_plane
 from lossarticle.errors import ConfigError
 from lossarticle.models import Architecture, architecture, init_params
 from lossarticle.project import Projection, project_path
-from lossarticle.surface import (Regions, Segment, View, chunk_size, decision_regions, frame_indices, input_axes,
+from lossarticle.surface import (Regions, Segment, View, chunk_size, decision_regions, frame_epochs, input_axes,
                                  loss_grid, losses_at, matmul_flops, segment_losses, stretch_of, view_axes)
 from lossarticle.train import SeedStats, Trajectory, train_ensemble, training_flops
 
@@ -149,9 +149,9 @@ def compute_experiment(experiment: Experiment, data: Dataset, device: torch.devi
 
 def run_regions(experiment: Experiment, arch: Architecture, trajectory: Trajectory, data: Dataset,
                 device: torch.device) -> Regions:
-    """Decision regions at the frames the article shows."""
+    """Decision regions at the frames the article shows: where the run's training curves say they change."""
     config = experiment.surface
-    frames = frame_indices(trajectory.epochs, config.region_frames)
+    frames = frame_epochs(trajectory.train_acc, trajectory.train_loss, config.region_frames)
     x_axis, y_axis = input_axes(data, config.region_resolution)
     return decision_regions(arch, trajectory.thetas, frames, x_axis, y_axis, device=device)
 

@@ -40,7 +40,7 @@ from lossarticle.errors import CacheError
 
 #: Bumped whenever the meaning or layout of an exported file changes; part of
 #: every cache key, so old files are recomputed rather than misread.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # 5: region frames where the regions change (surface.frame_epochs), not evenly spaced
 
 DATASET_FILE = "spiral.json"
 INDEX_FILE = "index.json"

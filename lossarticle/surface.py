@@ -5,6 +5,7 @@ Grids follow the ``np.meshgrid(x, y)`` / Bokeh ``image()`` convention:
 """
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -163,9 +164,41 @@ def loss_grid(arch: Architecture, plane: Plane, x_axis: np.ndarray, y_axis: np.n
     return Surface(x_axis, y_axis, loss, acc)
 
 
-def frame_indices(epochs: int, count: int) -> np.ndarray:
-    """About ``count`` evenly spaced snapshot indices, first and last included, no repeats."""
-    return np.unique(np.round(np.linspace(0, epochs, min(count, epochs + 1))).astype(np.int64))
+def region_change(train_acc: np.ndarray, train_loss: np.ndarray) -> np.ndarray:
+    """How much the decision regions move in each epoch, as the run's training curves tell it: (E,) for E + 1 rows.
+
+    Half is |Δ accuracy| + |Δ ln loss|, as a share of its total: a spike or a jump in accuracy, where the
+    regions are redrawn, gets frames, a settled stretch few. Half is the epoch's share of ln(1 + epoch): the
+    first epochs, each a large share of the training so far, are never left bare, whatever the curves do.
+    Each half sums to 1, so the measure does not depend on how far the loss falls.
+    """
+    log_loss = np.log(np.maximum(np.asarray(train_loss, np.float64), np.finfo(np.float32).tiny))
+    curves = np.abs(np.diff(np.asarray(train_acc, np.float64))) + np.abs(np.diff(log_loss))
+    curves = np.where(np.isfinite(curves), curves, 0.0)  # a diverged run's rows stop before it; kept safe anyway
+    clock = np.diff(np.log1p(np.arange(len(log_loss), dtype=np.float64)))
+    return (curves / curves.sum() if curves.sum() > 0 else curves) + clock / clock.sum()
+
+
+def frame_epochs(train_acc: np.ndarray, train_loss: np.ndarray, count: int) -> np.ndarray:
+    """The epochs whose decision regions are stored: at most ``count``, ascending, first and last included.
+
+    The page shows the latest frame at or before the slider's epoch, so a frame is worth most where the
+    regions change. Each frame after the first and last splits the gap between chosen frames that holds
+    the most change (:func:`region_change`; the earlier gap on a tie) at the epoch where half of that
+    change is done: frames crowd into the early epochs and around jumps, each gap holds about the same
+    change, and a one-epoch jump gets a frame at the epoch it lands on.
+    """
+    epochs = len(train_acc) - 1
+    if count >= epochs + 1:
+        return np.arange(epochs + 1, dtype=np.int64)
+    done = np.concatenate([[0.0], np.cumsum(region_change(train_acc, train_loss))])  # change up to each epoch
+    frames = [0, epochs]
+    while len(frames) < count:  # some gap is still wider than one epoch: fewer frames than epochs + 1
+        gaps = [(start, end) for start, end in zip(frames, frames[1:]) if end - start > 1]
+        start, end = max(gaps, key=lambda gap: done[gap[1]] - done[gap[0]])  # max keeps the first of equals
+        half = int(np.searchsorted(done, (done[start] + done[end]) / 2))
+        bisect.insort(frames, min(max(half, start + 1), end - 1))
+    return np.array(frames, dtype=np.int64)
 
 
 def input_axes(data: Dataset, resolution: int, margin: float = 0.1) -> tuple[np.ndarray, np.ndarray]:

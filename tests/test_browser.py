@@ -1047,4 +1047,35 @@ def test_static_figures_set_no_text_under_10_css_pixels_at_375px(visit, slug) ->
     smallest = min(sizes) * shown / view_width
     assert sizes and smallest >= 10, f"{slug}: {source} at {shown:.0f} px sets text at {smallest:.1f} CSS px"
     assert page.page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+# ---------------------------------------------------------------- the regions say which epoch they show (issue 16)
+
+def test_the_regions_are_labelled_with_the_epoch_of_the_frame_drawn(visit, site) -> None:
+    # The page draws the latest stored frame at or before the slider's epoch; its label says that frame's epoch,
+    # the pixels are that frame's, and the label sits in the title row, above the frame, at every width.
+    spec = figure_spec(site, "tiny")
+    frames, bits = spec["runs"][0]["frames"], spec["confidence_bits"]
+    page = visit(reduced_motion=True)
+    page.ready("tiny")
+    label = page.page.locator("#fig-tiny-plots-regions .la-frame-epoch")
+    lagging = 0
+    for epoch in range(spec["max_epoch"] + 1):
+        page.page.locator("#fig-tiny-epoch").fill(str(epoch))
+        page.at_epoch("tiny", epoch)
+        shown = max(f for f in frames if f <= epoch)
+        lagging += shown != epoch
+        assert label.inner_text() == f"epoch {shown}", epoch
+        pixels, codes = page.page.evaluate(REGIONS, "tiny")["pixels"], region_codes(spec, 0, shown)
+        h, w = codes.shape
+        drawn = [class_of_pixel(pixels[4 * i:4 * i + 4], spec["classes"])[0] for i in range(h * w)]
+        assert drawn == [int(codes[h - 1 - i // w, i % w]) >> bits for i in range(h * w)], epoch
+    assert lagging > 0, f"every epoch has its own frame ({frames}): no lag to label"
+    for width in (1280, 375):
+        page.page.set_viewport_size({"width": width, "height": 900})
+        page.scroll_to("#fig-tiny-plots-regions", "tiny")
+        left, top, frame_width, _ = page.page.evaluate(REGIONS, "tiny")["frame"]
+        box, panel = label.bounding_box(), page.page.locator("#fig-tiny-plots-regions").bounding_box()
+        assert box["y"] >= panel["y"] and box["y"] + box["height"] <= top + 0.5, (width, box, top)
+        assert box["x"] + box["width"] == pytest.approx(left + frame_width, abs=1), (width, box)
     assert page.errors == []

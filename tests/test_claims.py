@@ -260,6 +260,10 @@ CLAIMS: list[Claim] = [
           lambda data: unless(max(straight_borders(data.docs["mlp-d1-w5"], f)
                                   for f in range(len(data.docs["mlp-d1-w5"].reference.regions.frames))) <= FEW_LINES,
                               f"at some frame the borders need more than {FEW_LINES} straight lines")),
+    Claim("05-width.md", "Drag the slider slowly through the early epochs",
+          lambda data: unless(frames_until_fit(data.docs["mlp-d1-w100"]) >= 20,
+                              "the regions of 1 × 100 have fewer than 20 frames up to the epoch it reaches 90 % "
+                              "training accuracy: dragging through the early epochs shows few of them")),
     # 06-depth
     Claim("06-depth.md", "Ten layers of 20 first sit on a plateau",
           lambda data: unless(s(data.docs, "mlp-d10-w20").drop_epoch >= 15
@@ -438,6 +442,12 @@ def closest_and_farthest(summary: ExperimentSummary) -> bool:
     drawn = {r: math.hypot(*summary.runs[r].end_point["pca"]) for r in others}
     off = {r: summary.runs[r].end_distance["pca"] for r in others}
     return min(drawn, key=drawn.get) == "rmsprop" and max(off, key=off.get) == "rmsprop"
+
+
+def frames_until_fit(document: ExperimentFile) -> int:
+    """Region frames of the drawn run up to its fit: the first epoch with 90 % training accuracy, as the prose says."""
+    fit = summarize(document).epochs_to_90
+    return 0 if fit is None else int(np.sum(document.reference.regions.frames <= fit))
 
 
 def sum_squared_distance(document: ExperimentFile, method: str) -> float:

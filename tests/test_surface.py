@@ -10,7 +10,7 @@ from lossarticle.directions import make_plane
 from lossarticle.models import architecture, cross_entropy, forward
 from lossarticle.pipeline import compute_experiment, train_runs
 from lossarticle.configs import SurfaceConfig
-from lossarticle.surface import (decision_regions, evaluate_grid, frame_indices, input_axes, loss_grid, stretch_of,
+from lossarticle.surface import (decision_regions, evaluate_grid, frame_epochs, input_axes, loss_grid, stretch_of,
                                  view_axes,
                                  symmetric_axis)
 from tests.tiny import tiny
@@ -87,10 +87,39 @@ def test_symmetric_axis_has_its_middle_exactly_at_zero() -> None:
         np.testing.assert_array_equal(axis, -axis[::-1])
 
 
-def test_frame_indices_keep_first_and_last() -> None:
-    frames = frame_indices(400, 60)
-    assert frames[0] == 0 and frames[-1] == 400 and len(frames) == 60
-    assert frame_indices(3, 60).tolist() == [0, 1, 2, 3]
+def shown_lag(acc: np.ndarray, frames: np.ndarray) -> float:
+    """The largest accuracy difference between an epoch and the frame the page shows at it (the latest not after)."""
+    shown = frames[np.searchsorted(frames, np.arange(len(acc)), side="right") - 1]
+    return float(np.abs(acc - acc[shown]).max())
+
+
+def test_frame_epochs_crowd_where_the_accuracy_rises_and_early() -> None:
+    epoch = np.arange(401)
+    rise = 1 / (1 + np.exp(-(epoch - 200) / 3))  # 33 % to 95 % over about 20 epochs around epoch 200
+    acc, loss = 1 / 3 + (0.95 - 1 / 3) * rise, np.log(3) - (np.log(3) - 0.2) * rise
+    frames = frame_epochs(acc, loss, 30)
+    assert frames[0] == 0 and frames[-1] == 400 and len(frames) == 30
+    assert np.all(np.diff(frames) > 0)  # ascending, no repeats
+    assert np.sum((frames >= 190) & (frames <= 210)) >= 10 and np.sum((frames >= 250) & (frames < 400)) == 0
+    assert frames[:3].tolist() == [0, 1, 2]  # the first epochs, whatever the curves do
+    evenly = np.round(np.linspace(0, 400, 30)).astype(np.int64)
+    assert shown_lag(acc, frames) < 0.1 < 0.4 < shown_lag(acc, evenly)
+
+
+def test_frame_epochs_show_a_one_epoch_jump_from_the_epoch_it_lands() -> None:
+    # Issue 16: at 10 × 20 epoch 259 the readout said 97.6 % while the regions showed epoch 258's 56 %.
+    acc = np.where(np.arange(401) < 259, 0.56, 0.976)
+    frames = frame_epochs(acc, np.ones(401), 30)
+    assert {258, 259} <= set(frames.tolist()) and shown_lag(acc, frames) == 0.0
+
+
+def test_frame_epochs_are_log_spaced_on_flat_curves_and_every_epoch_when_few() -> None:
+    frames = frame_epochs(np.full(401, 0.5), np.ones(401), 30)
+    assert frames[:8].tolist() == list(range(8)) and frames[-1] == 400 and len(frames) == 30
+    steps = (np.log1p(frames[1:]) - np.log1p(frames[:-1]))[frames[:-1] >= 20]  # past rounding to whole epochs:
+    assert steps.max() < 1.5 * steps.min()  # about equal steps of ln(1 + epoch)
+    assert frame_epochs(np.full(4, 0.5), np.ones(4), 60).tolist() == [0, 1, 2, 3]
+    assert frame_epochs(np.full(401, 0.5), np.ones(401), 2).tolist() == [0, 400]
 
 
 def test_decision_regions_match_per_point_argmax(tiny_data) -> None:

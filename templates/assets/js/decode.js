@@ -45,7 +45,7 @@ function prepareRun(raw, spec) {
     name: raw.name, colour: raw.colour, dash: DASHES[raw.dash] || [], epochs: raw.epochs, diverged: raw.diverged,
     loss: series(raw.loss), trainAcc: series(raw.train_acc), valAcc: series(raw.val_acc),
     trainPct: percent(raw.train_acc), valPct: percent(raw.val_acc),
-    frameAt, codes: bokeh.gunzipBase64(raw.regions), paths,
+    frames: raw.frames, frameAt, codes: bokeh.gunzipBase64(raw.regions), paths,  // frames: each one's epoch
   };
 }
 

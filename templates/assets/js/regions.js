@@ -36,13 +36,23 @@ class RegionLayer {
     this.ctx = this.canvas.getContext("2d");
     this.image = new ImageData(w, h);
     this.pixels = new Uint32Array(this.image.data.buffer);
-    this.placement = new Placement(panel.plotView, ({ bbox }) => cover(this.canvas, bbox));
+    // The epoch of the frame on show, at the right end of the title row: the page shows the latest stored frame
+    // at or before the slider's epoch, and the reader sees when it lags. HTML, like the epoch markers.
+    this.label = document.createElement("div");
+    this.label.className = "la-frame-epoch";
+    this.label.setAttribute("aria-hidden", "true");  // the readout says the epoch
+    panel.el.appendChild(this.label);
+    this.placement = new Placement(panel.plotView, ({ bbox }) => {
+      cover(this.canvas, bbox);
+      Object.assign(this.label.style, { left: bbox.right + "px", top: bbox.top + "px" });
+    });
     bokeh.onRepaint(panel.plotView, () => this.placement.update());
     this.placement.update();
   }
 
-  // Frame ``frame`` of a run's packed codes.
-  show(codes, frame) {
+  // Frame ``frame`` of a run's packed codes, the regions at ``epoch``.
+  show(codes, frame, epoch) {
+    this.label.textContent = "epoch " + epoch;
     const { w, h, pixels, lut } = this;
     for (let iy = 0, j = frame * h * w; iy < h; iy++) {
       for (let ix = 0, o = (h - 1 - iy) * w; ix < w; ix++, j++, o++) pixels[o] = lut[codes[j]];

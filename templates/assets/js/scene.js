@@ -161,7 +161,7 @@ class Scene {
     const run = this.focusedRun, frame = run.frameAt[this.epoch];
     if (!this.regions || frame === this.frame) return;
     this.frame = frame;
-    this.regions.show(run.codes, frame);
+    this.regions.show(run.codes, frame, run.frames[frame]);
   }
 
   readout() {
