@@ -99,21 +99,22 @@ def test_every_run_step_passes_shellcheck(tmp_path) -> None:
 
 # ---------------------------------------------------------------- a broken workflow fails
 
-def test_an_unknown_key_under_a_job_fails_the_schema_check(tmp_path) -> None:
-    broken = broken_copy(tmp_path, "  build:\n    runs-on: ubuntu-latest\n",
-                         "  build:\n    runs-on: ubuntu-latest\n    timeout: 30\n")
-    result = schema_check(broken)
-    assert result.returncode == 1
-    assert "$.jobs.build: Additional properties are not allowed ('timeout' was unexpected)" in result.stdout
+# An unknown key under a job, and a misspelt key of a step. Only a step's own keys are checked: inputs under
+# `with:` are free-form to the schema (`paths:` passes).
+BROKEN_KEYS = [
+    ("  build:\n    runs-on: ubuntu-latest\n", "  build:\n    runs-on: ubuntu-latest\n    timeout: 30\n",
+     "$.jobs.build: Additional properties are not allowed ('timeout' was unexpected)"),
+    ("        with:\n          path: site/data\n", "        wiht:\n          path: site/data\n",
+     "$.jobs.build.steps[4]: Additional properties are not allowed ('wiht' was unexpected)"),
+]
 
 
-def test_a_misspelt_step_key_fails_the_schema_check(tmp_path) -> None:
-    # Only the step's own keys are checked: inputs under `with:` are free-form to the schema (`paths:` passes).
-    broken = broken_copy(tmp_path, "        with:\n          path: site/data\n",
-                         "        wiht:\n          path: site/data\n")
-    result = schema_check(broken)
+@pytest.mark.parametrize("text, broken_text, report", BROKEN_KEYS, ids=["unknown-job-key", "misspelt-step-key"])
+def test_a_key_the_schema_does_not_know_fails_the_schema_check(tmp_path, text: str, broken_text: str,
+                                                               report: str) -> None:
+    result = schema_check(broken_copy(tmp_path, text, broken_text))
     assert result.returncode == 1
-    assert "$.jobs.build.steps[4]: Additional properties are not allowed ('wiht' was unexpected)" in result.stdout
+    assert report in result.stdout
 
 
 def test_an_unquoted_variable_fails_shellcheck(tmp_path) -> None:
