@@ -160,9 +160,6 @@ def regions_plot(axes: AxesRecord, dataset: DatasetFile) -> Any:
 
 # ---------------------------------------------------------------- landscapes
 
-SCALES = ("figure", "shared")  # the landscape's colour scale: this figure's own, or the article's
-
-
 def landscape_plot(plane: PlaneRecord, scales: dict[str, Scale]) -> Any:
     """The loss on one plane on a log colour scale, every view and scale ready for the page to switch.
 
