@@ -22,8 +22,8 @@ import bokeh
 import jinja2
 from markupsafe import Markup
 
-from lossarticle.citation import cite
 from lossarticle.atomic import write_atomic
+from lossarticle.citation import cite
 from lossarticle.configs import EXPERIMENTS, Experiment
 from lossarticle.content import (EXPLORER, OVERVIEW, SEEDS, SPIRAL, STATIC_FIGURES, Article, FigureRef,
                                  number_figures, parse_article, read_sources)
