@@ -36,17 +36,32 @@ class TrainOptions:
     progress: bool = True  # show a progress bar per experiment
 
 
-def stale_reason(path: Path, experiment: Experiment, force: bool) -> str | None:
-    """Why ``path`` must be recomputed, or None when it decodes in full and was made from ``experiment``."""
+def stale_reason(path: Path, experiment: Experiment, force: bool, drawn: int | None = None) -> str | None:
+    """Why ``path`` must be recomputed, or None when it decodes in full and was made from ``experiment``
+    (and, for a twin, draws the initialization ``drawn`` its twin draws now)."""
     if force:
         return "--force"
     if not path.exists():
         return "not built yet"
     try:
-        read_experiment(path, experiment)
+        document = read_experiment(path, experiment)
     except CacheError as error:
         return error.message
+    if drawn is not None and document.seeds.drawn != drawn:
+        return f"draws initialization {document.seeds.drawn}, but {experiment.drawn_from} now draws {drawn}"
     return None
+
+
+def twin_drawn(experiment: Experiment, options: TrainOptions) -> int | None:
+    """The initialization ``experiment.drawn_from`` draws, read from its current file (None: no twin)."""
+    if not experiment.drawn_from:
+        return None
+    twin = experiment_by_slug(experiment.drawn_from, options.registry)
+    try:
+        return read_experiment(experiment_path(options.data_dir, twin.slug), twin).seeds.drawn
+    except CacheError as error:
+        raise ConfigError(f"{experiment.slug} draws the initialization {twin.slug} draws, but {error.message}; "
+                          f"train {twin.slug} first") from error
 
 
 def train_experiments(options: TrainOptions, echo: Callable[[str], None] = print) -> list[ExperimentResult]:
@@ -75,7 +90,8 @@ def compute_stale(options: TrainOptions, wanted: set[str], device: torch.device,
         if wanted and experiment.slug not in wanted:
             continue
         path = experiment_path(options.data_dir, experiment.slug)
-        reason = stale_reason(path, experiment, options.force)
+        drawn = twin_drawn(experiment, options)
+        reason = stale_reason(path, experiment, options.force, drawn)
         if reason is None:
             echo(f"{experiment.slug}: cached, up to date")
             continue
@@ -83,7 +99,7 @@ def compute_stale(options: TrainOptions, wanted: set[str], device: torch.device,
             echo(f"{experiment.slug}: recomputing: {reason}")
         with tqdm(total=stage_count(experiment), desc=experiment.slug, unit="stage", leave=False,
                   disable=not options.progress) as bar:
-            result = compute_experiment(experiment, data, device, advance=lambda stage: bar.update(1))
+            result = compute_experiment(experiment, data, device, advance=lambda stage: bar.update(1), drawn=drawn)
         write_atomic(path, to_json(experiment_record(result)))
         echo(f"{experiment.slug}: trained {result.timings.train_s:.1f}s, surfaces {result.timings.surface_s:.1f}s"
              f" on {device.type}")

@@ -120,6 +120,8 @@ class Experiment:
     seed: int = 0  # seeds initial weights and random directions
     seeds: int = 1  # initializations trained together; seed s draws θ₀ from seed + s (s = 0 is the drawn one)
     explorer: bool = False  # offered in the article's explorer (the depth x width grid and the baseline)
+    drawn_from: str = ""  # slug of an earlier experiment with the same θ₀ whose drawn initialization this
+    #                       one draws too ("": its own median, measures.drawn_member); for the skip twin
     data: DataConfig = field(default_factory=DataConfig)
     surface: SurfaceConfig = field(default_factory=SurfaceConfig)
 
@@ -171,12 +173,24 @@ def grid_mlp(depth: int, width: int, epochs: int, seeds: int) -> Experiment:
 
 
 def check_unique(experiments: tuple[Experiment, ...]) -> tuple[Experiment, ...]:
-    """Refuse a registry in which two experiments share a slug (their files would collide)."""
-    seen: set[str] = set()
+    """Refuse a registry in which two experiments share a slug (their files would collide), or whose
+    ``drawn_from`` names no earlier experiment that starts from the same initial weights."""
+    seen: dict[str, Experiment] = {}
     for experiment in experiments:
         _require(experiment.slug not in seen, "slug", experiment.slug, "duplicated slug in the registry")
-        seen.add(experiment.slug)
+        if experiment.drawn_from:
+            twin = seen.get(experiment.drawn_from)
+            _require(twin is not None, f"{experiment.slug}.drawn_from", experiment.drawn_from,
+                     "must name an experiment listed before it")
+            _require(same_initial_weights(twin, experiment), f"{experiment.slug}.drawn_from",
+                     experiment.drawn_from, "must start from the same initial weights (depth, width, seed, seeds)")
+        seen[experiment.slug] = experiment
     return experiments
+
+
+def same_initial_weights(a: Experiment, b: Experiment) -> bool:
+    """Whether two experiments draw the same θ₀ seed by seed (``pipeline.initial_weights``)."""
+    return (a.depth, a.width, a.seed, a.seeds) == (b.depth, b.width, b.seed, b.seeds)
 
 
 OPTIMIZER_RUNS = (
@@ -207,7 +221,7 @@ EXPERIMENTS: tuple[Experiment, ...] = check_unique((
                explorer=True),
     *(grid_mlp(depth, width, epochs, seeds) for depth, width, epochs, seeds in GRID),
     mlp(20, 5, epochs=400, seeds=100),
-    mlp(20, 5, epochs=400, seeds=100, skip=True),
+    mlp(20, 5, epochs=400, seeds=100, skip=True, drawn_from="mlp-d20-w5"),
     Experiment(slug="optimizers", title="2 hidden layers × 20 neurons, four optimizers", depth=2, width=20,
                epochs=400, runs=OPTIMIZER_RUNS),
     Experiment(slug="directions", title="2 hidden layers × 20 neurons, three planes", depth=2, width=20,

@@ -37,7 +37,8 @@ from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from lossarticle.errors import ContentError
-from lossarticle.summaries import ExperimentSummary, num, pct, thousands
+from lossarticle.numbers import num, ordinal, pct, thousands
+from lossarticle.summaries import ExperimentSummary
 
 SOURCE_NAME = re.compile(r"^\d\d-[a-z0-9-]+\.md$")
 EXPLORER = "explorer"
@@ -71,6 +72,8 @@ class FigureRef:
     slug: str
     number: int
     where: str  # "file:line" of its opening ``:::``
+    earlier: tuple[str, ...] = field(default=(), compare=False)  # the figures placed before it (the explorer
+    #                                                             opens on a network not among them)
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,7 @@ def number_containers(found: list[tuple[Token, str]], known: tuple[str, ...]) ->
         if slug in seen:
             raise ContentError(f"{where}: duplicated figure '{slug}' (first placed at {seen[slug]})")
         seen[slug] = where
-        figures.append(FigureRef(slug, len(figures) + 1, where))
+        figures.append(FigureRef(slug, len(figures) + 1, where, tuple(seen)[:-1]))
         token.meta["figure"] = figures[-1]
     return figures
 
@@ -214,7 +217,7 @@ def prose_environment() -> SandboxedEnvironment:
     """
     environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
                                        keep_trailing_newline=True)
-    environment.filters.update(thousands=thousands, num=num, pct=pct)
+    environment.filters.update(thousands=thousands, num=num, pct=pct, ordinal=ordinal)
     return environment
 
 

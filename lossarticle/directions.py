@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.decomposition import TruncatedSVD
 
 from lossarticle.models import Architecture
+from lossarticle.numbers import pct
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,10 @@ def make_plane(method: str, paths: list[np.ndarray], arch: Architecture, rng: np
                                                     "random direction 2 (path too short)"), fallback=True)
     if method == "pca":
         d1, d2, ratio = pca_directions(np.concatenate(paths), origin)
-        labels = (f"PC1 · {100 * ratio[0]:.1f} % of the path", f"PC2 · {100 * ratio[1]:.1f} % of the path")
+        # The share as the file stores it (6 decimals) and the prose prints it: 0.039499... would
+        # label 3.9 % an axis the prose, reading the stored 0.0395, calls 4.0 %.
+        stored = [round(float(share), 6) for share in ratio[:2]]  # as export.plane_record rounds it
+        labels = (f"PC1 · {pct(stored[0])} of the path", f"PC2 · {pct(stored[1])} of the path")
         return Plane(method, origin, d1, d2, ratio, labels)
     elif method == "random":
         d1 = random_direction(origin, arch, rng)

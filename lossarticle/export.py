@@ -51,9 +51,10 @@ def run_record(trajectory: Trajectory, result: ExperimentResult) -> RunRecord:
                   for p in result.planes)
     return RunRecord(name=run.name, optimizer=run.optimizer, lr=run.lr, momentum=run.momentum,
                      epochs=trajectory.epochs, diverged=trajectory.diverged,
-                     test_acc=round(float(result.seed_stats[run.name].final_test_acc[0]), 6),
-                     train_loss=trajectory.train_loss,
-                     train_acc=trajectory.train_acc, val_acc=trajectory.val_acc, paths=paths,
+                     test_acc=round(float(result.seed_stats[run.name].final_test_acc[result.drawn]), 6),
+                     train_loss=trajectory.train_loss, train_acc=trajectory.train_acc, val_acc=trajectory.val_acc,
+                     weight_norm=np.linalg.norm(trajectory.thetas.astype(np.float64), axis=1).astype(np.float32),
+                     paths=paths,
                      regions=RegionsRecord(regions.frames, regions.label, regions.confidence))
 
 
@@ -68,15 +69,15 @@ def experiment_record(result: ExperimentResult) -> ExperimentFile:
         planes=tuple(plane_record(p) for p in result.planes),
         runs=tuple(run_record(t, result) for t in result.trajectories),
         region_axes=AxesRecord(any_regions.x, any_regions.y),
-        seeds=seeds_record(result.seed_stats[experiment.reference.name]))
+        seeds=seeds_record(result.seed_stats[experiment.reference.name], result.drawn))
 
 
-def seeds_record(stats: SeedStats) -> SeedsRecord:
+def seeds_record(stats: SeedStats, drawn: int) -> SeedsRecord:
     """Every seed of one run, as the file keeps them."""
-    return SeedsRecord(count=stats.count, final_train_loss=stats.final_train_loss,
+    return SeedsRecord(count=stats.count, drawn=drawn, final_train_loss=stats.final_train_loss,
                        final_train_acc=stats.final_train_acc, final_val_acc=stats.final_val_acc,
-                       final_test_acc=stats.final_test_acc, train_loss=stats.train_loss, diverged=stats.diverged,
-                       first_dead_layer=stats.first_dead_layer)
+                       final_test_acc=stats.final_test_acc, train_loss=stats.train_loss, train_acc=stats.train_acc,
+                       diverged=stats.diverged, first_dead_layer=stats.first_dead_layer)
 
 
 def dataset_record(config: DataConfig, data: Dataset) -> DatasetFile:

@@ -13,9 +13,9 @@ from lossarticle import style
 from lossarticle.configs import Experiment
 from lossarticle.errors import ConfigError
 from lossarticle.figure_layout import layout_name
+from lossarticle.numbers import num, pct
 from lossarticle.scales import local_scale_of
 from lossarticle.schema import ExperimentFile, RunRecord
-from lossarticle.summaries import num, pct
 
 MAX_EXPLORER_WIDTHS = 6  # columns figures.css lays out
 
@@ -130,8 +130,14 @@ class ExplorerGrid:
 
     @property
     def choices(self) -> tuple[ExplorerChoice, ...]:
-        """Every choice in reading order: the first is shown first."""
+        """Every choice in reading order."""
         return self.singles + tuple(c for row in self.cells for c in row if c is not None)
+
+    def opening(self, shown: Sequence[str] = ()) -> ExplorerChoice:
+        """The network the explorer opens on: the first in reading order that no figure before it has
+        shown (a reader who scrolls down should meet something new), else the first."""
+        fresh = [c for c in self.choices if c.slug not in shown]
+        return (fresh or list(self.choices))[0]
 
 
 def explorer_grid(registry: Sequence[Experiment]) -> ExplorerGrid:

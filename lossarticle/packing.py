@@ -79,7 +79,7 @@ def float32_values(values: np.ndarray) -> list[float | None]:
     """Each float32 as the shortest decimal that reads back as it; non-finite become null.
 
     The readout rounds these to the prose's precision (3 significant digits, one decimal of a
-    percent) and must land where ``summaries.num`` and ``pct`` land on the same float32: a value
+    percent) and must land where ``numbers.num`` and ``pct`` land on the same float32: a value
     already rounded to 4 digits would be rounded twice, and 0.12351 would read 0.123, not 0.124.
     """
     return [float(np.format_float_positional(v, unique=True)) if np.isfinite(v) else None

@@ -30,6 +30,7 @@ from typing import Any
 from lossarticle import panels, style
 from lossarticle.figure_context import run_label
 from lossarticle.figure_layout import Panel, first_panels, layout_name, layout_rows, panel_key, spec_layout
+from lossarticle.measures import fit_epoch
 from lossarticle.packing import CONFIDENCE_BITS, canonical, encode_regions, float32_values, pack_loss
 from lossarticle.scales import Scale, figure_scale_of, local_scale_of, range_note
 from lossarticle.schema import DatasetFile, ExperimentFile, PlaneRecord, RunRecord
@@ -108,7 +109,8 @@ def run_data(run: RunRecord, index: int) -> dict[str, Any]:
         "name": run.name, "label": run_label(run), "colour": colour, "dash": dash,
         "epochs": run.epochs, "diverged": run.diverged,
         "loss": float32_values(run.train_loss), "train_acc": float32_values(run.train_acc),
-        "val_acc": float32_values(run.val_acc),
+        "val_acc": float32_values(run.val_acc), "weight_norm": float32_values(run.weight_norm),
+        "fit_epoch": fit_epoch(run.train_acc),  # first at FIT_ACCURACY: marked on the path
         "frames": [int(f) for f in run.regions.frames],
         "regions": encode_regions(run.regions.label, run.regions.confidence),
         "paths": {path.method: {"x": rounded(path.coords[:, 0]), "y": rounded(path.coords[:, 1]),

@@ -39,7 +39,7 @@ FRAME_LANDSCAPE = 250  # a landscape's frame height until the page makes it its 
 # frame is 238-283 px wide in a row of three at 1280 px and in a phone's one column (measured on the built site)
 HEIGHT_LANDSCAPE = FRAME_LANDSCAPE + 67  # the room the page keeps for it until embedded: axes and title took 67 px
 CURVE_LEFT = 44  # pixels left of every time axis: stacked curves line up epoch for epoch
-FAINT_SEEDS, FAINT_POINTS = 40, 80  # other initializations drawn behind the first, and epochs kept of each
+FAINT_SEEDS, FAINT_POINTS = 40, 80  # other initializations drawn behind the drawn one, and epochs kept of each
 GAP_DECADES = 3.0  # the recorded-vs-plane strip shows at most this many decades above its lowest loss
 
 
@@ -264,10 +264,11 @@ def loss_plot(runs: Sequence[RunRecord], seeds: SeedsRecord) -> Any:
 
 
 def faint_curves(seeds: SeedsRecord) -> dict[str, list[np.ndarray]]:
-    """The loss of initializations 1, 2, … (not the first, drawn in full), thinned for the page."""
+    """The loss of the first ``FAINT_SEEDS`` initializations but the drawn one (drawn in full), thinned for the page."""
     epochs = seeds.train_loss.shape[1]
     columns = np.unique(np.round(np.linspace(0, epochs - 1, min(FAINT_POINTS, epochs))).astype(np.int64))
-    rows = seeds.train_loss[1:FAINT_SEEDS + 1, columns]
+    others = [s for s in range(seeds.count) if s != seeds.drawn][:FAINT_SEEDS]
+    rows = seeds.train_loss[others][:, columns]
     x = columns.astype(np.float32)
     # Three digits: a faint curve needs no more. A null (non-finite) becomes NaN, which Bokeh draws as a gap.
     return {"xs": [x for _ in rows], "ys": [np.asarray(rounded(row, 3), np.float32) for row in rows]}

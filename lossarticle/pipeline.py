@@ -20,7 +20,8 @@ from lossarticle.models import Architecture, architecture, init_params
 from lossarticle.project import Projection, project_path
 from lossarticle.surface import (Regions, Segment, View, chunk_size, decision_regions, frame_epochs, input_axes,
                                  loss_grid, losses_at, matmul_flops, segment_losses, stretch_of, view_axes)
-from lossarticle.train import SeedStats, Trajectory, train_ensemble, training_flops
+from lossarticle.measures import drawn_member
+from lossarticle.train import Ensemble, SeedStats, Trajectory, train_ensemble, training_flops
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class ExperimentResult:
     trajectories: list[Trajectory]
     planes: list[PlaneResult]
     regions: dict[str, Regions]  # run name -> decision regions
-    seed_stats: dict[str, SeedStats]  # run name -> every seed's metrics (seed 0 is the trajectory above)
+    seed_stats: dict[str, SeedStats]  # run name -> every seed's metrics
+    drawn: int  # the initialization the trajectories above start from
     timings: Timings = field(compare=False)
 
 
@@ -76,8 +78,8 @@ def initial_weights(experiment: Experiment, arch: Architecture) -> torch.Tensor:
 
 
 def train_seeds(arch: Architecture, theta0: torch.Tensor, run: Run, data: Dataset, epochs: int,
-                device: torch.device) -> tuple[Trajectory, SeedStats]:
-    """Train one run from every row of ``theta0``: seed 0's path and every seed's metrics.
+                device: torch.device) -> Ensemble:
+    """Train one run from every row of ``theta0``: every seed's weights and metrics.
 
     Seeds go in equal groups of at most ``chunk_size`` networks, the surfaces' rule: about
     2 MiB of activations a layer on the CPU (96 networks of width 5, 24 of width 20, 4 of
@@ -87,16 +89,33 @@ def train_seeds(arch: Architecture, theta0: torch.Tensor, run: Run, data: Datase
     55-63 ms an epoch, 96 + 4 63-83). On a GPU one group holds all.
     """
     groups = -(-len(theta0) // chunk_size(arch, len(data.x_train), device))
-    trained = [train_ensemble(arch, part, run, data, epochs, device) for part in theta0.tensor_split(groups)]
-    return trained[0][0], SeedStats.concatenate([stats for _, stats in trained])
+    return Ensemble.concatenate([train_ensemble(arch, part, run, data, epochs, device)
+                                 for part in theta0.tensor_split(groups)])
 
 
-def train_runs(experiment: Experiment, arch: Architecture, data: Dataset,
-               device: torch.device) -> tuple[list[Trajectory], dict[str, SeedStats]]:
-    """Train every run's seeds from the same θ₀ per seed: seed 0's path and every seed's metrics."""
+@dataclass(frozen=True)
+class Trained:
+    """Every run of an experiment from every initialization, and the one the figures draw."""
+
+    trajectories: list[Trajectory]  # each run from the drawn initialization
+    seed_stats: dict[str, SeedStats]  # run name -> every seed's metrics
+    drawn: int  # the drawn initialization: measures.drawn_member of the reference run, or the twin's
+
+
+def train_runs(experiment: Experiment, arch: Architecture, data: Dataset, device: torch.device,
+               drawn: int | None = None) -> Trained:
+    """Train every run's seeds from the same θ₀ per seed, and draw each run from one of them.
+
+    ``drawn`` (a twin's choice, see ``Experiment.drawn_from``) overrides the experiment's own
+    median: the skip twin is drawn from the θ₀ its plain net is drawn from.
+    """
     theta0 = initial_weights(experiment, arch)
-    trained = [train_seeds(arch, theta0, run, data, experiment.epochs, device) for run in experiment.runs]
-    return [path for path, _ in trained], {run.name: stats for run, (_, stats) in zip(experiment.runs, trained)}
+    ensembles = [train_seeds(arch, theta0, run, data, experiment.epochs, device) for run in experiment.runs]
+    if drawn is None:
+        drawn = drawn_member(ensembles[0].stats.train_loss)
+    elif not 0 <= drawn < experiment.seeds:
+        raise ConfigError(f"{experiment.slug}: drawn initialization {drawn} is not one of its {experiment.seeds}")
+    return Trained([e.trajectory(drawn) for e in ensembles], {e.run.name: e.stats for e in ensembles}, drawn)
 
 
 def plane_result(method: str, experiment: Experiment, arch: Architecture, trajectories: list[Trajectory],
@@ -115,16 +134,18 @@ def plane_result(method: str, experiment: Experiment, arch: Architecture, trajec
     return PlaneResult(plane, views, projections, path_loss, segment)
 
 
-
-
-
 def compute_experiment(experiment: Experiment, data: Dataset, device: torch.device,
-                       advance: Callable[[str], None] = lambda stage: None) -> ExperimentResult:
-    """All arrays for one experiment; ``advance`` is called after each stage (progress bars)."""
+                       advance: Callable[[str], None] = lambda stage: None,
+                       drawn: int | None = None) -> ExperimentResult:
+    """All arrays for one experiment; ``advance`` is called after each stage (progress bars).
+
+    ``drawn``: the initialization to draw when a twin chose it (``train_runs``).
+    """
     arch = architecture(experiment, inputs=data.x_train.shape[1], classes=int(data.y_train.max()) + 1)
     check_memory(experiment, arch, len(data.x_train), available_bytes())
     start = time.perf_counter()
-    trajectories, seed_stats = train_runs(experiment, arch, data, device)
+    trained = train_runs(experiment, arch, data, device, drawn)
+    trajectories = trained.trajectories
     sync(device)
     train_s = time.perf_counter() - start
     advance("train")
@@ -143,8 +164,8 @@ def compute_experiment(experiment: Experiment, data: Dataset, device: torch.devi
     flops = matmul_flops(arch, len(data.x_train)) * grid_points
     model_epochs = len(experiment.runs) * experiment.seeds * experiment.epochs
     train_flops = len(experiment.runs) * experiment.seeds * training_flops(arch, data, experiment.epochs)
-    return ExperimentResult(experiment, arch, device.type, trajectories, planes, regions, seed_stats,
-                            Timings(train_s, surface_s, regions_s, flops, model_epochs, train_flops))
+    return ExperimentResult(experiment, arch, device.type, trajectories, planes, regions, trained.seed_stats,
+                            trained.drawn, Timings(train_s, surface_s, regions_s, flops, model_epochs, train_flops))
 
 
 def run_regions(experiment: Experiment, arch: Architecture, trajectory: Trajectory, data: Dataset,
@@ -164,19 +185,22 @@ def stage_count(experiment: Experiment) -> int:
 def memory_needs(experiment: Experiment, arch: Architecture, samples: int) -> dict[str, int]:
     """Bytes of the largest allocations of one experiment, by what they hold (an over- rather than underestimate).
 
-    Counted: the weight snapshots (device tensor, host copy, and the float64 path
-    PCA centres); training activations (forward and backward); the surface grid's
-    coordinates and values; the decision regions; the exported text (base64 and
-    the JSON tree, twice the array bytes each).
+    Counted: every seed's θ₀; every seed's weight snapshots (device tensor and host copy)
+    and the drawn run's float64 path PCA centres; every seed's per-epoch metrics; training
+    activations (forward and backward) of all seeds at once, the most a group can hold;
+    the surface grid's coordinates and values; the decision regions; the exported text
+    (base64 and the JSON tree, twice the array bytes each).
     """
-    runs, planes, config = len(experiment.runs), len(experiment.planes), experiment.surface
+    runs, planes, config, seeds = len(experiment.runs), len(experiment.planes), experiment.surface, experiment.seeds
     snapshots = runs * (experiment.epochs + 1) * arch.num_params
     grid = config.resolution ** 2 * planes * 2  # a true and a stretched view
     frames = min(config.region_frames, experiment.epochs + 1) * config.region_resolution ** 2 * runs
-    exported = 4 * runs * (experiment.epochs + 1) * (3 + 4 * planes) + 8 * grid + 2 * frames
+    exported = 4 * runs * (experiment.epochs + 1) * (3 + 4 * planes + 2 * seeds) + 8 * grid + 2 * frames
     return {
-        "weight snapshots": snapshots * (4 + 4 + 16),
-        "training activations": 3 * 4 * samples * sum(arch.sizes[1:]),
+        "initial weights": seeds * arch.num_params * 4,
+        "weight snapshots": snapshots * (seeds * (4 + 4) + 16),
+        "seed metrics": runs * seeds * (experiment.epochs + 1) * 3 * 4 * 2,
+        "training activations": 3 * 4 * samples * sum(arch.sizes[1:]) * seeds,
         "loss surface": grid * (16 + 8 + 8),
         "decision regions": frames * (2 + 12),
         "exported file": 4 * exported,

@@ -35,10 +35,11 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from lossarticle import style
 from lossarticle.figure_context import ExplorerChoice, ExplorerGrid, run_label
+from lossarticle.numbers import num, pct
 from lossarticle.packing import CONFIDENCE_BITS
 from lossarticle.scales import Scale, decade_ticks, figure_scale_of, log_loss, range_note
 from lossarticle.schema import DatasetFile, ExperimentFile, PlaneRecord, RunRecord
-from lossarticle.summaries import LN3, STUCK_TOLERANCE, num, pct, stuck_at_ln3
+from lossarticle.summaries import LN3, STUCK_TOLERANCE, stuck_at_ln3
 
 POSTER_DIR = "posters"  # beside index.html: posters/<slug>.svg and .png
 CSS_PX_PER_INCH = 96  # an SVG of W inches is W·72 pt, which a browser lays out as W·96 CSS pixels

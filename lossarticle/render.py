@@ -148,12 +148,10 @@ class PosterShelf:
         self.drawn: dict[str, Poster] = {}  # what this build publishes, in the order the page asked
 
     def __call__(self, slug: str) -> Poster:
-        """The poster of ``slug``: an experiment, SPIRAL, OVERVIEW, SEEDS, or EXPLORER (its first network's)."""
+        """The poster of ``slug``: an experiment, SPIRAL, OVERVIEW or SEEDS."""
         from lossarticle import posters
         from lossarticle.figure_context import explorer_grid
         data = data_dir_of(self.options.site_dir)
-        if slug == EXPLORER:
-            return self(explorer_grid(self.options.registry).choices[0].slug)
         if slug == SPIRAL:
             sources, draw = [], partial(posters.spiral_poster, self.dataset)
         elif slug == OVERVIEW:
@@ -175,6 +173,12 @@ class PosterShelf:
         self.drawn[slug] = cached[1]
         return cached[1]
 
+    def explorer_opening(self, article: Article) -> str:
+        """The network the article's explorer opens on (its poster is the explorer's)."""
+        from lossarticle.figure_context import explorer_grid
+        ref = next(f for f in article.figures if f.slug == EXPLORER)
+        return explorer_grid(self.options.registry).opening(ref.earlier).slug
+
     def files(self) -> dict[str, bytes]:
         """``posters/<slug>.svg`` and ``.png`` of every poster the page asked for, and a narrow variant's SVG."""
         files = {path: content for poster in self.drawn.values()
@@ -195,9 +199,11 @@ def figure_renderer(environment: jinja2.Environment, documents: dict[str, Experi
 
     def render(ref: FigureRef, caption_html: str) -> str:
         if ref.slug == EXPLORER:
+            grid = explorer_grid(registry)
+            opening = grid.opening(ref.earlier).slug
             return environment.get_template("explorer.html").render(
-                number=ref.number, caption_html=Markup(caption_html), grid=explorer_grid(registry),
-                poster=posters(EXPLORER))
+                number=ref.number, caption_html=Markup(caption_html), grid=grid, opening=opening,
+                poster=posters(opening))
         if ref.slug in STATIC_FIGURES:
             return environment.get_template("static_figure.html").render(
                 number=ref.number, caption_html=Markup(caption_html), slug=ref.slug, poster=posters(ref.slug))
@@ -225,7 +231,8 @@ def link_preview(article: Article, posters: PosterShelf, base_url: str | None) -
     figure's; None when the published address is unknown (relative og:image addresses are ignored by readers)."""
     if base_url is None or not article.figures:
         return None
-    poster = posters(article.meta.get("preview_figure") or article.figures[0].slug)
+    wanted = article.meta.get("preview_figure") or article.figures[0].slug
+    poster = posters(posters.explorer_opening(article) if wanted == EXPLORER else wanted)
     return LinkPreview(url=base_url, image=base_url + poster.path("png"), image_alt=poster.alt,
                        image_width=poster.png_width, image_height=poster.png_height)
 

@@ -40,7 +40,8 @@ from lossarticle.errors import CacheError
 
 #: Bumped whenever the meaning or layout of an exported file changes; part of
 #: every cache key, so old files are recomputed rather than misread.
-SCHEMA_VERSION = 5  # 5: region frames where the regions change (surface.frame_epochs), not evenly spaced
+SCHEMA_VERSION = 6  # 6: the drawn run is the median initialization (seeds.drawn), |θ| per epoch, seeds' accuracy
+#                    5: region frames where the regions change (surface.frame_epochs), not evenly spaced
 
 DATASET_FILE = "spiral.json"
 INDEX_FILE = "index.json"
@@ -145,6 +146,7 @@ class RunRecord:
     train_loss: np.ndarray = array("float32", "snapshots", low=0)
     train_acc: np.ndarray = array("float32", "snapshots", low=0, high=1)
     val_acc: np.ndarray = array("float32", "snapshots", low=0, high=1)
+    weight_norm: np.ndarray = array("float32", "snapshots", low=0)  # |θ|, Euclidean, over every weight and bias
     paths: tuple[PathRecord, ...]  # one per plane, in the planes' order
     regions: RegionsRecord
 
@@ -159,18 +161,21 @@ class RunRecord:
 
 @dataclass(frozen=True)
 class SeedsRecord:
-    """Every initialization of the experiment's first run, trained together; seed 0 is the run the figures draw.
+    """Every initialization of the experiment's first run, trained together; ``drawn`` is the one the figures draw.
 
     Seed s starts from PyTorch's default initialization drawn with seed ``config.seed + s``.
     A seed whose training diverged keeps its non-finite losses (NaN, inf).
     """
 
     count: int
+    drawn: int  # the seed the runs above start from: the median by late training loss (measures.drawn_member),
+    #             or, with config.drawn_from, the seed its twin draws
     final_train_loss: np.ndarray = array("float32", "seeds", finite=False, low=0)
     final_train_acc: np.ndarray = array("float32", "seeds", finite=False, low=0, high=1)
     final_val_acc: np.ndarray = array("float32", "seeds", finite=False, low=0, high=1)
     final_test_acc: np.ndarray = array("float32", "seeds", finite=False, low=0, high=1)
     train_loss: np.ndarray = array("float32", "seeds", "configured", finite=False, low=0)  # θ₀, then each epoch
+    train_acc: np.ndarray = array("float32", "seeds", "configured", finite=False, low=0, high=1)
     diverged: np.ndarray = array("bool", "seeds")
     first_dead_layer: np.ndarray = array("int32", "seeds", low=-1)  # at θ₀: first hidden layer off for every
     #                                                                 training input; -1 for none
@@ -490,6 +495,8 @@ def check_experiment(document: ExperimentFile, experiment: Experiment, where: st
         check_plane(plane, f"{where}.planes[{index}]")
     if document.seeds.count != experiment.seeds:
         raise CacheError(f"{where}.seeds.count: {document.seeds.count}, expected {experiment.seeds}")
+    if not 0 <= document.seeds.drawn < document.seeds.count:
+        raise CacheError(f"{where}.seeds.drawn: {document.seeds.drawn} is not one of its {document.seeds.count} seeds")
     if tuple(r.name for r in document.runs) != tuple(r.name for r in experiment.runs):
         raise CacheError(f"{where}.runs: {[r.name for r in document.runs]}, expected "
                          f"{[r.name for r in experiment.runs]}")

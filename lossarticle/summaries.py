@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from lossarticle.measures import FIT_ACCURACY, fit_epoch, late, rank_of
 from lossarticle.scales import relative_range
-from lossarticle.schema import ExperimentFile, PlaneRecord, RunRecord, SeedsRecord
+from lossarticle.schema import ExperimentFile, PlaneRecord, RunRecord, SeedsRecord, SurfaceRecord
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,19 @@ class PlaneSummary:
     reach: tuple[float, float]  # the path's largest |a| and |b|: how far from the centre it is drawn
     axis_lengths: tuple[float, float]  # weight-space length of one unit along each axis (equal)
     map_range: float  # (highest − lowest) / lowest loss of the true-proportion map: how much its colours span
+    centre_loss: float  # the true-proportion map's loss at its centre, the final weights
+    lowest_loss: float  # the map's lowest loss, and where it is: with cross-entropy on data a net can
+    lowest_point: tuple[float, float]  # separate, there is no finite minimum and the loss keeps falling outward
     bend: float  # largest distance of the projected path from its start→end chord, over the chord's length
     max_segment_distance: float | None  # init-final: largest distance of a snapshot from the segment θ₀→θ_final
     segment_rise: float | None  # init-final: largest rise of the loss along θ₀ → θ_final (0: no barrier)
     segment_start: float | None  # init-final: the loss at θ₀ and at θ_final, the segment's ends
     segment_end: float | None
+
+    @property
+    def centre_is_lowest(self) -> bool:
+        """Whether the final weights sit at the map's lowest point: the one case "minimum" is the word."""
+        return self.centre_loss <= self.lowest_loss
 
 
 @dataclass(frozen=True)
@@ -46,9 +56,11 @@ class RunSummary:
     epochs: int  # epochs actually run (fewer than configured when training diverged)
     diverged: bool
     initial_loss: float
-    final_loss: float
-    min_loss: float
+    final_loss: float  # at the last epoch; ``late_loss`` is the median of the last tenth (measures.late)
+    late_loss: float
+    min_loss: float  # the best: lowest at any epoch
     final_train_acc: float
+    late_train_acc: float
     final_val_acc: float
     final_test_acc: float  # on the 225 held-out test points, at the final weights
     epochs_to_90: int | None  # first epoch with training accuracy >= 90 %, None if never
@@ -57,6 +69,12 @@ class RunSummary:
     jump_epoch: int  # the epoch it peaks at
     end_distance: dict[str, float]  # plane -> distance of the final weights from it (0 for the first run)
     end_point: dict[str, tuple[float, float]]  # plane -> where the final weights are drawn on it
+    initial_norm: float  # |θ₀|
+    norm_at_90: float | None  # |θ| at epochs_to_90
+    final_norm: float  # |θ_final|
+    remaining_at_90: float | None  # |θ − θ_final| at epochs_to_90 over |θ₀ − θ_final|: the share of the
+    #                                whole displacement still ahead when the net already fits (needs a plane
+    #                                with orthogonal axes: see distance_to_final)
 
 
 @dataclass(frozen=True)
@@ -96,12 +114,17 @@ class SeedSummary:
     """How the experiment's initializations fared: counts the prose turns into rates."""
 
     count: int
-    stuck: int  # final training loss within STUCK_TOLERANCE of ln 3, the loss of predicting 1/3 everywhere
-    fit: int  # final training accuracy of at least 90 %
+    drawn: int  # the initialization the figures draw (SeedsRecord.drawn)
+    drawn_rank: int  # its place by late training loss, 1 = lowest (measures.rank_of)
+    stuck: int  # late training loss within STUCK_TOLERANCE of ln 3, the loss of predicting 1/3 everywhere
+    reached: int  # training accuracy of at least 90 % at some epoch (the "best" measure)
+    fit: int  # late training accuracy of at least 90 % (the "late" measure: it holds the fit at the end)
+    fit_last: int  # at least 90 % at the last epoch
     diverged: int
     dead_at_init: int  # a hidden layer whose ReLUs are all off for every training input at θ₀
     dead_and_stuck: int  # both of the above
-    dead_and_fit: int  # dead at θ₀ and still at least 90 % at the last epoch (skip connections route around it)
+    dead_and_fit: int  # dead at θ₀ and still fitting at the end, late measure (skip connections route around it)
+    median_late_loss: float
     median_final_loss: float
     median_val_acc: float
     median_test_acc: float
@@ -122,36 +145,71 @@ class SeedSummary:
         return self.dead_at_init / self.count
 
 
-def run_summary(run: RunRecord) -> RunSummary:
-    """Headline numbers of one run."""
-    reached = np.flatnonzero(run.train_acc >= 0.9)
+def run_summary(run: RunRecord, planes: tuple[PlaneRecord, ...] = ()) -> RunSummary:
+    """Headline numbers of one run (``planes``: the experiment's, for the distances along the path)."""
+    fitted = fit_epoch(run.train_acc)
     dropped = np.flatnonzero(run.train_loss < 0.9 * run.train_loss[0])
     rise = run.train_loss.astype(np.float64) - np.minimum.accumulate(run.train_loss.astype(np.float64))
     return RunSummary(name=run.name, optimizer=run.optimizer, lr=run.lr, momentum=run.momentum, epochs=run.epochs,
                       diverged=run.diverged, initial_loss=float(run.train_loss[0]),
-                      final_loss=float(run.train_loss[-1]), min_loss=float(run.train_loss.min()),
-                      final_train_acc=float(run.train_acc[-1]), final_val_acc=float(run.val_acc[-1]),
-                      final_test_acc=run.test_acc, epochs_to_90=int(reached[0]) if reached.size else None,
+                      final_loss=float(run.train_loss[-1]), late_loss=float(late(run.train_loss)[0]),
+                      min_loss=float(run.train_loss.min()), final_train_acc=float(run.train_acc[-1]),
+                      late_train_acc=float(late(run.train_acc)[0]), final_val_acc=float(run.val_acc[-1]),
+                      final_test_acc=run.test_acc, epochs_to_90=fitted,
                       drop_epoch=int(dropped[0]) if dropped.size else None, jump=float(rise.max()),
                       jump_epoch=int(rise.argmax()),
                       end_distance={p.method: float(p.distance[-1]) for p in run.paths},
-                      end_point={p.method: (float(p.coords[-1, 0]), float(p.coords[-1, 1])) for p in run.paths})
+                      end_point={p.method: (float(p.coords[-1, 0]), float(p.coords[-1, 1])) for p in run.paths},
+                      initial_norm=float(run.weight_norm[0]), final_norm=float(run.weight_norm[-1]),
+                      norm_at_90=None if fitted is None else float(run.weight_norm[fitted]),
+                      remaining_at_90=None if fitted is None else remaining_share(run, planes, fitted))
+
+
+def distance_to_final(run: RunRecord, plane: PlaneRecord) -> np.ndarray | None:
+    """|θᵢ − θ_final| of every snapshot, from its path on a plane centred on θ_final with orthogonal axes.
+
+    θᵢ − θ_final = a·d1 + b·d2 + r with r ⟂ both, so on a PCA or init→final plane (d1 ⟂ d2)
+    the length is √((a|d1|)² + (b|d2|)² + |r|²). A random plane's axes are only nearly orthogonal: None.
+    """
+    if plane.method not in ("pca", "init-final"):
+        return None
+    path = run.path(plane.method)
+    coords, distance = path.coords.astype(np.float64), path.distance.astype(np.float64)
+    return np.sqrt((coords[:, 0] * plane.axis_lengths[0]) ** 2 + (coords[:, 1] * plane.axis_lengths[1]) ** 2
+                   + distance ** 2)
+
+
+def remaining_share(run: RunRecord, planes: tuple[PlaneRecord, ...], epoch: int) -> float | None:
+    """The share of |θ₀ − θ_final| still ahead at ``epoch`` (None without a plane that measures it)."""
+    for plane in planes:
+        lengths = distance_to_final(run, plane)
+        if lengths is not None and lengths[0] > 0:
+            return float(lengths[epoch] / lengths[0])
+    return None
 
 
 def seed_summary(seeds: SeedsRecord) -> SeedSummary:
-    """Counts and medians over every initialization."""
-    loss = seeds.final_train_loss.astype(np.float64)
-    stuck = stuck_at_ln3(loss)
+    """Counts and medians over every initialization, each by the measure its field names (``measures``)."""
+    loss, late_loss = seeds.final_train_loss.astype(np.float64), late(seeds.train_loss)
+    stuck = stuck_at_ln3(late_loss)
+    fit = late(seeds.train_acc) >= FIT_ACCURACY
     dead = seeds.first_dead_layer >= 0
-    return SeedSummary(count=seeds.count, stuck=int(stuck.sum()), fit=int((seeds.final_train_acc >= 0.9).sum()),
+    return SeedSummary(count=seeds.count, drawn=seeds.drawn, drawn_rank=rank_of(seeds.drawn, seeds.train_loss),
+                       stuck=int(stuck.sum()), reached=int((np.nan_to_num(seeds.train_acc) >= FIT_ACCURACY)
+                                                           .any(axis=1).sum()),
+                       fit=int(fit.sum()), fit_last=int((seeds.final_train_acc >= FIT_ACCURACY).sum()),
                        diverged=int(seeds.diverged.sum()), dead_at_init=int(dead.sum()),
-                       dead_and_stuck=int((dead & stuck).sum()),
-                       dead_and_fit=int((dead & (seeds.final_train_acc >= 0.9)).sum()),
-                       median_final_loss=float(np.nanmedian(loss)),
-                       median_val_acc=float(np.nanmedian(seeds.final_val_acc)),
-                       median_test_acc=float(np.nanmedian(seeds.final_test_acc)),
+                       dead_and_stuck=int((dead & stuck).sum()), dead_and_fit=int((dead & fit).sum()),
+                       median_late_loss=nanmedian(late_loss), median_final_loss=nanmedian(loss),
+                       median_val_acc=nanmedian(seeds.final_val_acc), median_test_acc=nanmedian(seeds.final_test_acc),
                        min_val_acc=float(np.nanmin(seeds.final_val_acc)),
                        max_val_acc=float(np.nanmax(seeds.final_val_acc)))
+
+
+def nanmedian(values: np.ndarray) -> float:
+    """The median of the finite values; NaN (without numpy's warning) when every seed diverged."""
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if finite.size else float("nan")
 
 
 def plane_summary(plane: PlaneRecord, run: RunRecord) -> PlaneSummary:
@@ -167,12 +225,22 @@ def plane_summary(plane: PlaneRecord, run: RunRecord) -> PlaneSummary:
                         stretch=float(reach[0] / reach[1]) if reach[1] > 0 else float("inf"),
                         reach=(float(reach[0]), float(reach[1])), axis_lengths=plane.axis_lengths,
                         map_range=relative_range(plane.view("true").surface.loss),
+                        **lowest_ground(plane.view("true").surface),
                         bend=chord_bend(coords),
                         max_segment_distance=segment_distance(plane, path.coords, path.distance)
                         if segment is not None else None,
                         segment_rise=largest_rise(segment.loss) if segment is not None else None,
                         segment_start=float(segment.loss[0]) if segment is not None else None,
                         segment_end=float(segment.loss[-1]) if segment is not None else None)
+
+
+def lowest_ground(surface: SurfaceRecord) -> dict[str, Any]:
+    """The map's loss at its centre and its lowest point (a, b): "minimum" only where they coincide."""
+    loss = np.nan_to_num(surface.loss.astype(np.float64), nan=np.inf)
+    iy, ix = np.unravel_index(int(np.argmin(loss)), loss.shape)
+    centre = loss[int(np.argmin(np.abs(surface.y))), int(np.argmin(np.abs(surface.x)))]
+    return {"centre_loss": float(centre), "lowest_loss": float(loss[iy, ix]),
+            "lowest_point": (float(surface.x[ix]), float(surface.y[iy]))}
 
 
 def chord_bend(points: np.ndarray) -> float:
@@ -211,29 +279,9 @@ def summarize(document: ExperimentFile) -> ExperimentSummary:
     planes = {p.method: plane_summary(p, reference) for p in document.planes}
     pca = planes.get("pca")
     return ExperimentSummary(
-        **run_summary(reference).__dict__, slug=document.slug, title=document.title,
+        **run_summary(reference, document.planes).__dict__, slug=document.slug, title=document.title,
         params=document.architecture.num_params, resolution=config.surface.resolution, depth=config.depth,
         width=config.width, skip=config.skip,
         pc1=pca.explained[0] if pca and pca.explained else None,
         pc2=pca.explained[1] if pca and pca.explained else None,
-        runs={r.name: run_summary(r) for r in document.runs}, planes=planes, seeds=seed_summary(document.seeds))
-
-
-def pct(value: float, digits: int = 1) -> str:
-    """0.953 -> '95.3 %' (a thin no-break space before the sign, as in the figures)."""
-    return f"{100 * value:.{digits}f}\u202f%"
-
-
-def thousands(value: int) -> str:
-    """An integer with thousands separators: 91503 -> '91,503'."""
-    return f"{int(value):,}"
-
-
-def num(value: float, digits: int = 3) -> str:
-    """A number to ``digits`` significant digits, without scientific notation for readable sizes."""
-    if value == 0 or not np.isfinite(value):
-        return str(value)
-    magnitude = int(np.floor(np.log10(abs(value))))
-    if -5 <= magnitude < 6:
-        return f"{value:.{max(digits - 1 - magnitude, 0)}f}"
-    return f"{value:.{digits - 1}e}"
+        runs={r.name: run_summary(r, document.planes) for r in document.runs}, planes=planes, seeds=seed_summary(document.seeds))

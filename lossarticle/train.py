@@ -46,7 +46,7 @@ class Trajectory:
 class SeedStats:
     """Every member of an ensemble (one run of one experiment, one θ₀ per seed), epoch by epoch.
 
-    A diverged member keeps its non-finite values; only member 0's Trajectory is cut short.
+    A diverged member keeps its non-finite values; only its Trajectory is cut short.
     """
 
     train_loss: np.ndarray  # (G, E + 1) float32; row g is seed g's loss at θ₀ and after each epoch
@@ -169,6 +169,29 @@ def train(arch: Architecture, theta0: torch.Tensor, run: Run, data: Dataset, epo
 
 
 @dataclass(frozen=True)
+class Ensemble:
+    """One run trained from G initializations: every member's weights and metrics."""
+
+    run: Run
+    thetas: np.ndarray  # (E + 1, G, P) float32; [i, g] is member g's θ after i epochs
+    stats: SeedStats
+
+    def trajectory(self, member: int) -> Trajectory:
+        """Member ``member``'s path, cut where its loss or weights stop being finite."""
+        thetas, stats = self.thetas[:, member], self.stats
+        keep = finite_prefix(thetas, stats.train_loss[member])
+        return Trajectory(run=self.run, thetas=thetas[:keep], train_loss=stats.train_loss[member, :keep],
+                          train_acc=stats.train_acc[member, :keep], val_acc=stats.val_acc[member, :keep],
+                          diverged=keep < len(thetas))
+
+    @classmethod
+    def concatenate(cls, parts: list[Ensemble]) -> Ensemble:
+        """The members of ``parts``, in order, as one ensemble."""
+        return cls(parts[0].run, np.concatenate([p.thetas for p in parts], axis=1),
+                   SeedStats.concatenate([p.stats for p in parts]))
+
+
+@dataclass(frozen=True)
 class DeviceData:
     """The splits as device tensors."""
 
@@ -190,24 +213,25 @@ class Log:
     """Preallocated device tensors the epochs write into; the row is a device-side counter."""
 
     row: torch.Tensor  # (1,) int64: the row the next record writes (no host round trip to advance it)
-    snapshots: torch.Tensor  # (E + 1, P): member 0's weights only (the figures draw it)
+    snapshots: torch.Tensor  # (E + 1, G, P): every member's weights, since which one is drawn is chosen
+    #                          after training (measures.drawn_member); at most 0.3 GiB in the registry
     metrics: torch.Tensor  # (3, E + 1, G): train loss, train acc, val acc of every member
 
     @classmethod
     def allocate(cls, members: int, params: int, epochs: int, device: torch.device) -> Log:
         return cls(torch.zeros(1, dtype=torch.int64, device=device),
-                   torch.empty(epochs + 1, params, device=device),
+                   torch.empty(epochs + 1, members, params, device=device),
                    torch.empty(3, epochs + 1, members, device=device))
 
 
 def record(arch: Architecture, theta: torch.Tensor, logits: torch.Tensor, losses: torch.Tensor,
            data: DeviceData, log: Log) -> None:
-    """Write every member's metrics and member 0's weights at ``log.row``, then advance it."""
+    """Write every member's metrics and weights at ``log.row``, then advance it."""
     with torch.no_grad():
         val_acc = accuracy(forward(arch, theta, data.x_val), data.y_val)
         row = torch.stack([losses, accuracy(logits, data.y), val_acc]).unsqueeze(1)  # (3, 1, G)
         log.metrics.index_copy_(1, log.row, row)
-        log.snapshots.index_copy_(0, log.row, theta[:1])
+        log.snapshots.index_copy_(0, log.row, theta.unsqueeze(0))
         log.row.add_(1)
 
 
@@ -228,13 +252,13 @@ def epoch_step(arch: Architecture, theta: torch.Tensor, optimizer: torch.optim.O
 
 
 def train_ensemble(arch: Architecture, theta0: torch.Tensor, run: Run, data: Dataset, epochs: int,
-                   device: torch.device, graph: bool | None = None) -> tuple[Trajectory, SeedStats]:
+                   device: torch.device, graph: bool | None = None) -> Ensemble:
     """Train the G networks whose θ₀ are the rows of ``theta0`` (G, P) together, as one (G, P) tensor.
 
     One optimizer over the stack equals G independent runs: Adam, RMSprop and SGD act element
-    by element. Returns member 0's Trajectory (what ``train`` would give, up to bmm-vs-mm
-    rounding) and every member's statistics. ``graph`` (default: on CUDA) replays one captured
-    epoch; otherwise the same ``epoch_step`` runs eagerly.
+    by element. Returns every member's snapshots and statistics; a member's Trajectory is what
+    ``train`` would give from its θ₀, up to bmm-vs-mm rounding. ``graph`` (default: on CUDA)
+    replays one captured epoch; otherwise the same ``epoch_step`` runs eagerly.
     """
     members, params = theta0.shape
     on_device = DeviceData.of(data, device)
@@ -257,16 +281,14 @@ def train_ensemble(arch: Architecture, theta0: torch.Tensor, run: Run, data: Dat
 
 
 def ensemble_results(run: Run, log: Log, test_acc: torch.Tensor, finite: torch.Tensor,
-                     dead: torch.Tensor) -> tuple[Trajectory, SeedStats]:
-    """Bring the logs to the host (the one synchronization) and cut member 0's path at divergence."""
+                     dead: torch.Tensor) -> Ensemble:
+    """Bring the logs to the host: the one synchronization."""
     thetas = log.snapshots.cpu().numpy()
     loss, train_acc, val_acc = (m.T.copy() for m in log.metrics.cpu().numpy())  # each (G, E + 1)
-    keep = finite_prefix(thetas, loss[0])
-    reference = Trajectory(run=run, thetas=thetas[:keep], train_loss=loss[0, :keep], train_acc=train_acc[0, :keep],
-                           val_acc=val_acc[0, :keep], diverged=keep < len(thetas))
-    diverged = ~np.isfinite(loss).all(axis=1) | ~finite.cpu().numpy()
-    diverged[0] |= reference.diverged
-    return reference, SeedStats(loss, train_acc, val_acc, test_acc.cpu().numpy(), diverged, dead.cpu().numpy())
+    weights_finite = np.isfinite(thetas).all(axis=2).all(axis=0)
+    diverged = ~np.isfinite(loss).all(axis=1) | ~finite.cpu().numpy() | ~weights_finite
+    return Ensemble(run, thetas, SeedStats(loss, train_acc, val_acc, test_acc.cpu().numpy(), diverged,
+                                           dead.cpu().numpy()))
 
 
 def undo_warm_up(theta: torch.Tensor, theta0: torch.Tensor, optimizer: torch.optim.Optimizer, log: Log) -> None:

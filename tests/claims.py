@@ -20,7 +20,7 @@ Check = Callable[[Data], "str | None"]
 # be covered by a claim (or an exemption that says why it is not about the data). Patterns.
 WATCHED = (r"\bflat", r"\bmonoton", r"\bstay(s|ed)?\b", r"\bnever leaves\b", r"\bsteadily\b", r"\bmost\b",
            r"\bstraight", r"\bvalleys?\b", r"\barch(es)?\b", r"\bbowl", r"\bplateau", r"\bbasin", r"\bspike",
-           r"\bglitch", r"\bstuck\b", r"\bnever\b")
+           r"\bglitch", r"\bstuck\b", r"\bnever\b", r"\bminim")
 JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 
 

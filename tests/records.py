@@ -42,7 +42,8 @@ def synthetic_run(name: str, epochs: int, planes: tuple[str, ...], diverged: boo
     return RunRecord(name=name, optimizer="adam", lr=0.005, momentum=0.0, epochs=epochs, diverged=diverged,
                      test_acc=0.85,
                      train_loss=loss, train_acc=np.linspace(0.3, 0.9, epochs + 1, dtype=np.float32),
-                     val_acc=np.linspace(0.3, 0.85, epochs + 1, dtype=np.float32), paths=paths,
+                     val_acc=np.linspace(0.3, 0.85, epochs + 1, dtype=np.float32),
+                     weight_norm=np.linspace(3, 5, epochs + 1, dtype=np.float32), paths=paths,
                      regions=RegionsRecord(frames=frames, label=label, confidence=confidence))
 
 
@@ -63,14 +64,16 @@ def synthetic_document(experiment: Experiment | None = None, runs: tuple[RunReco
 
 
 def synthetic_seeds(experiment: Experiment, first: RunRecord) -> SeedsRecord:
-    """``experiment.seeds`` initializations whose seed 0 is ``first``; the others end a little higher."""
+    """``experiment.seeds`` initializations whose seed 0 is ``first`` (and the drawn one); the others end a
+    little higher."""
     count, columns = experiment.seeds, experiment.epochs + 1
     loss = np.full((count, columns), np.nan, np.float32)
     loss[:, :len(first.train_loss)] = first.train_loss[None, :] + np.arange(count, dtype=np.float32)[:, None] / 10
     final = loss[:, -1]
     accuracy = np.linspace(0.9, 0.5, count, dtype=np.float32)
-    return SeedsRecord(count=count, final_train_loss=final, final_train_acc=accuracy, final_val_acc=accuracy,
-                       final_test_acc=accuracy, train_loss=loss, diverged=~np.isfinite(final),
+    return SeedsRecord(count=count, drawn=0, final_train_loss=final, final_train_acc=accuracy, final_val_acc=accuracy,
+                       final_test_acc=accuracy, train_loss=loss,
+                       train_acc=np.repeat(accuracy[:, None], columns, axis=1), diverged=~np.isfinite(final),
                        first_dead_layer=np.where(np.arange(count) % 2 == 1, 0, -1).astype(np.int32))
 
 

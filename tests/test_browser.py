@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from lossarticle.browser import launch_chromium
 from lossarticle.render import RenderOptions
 from lossarticle.serve import ServeOptions, start_server
-from lossarticle.summaries import num, pct
+from lossarticle.numbers import num, pct
 from tests.records import spec_of
 from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, serving, wait_for, write_article
 
@@ -829,7 +829,8 @@ def test_the_readout_formats_numbers_as_the_prose_does(visit, tiny_summaries) ->
     values = [1.125, 0.625, 2.5, 0.0625, 1235000.0, 1225000.0, 0.9996, 0.99949, 999.95, 123456.5, 1e-5, 9.9999e-6,
               1.2345e-7, 4.2e12, -0.0125, -3.14159, 1.0, 0.1, 1234.5678, 0.00012345]
     values += [float(np.float32(v)) for v in 10 ** rng.uniform(-8, 8, 300)]
-    fractions = [0.0625, 0.9125, 1 / 3, 2 / 3, 0.5, 1.0, 0.0] + [float(np.float32(k / 192)) for k in range(193)]
+    fractions = [0.0625, 0.9125, 1 / 3, 2 / 3, 0.5, 1.0, 0.0, 0.9995, 0.99996, 0.995]
+    fractions += [float(np.float32(k / 192)) for k in range(193)]
     fractions += [float(np.float32(k / 1083)) for k in range(0, 1084, 7)]
     js = page.page.evaluate("""([values, fractions]) => [values.map((v) => lossarticle.format.number(v)),
         fractions.map((v) => lossarticle.format.percent(v))]""", [values, fractions])
@@ -838,7 +839,7 @@ def test_the_readout_formats_numbers_as_the_prose_does(visit, tiny_summaries) ->
     summary = tiny_summaries["tiny"]
     readout = page.page.locator("#fig-tiny .la-readout").inner_text()
     assert readout == (f"epoch 8 / 8 · loss {num(summary.final_loss)} · train {pct(summary.final_train_acc)} · "
-                       f"val {pct(summary.final_val_acc)}")
+                       f"val {pct(summary.final_val_acc)} · |θ| {num(summary.final_norm)}")
 
 
 # ---------------------------------------------------------------- posters: without JavaScript, and on paper
@@ -1079,3 +1080,33 @@ def test_the_regions_are_labelled_with_the_epoch_of_the_frame_drawn(visit, site)
         assert box["y"] >= panel["y"] and box["y"] + box["height"] <= top + 0.5, (width, box, top)
         assert box["x"] + box["width"] == pytest.approx(left + frame_width, abs=1), (width, box)
     assert page.errors == []
+
+
+def test_the_path_marks_the_epoch_the_run_first_reaches_90_percent(browser, site, tmp_path) -> None:
+    """The tiny runs never reach 90 % in 8 epochs, so a copy of the site says one did at epoch 3: the ring must be
+    hidden before the path gets there, then sit on the path's vertex of that epoch."""
+    import json
+    import shutil
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    script = copy / "figures" / "tiny.js"
+    spec = figure_spec(copy, "tiny")
+    assert spec["runs"][0]["fit_epoch"] is None  # what the copy changes
+    spec["runs"][0]["fit_epoch"] = 3
+    script.write_text(f'window.lossarticle.register("tiny", {json.dumps(spec)});\n')
+    page = Visit(browser, (copy / "index.html").as_uri(), reduced_motion=True)
+    page.ready("tiny")
+    ring = page.page.locator("#fig-tiny .la-fit").first
+    path = spec["runs"][0]["paths"]["pca"]
+    for epoch, shown in ((2, False), (3, True), (6, True)):
+        page.page.locator("#fig-tiny-epoch").fill(str(epoch))
+        page.at_epoch("tiny", epoch)
+        page.wait_until(f"document.querySelector('#fig-tiny .la-fit').getAttribute('visibility') === "
+                        f"'{'visible' if shown else 'hidden'}'")
+        if shown:
+            box = ring.bounding_box()
+            where = on_screen(page, "tiny", "landscape-pca", path["x"][3], path["y"][3])
+            assert abs(box["x"] + box["width"] / 2 - where["sx"]) < 1.5, (box, where)
+            assert abs(box["y"] + box["height"] / 2 - where["sy"]) < 1.5, (box, where)
+    assert page.errors == []
+    page.close()

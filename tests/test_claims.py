@@ -20,8 +20,9 @@ import pytest
 
 from lossarticle import scales
 from lossarticle.configs import EXPERIMENTS
+from lossarticle.measures import late, ranking
 from lossarticle.schema import DATASET_FILE, DatasetFile, ExperimentFile, experiment_path, read_dataset, read_experiment
-from lossarticle.summaries import ExperimentSummary, chord_bend, stuck_at_ln3, summarize
+from lossarticle.summaries import ExperimentSummary, chord_bend, distance_to_final, stuck_at_ln3, summarize
 from tests.claims import Claim, Data, Exempt, article_text, covering, line_of, watched_uses
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,6 +96,26 @@ def shared_scale(data: Data) -> scales.Scale:
     return scales.shared_scale(v.surface.loss for d in data.values() for p in d.planes for v in p.views)
 
 
+def travelled(document: ExperimentFile) -> float:
+    """|θ₀ − θ_final| of the drawn run, measured on its PCA plane (summaries.distance_to_final)."""
+    return float(distance_to_final(document.reference, document.plane("pca"))[0])
+
+
+def most_below_the_drawn_miss_the_fit(document: ExperimentFile) -> bool:
+    """Whether most initializations ranked below the drawn one (higher late loss) hold less than 90 % at the end."""
+    order = list(ranking(document.seeds.train_loss))
+    below = order[order.index(document.seeds.drawn) + 1:]
+    return bool(below) and int(np.sum(late(document.seeds.train_acc[below]) < 0.9)) > len(below) / 2
+
+
+def fits_lost_in_a_glitch(document: ExperimentFile) -> bool:
+    """Some initialization reached 90 % and does not hold it at the end, and each such one's loss later rose
+    above twice its lowest value so far: it lost the fit in a jump, not by drifting."""
+    acc, loss = document.seeds.train_acc, document.seeds.train_loss.astype(np.float64)
+    lost = np.flatnonzero((acc >= 0.9).any(axis=1) & (late(acc) < 0.9))
+    return lost.size > 0 and all(np.any(loss[g] > 2 * np.minimum.accumulate(loss[g])) for g in lost)
+
+
 def convex_bowl(loss: np.ndarray) -> bool:
     """A map with no dent along its rows, columns or diagonals, and one lowest point: what a convex slice gives.
 
@@ -116,7 +137,12 @@ def local_minima(z: np.ndarray) -> int:
     return int(np.sum(z <= np.min(neighbours, axis=0)))
 
 
-FEW_LINES = 8  # borders that follow the arms (one layer of 20 or 100, five layers of 20) need 17-21 here
+HALF = 0.6  # "about half as many": at most 60 % of the lines
+
+
+def wider_borders(data: Data) -> int:
+    """The fewest lines the final borders of one layer of 20 or 100, or five layers of 20, need (18-20 here)."""
+    return min(straight_borders(data[slug], -1) for slug in ("mlp-d1-w20", "mlp-d1-w100", "mlp-d5-w20"))
 
 
 def border_points(label: np.ndarray) -> np.ndarray:
@@ -248,18 +274,34 @@ CLAIMS: list[Claim] = [
                                       - data.docs["logistic"].reference.train_acc[-51]) < 0.02,
                               "the path is not gently curved, or the accuracy is not level far below 100 %")),
     # 05-width
-    Claim("05-width.md", "its regions remain a patchwork of straight-edged pieces",
-          lambda data: unless(straight_borders(data.docs["mlp-d1-w5"], -1) <= FEW_LINES
-                              and arm_split(data.docs["mlp-d1-w5"], data.dataset) > 0.25,
-                              f"the final borders need more than {FEW_LINES} straight lines, or no region takes a "
-                              "quarter of another class's arm")),
-    Claim("05-width.md", "this start simply leads to a basin whose bottom is high",
-          lambda data: unless(settled(data.docs["mlp-d1-w5"]) and data.docs["mlp-d1-w5"].reference.train_loss[-1] > 0.3,
-                              "the first initialization's loss has not settled high")),
-    Claim("05-width.md", "the borders stay made of a few straight segments",
+    Claim("05-width.md", "it just makes it",
+          lambda data: unless(0.9 <= s(data.docs, "mlp-d1-w5").late_train_acc < 0.97,
+                              "the drawn 1 × 5 run does not hold 90 % at the end, or holds far more")),
+    Claim("05-width.md", "with borders of straight pieces laid along the arms, about half as many",
+          lambda data: unless(straight_borders(data.docs["mlp-d1-w5"], -1) <= HALF * wider_borders(data.docs)
+                              and arm_split(data.docs["mlp-d1-w5"], data.dataset) < 0.25,
+                              "the final 1 × 5 borders need more than 60 % of the lines the wider nets need, or a "
+                              "region takes a quarter of another class's arm")),
+    Claim("05-width.md", "The initializations below it in the ranking settle higher, most of them short of 90 %",
+          lambda data: unless(most_below_the_drawn_miss_the_fit(data.docs["mlp-d1-w5"]),
+                              "half or more of the 1 × 5 initializations ranked below the drawn one hold 90 %")),
+    Claim("05-width.md", "The rest of the run adds little accuracy but lengthens the weight vector",
+          lambda data: unless(s(data.docs, "mlp-d1-w100").final_train_acc - 0.9 < 0.1
+                              and s(data.docs, "mlp-d1-w100").final_norm > 1.5 * s(data.docs, "mlp-d1-w100").norm_at_90,
+                              "1 × 100 gains 10 points after reaching 90 %, or |θ| grows by less than half")),
+    Claim("05-width.md", "the map's loss keeps falling beyond them",
+          lambda data: unless(not s(data.docs, "mlp-d1-w100").planes["pca"].centre_is_lowest,
+                              "1 × 100's final weights are the lowest point of its map: a minimum after all")),
+    Claim("05-width.md", "on data it can separate, cross-entropy has no finite minimum",
+          lambda data: unless(not s(data.docs, "mlp-d1-w100").planes["pca"].centre_is_lowest
+                              and s(data.docs, "mlp-d1-w100").final_train_acc > 0.99,
+                              "1 × 100 does not nearly separate its training data, or its map has its lowest point "
+                              "at the final weights")),
+    Claim("05-width.md", "the borders stay made of straight segments, at every epoch about half as many",
           lambda data: unless(max(straight_borders(data.docs["mlp-d1-w5"], f)
-                                  for f in range(len(data.docs["mlp-d1-w5"].reference.regions.frames))) <= FEW_LINES,
-                              f"at some frame the borders need more than {FEW_LINES} straight lines")),
+                                  for f in range(len(data.docs["mlp-d1-w5"].reference.regions.frames)))
+                              <= HALF * wider_borders(data.docs),
+                              "at some frame the 1 × 5 borders need more than 60 % of the lines the wider nets end with")),
     Claim("05-width.md", "Drag the slider slowly through the early epochs",
           lambda data: unless(frames_until_fit(data.docs["mlp-d1-w100"]) >= 20,
                               "the regions of 1 × 100 have fewer than 20 frames up to the epoch it reaches 90 % "
@@ -286,10 +328,13 @@ CLAIMS: list[Claim] = [
           lambda data: unless(spikes(data.docs["mlp-d10-w100"].reference.train_loss) >= 3
                               and data.docs["mlp-d10-w100"].reference.train_loss[-1] < 0.05,
                               "fewer than three spikes, or no recovery by the end")),
-    Claim("06-depth.md", "Every deep network keeps less of its path on one direction than every single-layer one",
+    Claim("06-depth.md", "Each of these four keeps less of its path on one direction than any single-layer network",
           lambda data: unless(max(pc1(data.docs, x) for x in deep(data.docs))
                               < min(pc1(data.docs, x) for x in single_layer(data.docs)),
                               "some deep network keeps more on PC1 than a single-layer one")),
+    Claim("06-depth.md", "the others are caught in one of the glitches below",
+          lambda data: unless(fits_lost_in_a_glitch(data.docs["mlp-d10-w20"]),
+                              "10 × 20: no initialization lost its fit, or one lost it without its loss jumping")),
     # 07-stuck
     Claim("07-stuck.md", "The rate climbs with depth",
           lambda data: unless(s(data.docs, "mlp-d5-w5").seeds.stuck < s(data.docs, "mlp-d10-w5").seeds.stuck
@@ -315,17 +360,22 @@ CLAIMS: list[Claim] = [
           lambda data: unless(seeds(data, "mlp-d20-w5").dead_and_stuck == seeds(data, "mlp-d20-w5").dead_at_init
                               and seeds(data, "mlp-d20-w5").stuck > seeds(data, "mlp-d20-w5").dead_at_init,
                               "a dead 20 × 5 initialization trains, or every stuck one had a dead layer")),
-    Claim("07-stuck.md", "draws the first initialization, one of the stuck ones",
-          lambda data: unless(bool(seed_index_stuck(data.docs["mlp-d20-w5"])[0]),
-                              "20 × 5's first initialization trains")),
+    Claim("07-stuck.md", "one of the stuck ones, as most are",
+          lambda data: unless(bool(seed_index_stuck(data.docs["mlp-d20-w5"])[data.docs["mlp-d20-w5"].seeds.drawn])
+                              and seeds(data, "mlp-d20-w5").stuck > seeds(data, "mlp-d20-w5").count / 2,
+                              "20 × 5's drawn initialization trains, or most do")),
+    Claim("07-stuck.md", "The network has found the best answer that ignores its input, not a local minimum",
+          lambda data: unless(bool(seed_index_stuck(data.docs["mlp-d20-w5"])[data.docs["mlp-d20-w5"].seeds.drawn])
+                              and s(data.docs, "mlp-d20-w5").planes["pca"].map_range < 0.25,
+                              "the drawn 20 × 5 run is not at ln 3, or its map is not flat around it")),
     Claim("07-stuck.md", "and stays there, and accuracy is",
           lambda data: unless(np.all(stuck_at_ln3(data.docs["mlp-d20-w5"].reference.train_loss[100:]))
                               and np.ptp(data.docs["mlp-d20-w5"].reference.train_acc) < 1e-6,
                               "20 × 5's loss leaves ln 3 after epoch 100, or its accuracy changes")),
-    Claim("07-stuck.md", "In true proportions the path is a short, straight stroke",
-          lambda data: unless(s(data.docs, "mlp-d20-w5").planes["pca"].bend < 0.1
+    Claim("07-stuck.md", "In true proportions the path is a short stroke",
+          lambda data: unless(travelled(data.docs["mlp-d20-w5"]) < 0.1 * s(data.docs, "mlp-d20-w5").initial_norm
                               and s(data.docs, "mlp-d20-w5").planes["pca"].max_distance < 0.1,
-                              "20 × 5's path bends, or it goes far")),
+                              "20 × 5's weights move by a tenth of |θ₀| or more, or its path leaves the plane")),
     Claim("07-stuck.md", "the article-wide colour scale shows it as the flat plateau it is",
           lambda data: unless(math.log10(1 + s(data.docs, "mlp-d20-w5").planes["pca"].map_range)
                               < 0.05 * (shared_scale(data.docs).high - shared_scale(data.docs).low)
@@ -340,9 +390,9 @@ CLAIMS: list[Claim] = [
           lambda data: unless(np.all(np.abs(data.docs["mlp-d20-w5"].reference.train_acc - 1 / 3) < 1e-6)
                               and abs(data.docs["mlp-d20-w5"].reference.train_loss[-1] - LN3) < 1e-3,
                               "20 × 5's accuracy leaves one third, or its loss ends away from ln 3")),
-    Claim("07-stuck.md", "the decision panel stays nearly white",
-          lambda data: unless(int(data.docs["mlp-d20-w5"].reference.regions.confidence.max()) < 26,
-                              "20 × 5's regions reach a tenth of full confidence")),
+    Claim("07-stuck.md", "the decision panel stays pale",
+          lambda data: unless(int(data.docs["mlp-d20-w5"].reference.regions.confidence.max()) < 51,
+                              "20 × 5's regions reach a fifth of full confidence")),
     Claim("07-stuck.md", "to see how flat the surface is",
           lambda data: unless(s(data.docs, "mlp-d20-w5").planes["pca"].map_range < 0.25, "20 × 5's map is not flat")),
     Claim("07-stuck.md", "initializations stays at ln 3",
@@ -363,10 +413,11 @@ CLAIMS: list[Claim] = [
           lambda data: unless(s(data.docs, "directions").planes["random"].max_gap
                               > 0.8 * s(data.docs, "directions").initial_loss,
                               "the gap is far below the initial loss")),
-    Claim("09-what-the-plane-hides.md", "For the stuck networks both numbers are tiny",
-          lambda data: unless(all(s(data.docs, slug).planes["pca"].max_distance < 0.1
-                                  and s(data.docs, slug).planes["pca"].max_gap < 0.01
-                                  for slug in ("mlp-d20-w5", "mlp-d10-w5")), "a stuck network strays far")),
+    Claim("09-what-the-plane-hides.md", "For the stuck twenty-layer network both numbers are tiny",
+          lambda data: unless(s(data.docs, "mlp-d20-w5").planes["pca"].max_distance < 0.1
+                              and s(data.docs, "mlp-d20-w5").planes["pca"].max_gap < 0.01
+                              and bool(seed_index_stuck(data.docs["mlp-d20-w5"])[data.docs["mlp-d20-w5"].seeds.drawn]),
+                              "the drawn 20 × 5 run is not stuck, or strays far")),
     Claim("09-what-the-plane-hides.md", "That is where its largest gap",
           lambda data: unless(s(data.docs, "mlp-d10-w20").planes["pca"].max_gap_epoch
                               == s(data.docs, "mlp-d10-w20").jump_epoch,
@@ -392,11 +443,16 @@ CLAIMS: list[Claim] = [
 ]
 
 EXEMPT: list[Exempt] = [
+    Exempt("12-references.md", "Minimal Neural Network Case Study", "a title"),
+    Exempt("05-width.md", "even a random walk puts most of its variance on the first component",
+           "a result of the cited paper (Antognini & Sohl-Dickstein 2018) about random walks, not about our data"),
+    Exempt("07-stuck.md", "so that a glitch in the last few epochs does not decide a count",
+           "why the late measure is defined as it is (measures.py)"),
+    Exempt("13-appendix.md", "which a glitch of a few epochs cannot move", "the definition of the late measure"),
     Exempt("01-why-picture.md", "Such a map shows whether the solution sits in a ravine or a broad basin, whether "
            "the optimizer went straight there or waited on a plateau", "what a map can show in general"),
     Exempt("01-why-picture.md", "a valley on the map may be a ridge in one of them", "a general caution"),
     Exempt("01-why-picture.md", "a network the optimizer never visited", "a definition of the projection"),
-    Exempt("07-stuck.md", "| stay at ln 3 |", "a column heading; its numbers are the data's own"),
     Exempt("03-directions.md", "Both ends of the drawn path lie on the horizontal axis by construction",
            "the construction of the plane"),
     Exempt("03-directions.md", "the loss along the straight line falls from", "the segment θ₀ → θ_final is a "
@@ -421,13 +477,6 @@ class Facts:
 def still_falling(document: ExperimentFile) -> bool:
     loss = document.reference.train_loss
     return bool(np.all(np.diff(loss[-20:]) < 0))
-
-
-def settled(document: ExperimentFile) -> bool:
-    """The loss changed by under 1 % over the last tenth of training."""
-    loss = document.reference.train_loss.astype(np.float64)
-    tail = loss[-max(2, len(loss) // 10):]
-    return bool(abs(tail[0] - tail[-1]) < 0.01 * tail[-1])
 
 
 def steep_start(document: ExperimentFile) -> bool:
@@ -465,7 +514,7 @@ def test_the_shape_measures_know_straight_from_curved_and_a_bowl_from_a_dent() -
     iy, ix = np.mgrid[0:100, 0:100].astype(np.float64)
     three = np.where(ix + 0.3 * iy < 40, 0, np.where(iy - 0.5 * ix > 20, 1, 2))  # three straight borders
     disc = ((ix - 50) ** 2 + (iy - 50) ** 2 < 35 ** 2).astype(np.uint8)  # one round one
-    assert lines_to_cover(border_points(three)) <= 3 < FEW_LINES < lines_to_cover(border_points(disc))
+    assert lines_to_cover(border_points(three)) <= 3 < 8 < lines_to_cover(border_points(disc))
     a, b = np.meshgrid(np.linspace(-1, 1, 31), np.linspace(-2, 1, 21))  # non-square: rows are b
     assert convex_bowl((a - 0.2) ** 2 + 3 * (b + 0.5) ** 2 + 0.5 * a * b + 1)
     assert not convex_bowl((a ** 2 - 0.25) ** 2 + b ** 2 + 1)  # two valleys: a dent and two lowest points

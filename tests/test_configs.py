@@ -76,3 +76,14 @@ def test_mlp_names_its_slug_and_title_from_the_architecture() -> None:
     assert (plain.slug, plain.title) == ("mlp-d20-w5", "20 hidden layers × 5 neurons")
     assert (twin.slug, twin.skip) == ("mlp-d20-w5-skip", True) and twin.title.endswith("skip connections")
     assert mlp(1, 7, epochs=3).title == "1 hidden layer × 7 neurons"
+
+
+def test_drawn_from_must_name_an_earlier_experiment_with_the_same_initial_weights() -> None:
+    from lossarticle.configs import check_unique
+    from tests.tiny import tiny
+    plain = tiny("plain", depth=3, seeds=4)
+    with pytest.raises(ConfigError, match=r"^twin\.drawn_from='plain': must name an experiment listed before it$"):
+        check_unique((tiny("twin", depth=3, seeds=4, skip=True, drawn_from="plain"), plain))
+    with pytest.raises(ConfigError, match=r"^twin\.drawn_from='plain': must start from the same initial weights"):
+        check_unique((plain, tiny("twin", depth=3, seeds=5, skip=True, drawn_from="plain")))
+    check_unique((plain, tiny("twin", depth=3, seeds=4, skip=True, drawn_from="plain")))

@@ -9,7 +9,7 @@ import pytest
 
 from lossarticle.content import PAGE_IDS, FigureRef, footnote_letter, number_figures, parse_article, read_sources
 from lossarticle.errors import ContentError
-from lossarticle.summaries import num, pct, thousands
+from lossarticle.numbers import num, pct, thousands
 from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, write_article
 
 KNOWN = tuple(e.slug for e in TINY_REGISTRY)

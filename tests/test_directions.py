@@ -81,7 +81,9 @@ def test_init_final_plane_puts_theta0_at_minus_one() -> None:
 def test_pca_plane_labels_carry_the_variance_share() -> None:
     arch = Architecture(sizes=(2, 4, 3), skip=False)
     plane = make_plane("pca", [random_walk(12, arch.num_params)], arch, np.random.default_rng(0))
-    assert plane.axis_labels[0] == f"PC1 · {100 * plane.explained_variance[0]:.1f} % of the path"
+    # The label prints the share as the file stores it (6 decimals), with the prose's pct.
+    from lossarticle.numbers import pct
+    assert plane.axis_labels[0] == f"PC1 · {pct(round(float(plane.explained_variance[0]), 6))} of the path"
     assert plane.explained_variance[0] >= plane.explained_variance[1]
 
 

@@ -4,10 +4,12 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
-from lossarticle.build import TrainOptions, train_experiments
-from lossarticle.errors import CacheError
 from lossarticle.atomic import write_atomic
+from lossarticle.build import TrainOptions, train_experiments
+from lossarticle.errors import CacheError, ConfigError
+from lossarticle.models import architecture, init_params
 from lossarticle.schema import SCHEMA_VERSION, read_experiment
 from tests.tiny import TINY_REGISTRY, tiny
 
@@ -76,13 +78,39 @@ def test_cache_reuse_mismatch_and_corruption(tmp_path) -> None:
     assert path.read_bytes() == first and said[0].startswith("tiny: trained")
 
 
-def test_the_seeds_block_holds_every_initialization_with_seed_0_as_the_run_drawn(tmp_path) -> None:
+def test_the_seeds_block_holds_every_initialization_and_names_the_median_one_the_figures_draw(tmp_path) -> None:
     experiment = tiny("seeded", seeds=5)
     train_experiments(options(tmp_path, registry=(experiment,)), echo=lambda s: None)
     document = read_experiment(tmp_path / "data" / "seeded.json", experiment)
     seeds, run = document.seeds, document.reference
-    assert seeds.count == 5 and seeds.train_loss.shape == (5, experiment.epochs + 1)
-    assert np.array_equal(seeds.train_loss[0], run.train_loss)  # the figures draw seed 0
-    assert seeds.final_train_loss[0] == run.train_loss[-1]
-    assert seeds.final_test_acc[0] == pytest.approx(run.test_acc, abs=1e-6)  # the run's is rounded to 6 decimals
+    assert seeds.count == 5 and seeds.train_loss.shape == seeds.train_acc.shape == (5, experiment.epochs + 1)
+    # 8 epochs: the late measure is the last epoch; the median of five is the third lowest.
+    assert seeds.drawn == int(np.argsort(seeds.final_train_loss, kind="stable")[2])
+    assert np.array_equal(seeds.train_loss[seeds.drawn], run.train_loss)
+    assert np.array_equal(seeds.train_acc[seeds.drawn], run.train_acc)
+    assert seeds.final_test_acc[seeds.drawn] == pytest.approx(run.test_acc, abs=1e-6)  # rounded to 6 decimals
+    arch = architecture(experiment)
+    theta0 = init_params(arch, torch.Generator().manual_seed(experiment.seed + seeds.drawn))
+    assert run.weight_norm[0] == pytest.approx(float(theta0.double().norm()), rel=1e-6)  # |θ₀| of the drawn seed
     assert len(set(seeds.final_train_loss.tolist())) == 5  # five different initializations
+
+
+def test_the_skip_twin_draws_its_plain_nets_initialization_and_goes_stale_when_that_changes(tmp_path) -> None:
+    from lossarticle.build import stale_reason
+    plain = tiny("plain", depth=3, width=3, seeds=5)
+    twin = tiny("plain-skip", depth=3, width=3, seeds=5, skip=True, drawn_from="plain")
+    train_experiments(options(tmp_path, registry=(plain, twin)), echo=lambda s: None)
+    drawn = read_experiment(tmp_path / "data" / "plain.json", plain).seeds.drawn
+    path = tmp_path / "data" / "plain-skip.json"
+    assert read_experiment(path, twin).seeds.drawn == drawn
+    assert stale_reason(path, twin, False, drawn) is None
+    other = (drawn + 1) % 5
+    assert stale_reason(path, twin, False, other) == f"draws initialization {drawn}, but plain now draws {other}"
+
+
+def test_a_twin_without_its_plain_nets_file_is_one_line(tmp_path) -> None:
+    plain = tiny("plain", depth=3, width=3, seeds=2)
+    twin = tiny("plain-skip", depth=3, width=3, seeds=2, skip=True, drawn_from="plain")
+    with pytest.raises(ConfigError, match=r"^plain-skip draws the initialization plain draws, but .*plain\.json: "
+                                          r"missing; train plain first$"):
+        train_experiments(options(tmp_path, registry=(plain, twin), only=("plain-skip",)), echo=lambda s: None)

@@ -21,7 +21,7 @@ from lossarticle.errors import ConfigError
 from lossarticle.posters import Poster
 from lossarticle.render import page_environment
 from lossarticle.scales import shared_scale
-from lossarticle.summaries import num
+from lossarticle.numbers import num
 from tests.records import (EPOCHS, spec_of, synthetic_dataset, synthetic_document, synthetic_experiment,
                            synthetic_run)
 from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, render_tiny, write_article
@@ -328,10 +328,14 @@ def test_explorer_grid_comes_from_depth_width_and_explorer() -> None:
     assert [[c.slug if c else None for c in row] for row in grid.cells] == [
         ["mlp-d1-w5", "mlp-d1-w100"], ["mlp-d10-w5", None]]
     assert [c.slug for c in grid.choices] == ["logistic", "mlp-d1-w5", "mlp-d1-w100", "mlp-d10-w5"]
-    html = render("explorer.html", grid=grid, caption_html="Pick one.", number=4)
+    # It opens on the first network in reading order that no earlier figure has shown.
+    assert grid.opening(("logistic", "mlp-d1-w5")).slug == "mlp-d1-w100"
+    assert grid.opening([c.slug for c in grid.choices]).slug == grid.opening().slug == "logistic"
+    html = render("explorer.html", grid=grid, opening="mlp-d1-w100", caption_html="Pick one.", number=4)
     slugs = re.findall(r'data-slug="([^"]+)" data-src="figures/([^"]+)\.js"', html)
     assert [a for a, _ in slugs] == [b for _, b in slugs] == [c.slug for c in grid.choices]
-    assert html.count('aria-pressed="true"') == 1 and 'data-initial="logistic"' in html
+    assert html.count('aria-pressed="true"') == 1 and 'data-initial="mlp-d1-w100"' in html
+    assert re.search(r'la-choice--initial" data-slug="mlp-d1-w100"', html)
     assert "la-cols-2" in html and html.count("la-choice-empty") == 1
     assert 'aria-label="Epoch"' in html and "style=" not in html and "<script" not in html
 

@@ -104,3 +104,10 @@ def test_a_page_template_mistake_is_one_line_naming_the_template(tmp_path, tiny_
     with pytest.raises(ContentError) as caught:
         render_site(options, echo=lambda line: None)
     assert caught.value.message.startswith(f"templates/base.html:{len(lines) + 1}: template syntax: ")
+
+
+def test_the_explorer_opens_on_a_network_no_earlier_figure_has_shown(tiny_page) -> None:
+    """The tiny article places the figure 'tiny' before its explorer: the explorer opens on the next choice."""
+    html = (tiny_page / "index.html").read_text(encoding="utf-8")
+    assert 'data-initial="tiny-dirs"' in html
+    assert re.search(r'la-choice--initial" data-slug="tiny-dirs"', html)

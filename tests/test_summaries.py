@@ -50,13 +50,31 @@ def test_seed_counts_against_a_hand_count() -> None:
     ln3 = float(np.log(3))
     loss = np.array([ln3, ln3 + 0.005, 0.2, 0.01, ln3 - 0.02, np.nan], np.float32)
     acc = np.array([0.33, 0.34, 0.92, 0.99, 0.40, 0.33], np.float32)
-    seeds = SeedsRecord(count=6, final_train_loss=loss, final_train_acc=acc, final_val_acc=acc, final_test_acc=acc,
-                        train_loss=loss[:, None], diverged=np.isnan(loss),
+    seeds = SeedsRecord(count=6, drawn=3, final_train_loss=loss, final_train_acc=acc, final_val_acc=acc,
+                        final_test_acc=acc, train_loss=loss[:, None], train_acc=acc[:, None], diverged=np.isnan(loss),
                         first_dead_layer=np.array([3, -1, 0, -1, -1, -1], np.int32))
     summary = seed_summary(seeds)
     assert (summary.count, summary.stuck, summary.fit, summary.diverged) == (6, 2, 2, 1)
     assert (summary.dead_at_init, summary.dead_and_stuck, summary.dead_and_fit) == (2, 1, 1)
     assert summary.stuck_rate == pytest.approx(2 / 6) and summary.max_val_acc == pytest.approx(0.99)
+    assert summary.drawn_rank == 1  # 0.01, the lowest; then 0.2, ln 3 - 0.02, ln 3, ln 3 + 0.005, NaN
+
+
+def test_the_measures_tell_a_fit_held_from_a_fit_lost_in_a_late_glitch() -> None:
+    """Two runs reach 90 %; one is mid-glitch at the last epoch: best counts both, late and last tell them apart."""
+    from lossarticle.schema import SeedsRecord
+    from lossarticle.summaries import seed_summary
+    epochs = 30  # the late measure reads the last 3
+    acc = np.full((3, epochs + 1), 0.95, np.float32)
+    acc[1, -1] = 0.6  # a spike at the very end: late (median of 0.95, 0.6) still holds the fit
+    acc[2, -2:] = 0.6  # a fit lost for the last two epochs: neither late nor last
+    acc[:, 0] = 0.3
+    loss = np.where(acc > 0.9, 0.05, 0.8).astype(np.float32)
+    seeds = SeedsRecord(count=3, drawn=0, final_train_loss=loss[:, -1], final_train_acc=acc[:, -1],
+                        final_val_acc=acc[:, -1], final_test_acc=acc[:, -1], train_loss=loss, train_acc=acc,
+                        diverged=np.zeros(3, bool), first_dead_layer=np.full(3, -1, np.int32))
+    summary = seed_summary(seeds)
+    assert (summary.reached, summary.fit, summary.fit_last) == (3, 2, 1)
 
 
 def test_a_run_summary_finds_its_plateau_and_its_largest_glitch() -> None:
@@ -67,3 +85,34 @@ def test_a_run_summary_finds_its_plateau_and_its_largest_glitch() -> None:
     assert summary.drop_epoch == 3  # 0.9 < 0.99 = 90 % of 1.1, for the first time
     assert summary.jump == pytest.approx(0.5) and summary.jump_epoch == 6
     assert run_summary(dataclasses.replace(run, train_loss=np.full(9, 1.1, np.float32))).drop_epoch is None
+
+
+@pytest.mark.parametrize("value, digits, text", [(0.995, 0, "99.5"), (0.9996, 1, "99.96"), (0.99996, 1, "99.996"),
+                                                 (1.0, 0, "100"), (1.0, 1, "100.0"), (0.994, 0, "99"),
+                                                 (0.953, 1, "95.3")])
+def test_a_percentage_short_of_one_never_reads_100(value: float, digits: int, text: str) -> None:
+    from lossarticle.numbers import pct
+    assert pct(value, digits) == text + "\u202f%"
+
+
+def test_the_lowest_ground_is_found_where_a_lopsided_map_has_it() -> None:
+    """On a map whose loss falls towards +a, the centre is not the lowest point: no "minimum" there."""
+    from lossarticle.schema import SurfaceRecord
+    from lossarticle.summaries import lowest_ground
+    x = np.linspace(-2, 4, 7, dtype=np.float32)  # the centre a = 0 is column 2; non-square on purpose
+    y = np.linspace(-1, 1, 5, dtype=np.float32)
+    loss = (1.0 - 0.1 * x[None, :] + y[:, None] ** 2).astype(np.float32)
+    ground = lowest_ground(SurfaceRecord(x, y, loss, np.zeros_like(loss)))
+    assert ground["centre_loss"] == pytest.approx(1.0) and ground["lowest_loss"] == pytest.approx(0.6)
+    assert ground["lowest_point"] == (4.0, 0.0)
+    bowl = (x[None, :] ** 2 + y[:, None] ** 2).astype(np.float32)
+    ground = lowest_ground(SurfaceRecord(x, y, bowl, np.zeros_like(bowl)))
+    assert ground["centre_loss"] == ground["lowest_loss"] == 0 and ground["lowest_point"] == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("value, text", [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"),
+                                         (13, "13th"), (21, "21st"), (22, "22nd"), (50, "50th"), (101, "101st"),
+                                         (112, "112th")])
+def test_ordinals(value: int, text: str) -> None:
+    from lossarticle.numbers import ordinal
+    assert ordinal(value) == text

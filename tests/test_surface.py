@@ -33,7 +33,7 @@ def test_batched_surface_equals_naive_per_point_loop(tiny_data, monkeypatch) -> 
     monkeypatch.setattr("lossarticle.surface.chunk_size", lambda *args: 4)  # 15 points: 4 chunks, last short
     experiment = tiny(epochs=5)
     arch = architecture(experiment)
-    trajectory = train_runs(experiment, arch, tiny_data, CPU)[0][0]
+    trajectory = train_runs(experiment, arch, tiny_data, CPU).trajectories[0]
     plane = make_plane("random", [trajectory.thetas], arch, np.random.default_rng(0))
     x_axis, y_axis = np.linspace(-1, 1, 5), np.linspace(-0.5, 0.7, 3)
     surface = loss_grid(arch, plane, x_axis, y_axis, tiny_data, device=CPU)
@@ -125,7 +125,7 @@ def test_frame_epochs_are_log_spaced_on_flat_curves_and_every_epoch_when_few() -
 def test_decision_regions_match_per_point_argmax(tiny_data) -> None:
     experiment = tiny()
     arch = architecture(experiment)
-    trajectory = train_runs(experiment, arch, tiny_data, CPU)[0][0]
+    trajectory = train_runs(experiment, arch, tiny_data, CPU).trajectories[0]
     x_axis, y_axis = input_axes(tiny_data, 6)
     x_axis, y_axis = x_axis[:5], y_axis  # non-square on purpose
     frames = np.array([0, 8])

@@ -8,7 +8,7 @@ from lossarticle.configs import Run
 from lossarticle.errors import ConfigError
 from lossarticle.models import Architecture, accuracy, architecture, forward, init_params
 from lossarticle.train import finite_prefix, resolve_device, train, train_ensemble, training_flops
-from tests.tiny import tiny
+from tests.tiny import member_zero, tiny
 
 CPU = torch.device("cpu")
 
@@ -79,12 +79,15 @@ def assert_member_equals_run(stats, g: int, alone, data) -> None:
 def test_ensemble_equals_separate_runs(tiny_data, run: Run, skip: bool) -> None:
     arch = architecture(tiny(depth=3, width=5, skip=skip))
     theta0 = seed_stack(arch, 4)
-    reference, stats = train_ensemble(arch, theta0, run, tiny_data, 15, CPU)
+    ensemble = train_ensemble(arch, theta0, run, tiny_data, 15, CPU)
+    reference, stats = member_zero(ensemble)
     assert stats.count == 4 and stats.train_loss.shape == (4, 16) and not stats.diverged.any()
     x_test, y_test = torch.as_tensor(tiny_data.x_test), torch.as_tensor(tiny_data.y_test)
     for g in range(4):
         alone = train(arch, theta0[g], run, tiny_data, 15, CPU)
         assert_member_equals_run(stats, g, alone, tiny_data)
+        # Every member's weights are kept, so any of them can be the one the figures draw.
+        np.testing.assert_allclose(ensemble.trajectory(g).thetas, alone.thetas, rtol=RTOL, atol=ATOL)
         test_acc = accuracy(forward(arch, torch.as_tensor(alone.final), x_test), y_test).item()
         assert abs(stats.final_test_acc[g] - test_acc) <= 1.01 / len(y_test)
     alone = train(arch, theta0[0], run, tiny_data, 15, CPU)
@@ -98,7 +101,7 @@ def test_a_diverged_member_leaves_the_others_alone(tiny_data) -> None:
     theta0 = seed_stack(arch, 4)
     theta0[1] = float("nan")
     theta0[2, 0] = float("inf")
-    reference, stats = train_ensemble(arch, theta0, RUNS[0], tiny_data, 10, CPU)
+    reference, stats = member_zero(train_ensemble(arch, theta0, RUNS[0], tiny_data, 10, CPU))
     np.testing.assert_array_equal(stats.diverged, [False, True, True, False])
     assert not np.isfinite(stats.train_loss[1]).any()
     for g in (0, 3):
@@ -110,7 +113,7 @@ def test_a_diverged_member_zero_is_cut_as_train_cuts_it(tiny_data) -> None:
     arch = architecture(tiny(depth=2, width=5))
     theta0 = seed_stack(arch, 2)
     theta0[0, 3] = float("nan")
-    reference, stats = train_ensemble(arch, theta0, RUNS[1], tiny_data, 5, CPU)
+    reference, stats = member_zero(train_ensemble(arch, theta0, RUNS[1], tiny_data, 5, CPU))
     alone = train(arch, theta0[0], RUNS[1], tiny_data, 5, CPU)
     assert reference.diverged and alone.diverged
     assert reference.thetas.shape == alone.thetas.shape == (0, arch.num_params)
@@ -142,7 +145,7 @@ def test_first_dead_layer_matches_a_layer_by_layer_oracle(tiny_data, skip: bool)
     theta0 = seed_stack(arch, 40)
     w, b, _, _ = arch.weight_slices[3]
     theta0[5, b] = -100.0  # layer 3 surely dead in seed 5, unless an earlier one is
-    _, stats = train_ensemble(arch, theta0, RUNS[0], tiny_data, 1, CPU)
+    _, stats = member_zero(train_ensemble(arch, theta0, RUNS[0], tiny_data, 1, CPU))
     x = torch.as_tensor(tiny_data.x_train)
     expected = [dead_layer_oracle(arch, theta0[g], x) for g in range(40)]
     np.testing.assert_array_equal(stats.first_dead_layer, expected)
@@ -152,7 +155,7 @@ def test_first_dead_layer_matches_a_layer_by_layer_oracle(tiny_data, skip: bool)
 
 def test_logistic_regression_has_no_dead_layer(tiny_data) -> None:
     arch = architecture(tiny(depth=0, width=0))
-    _, stats = train_ensemble(arch, seed_stack(arch, 3), RUNS[0], tiny_data, 2, CPU)
+    _, stats = member_zero(train_ensemble(arch, seed_stack(arch, 3), RUNS[0], tiny_data, 2, CPU))
     np.testing.assert_array_equal(stats.first_dead_layer, [-1, -1, -1])
 
 
@@ -175,9 +178,9 @@ def test_undoing_warm_up_epochs_restarts_training_exactly(tiny_data, monkeypatch
 
     arch = architecture(tiny(depth=2, width=5))
     theta0 = seed_stack(arch, 3)
-    fresh_path, fresh = train_ensemble(arch, theta0, run, tiny_data, 6, CPU, graph=False)
+    fresh_path, fresh = member_zero(train_ensemble(arch, theta0, run, tiny_data, 6, CPU, graph=False))
     monkeypatch.setattr("lossarticle.train.replay_captured", warm_up_then_replay)
-    path, restarted = train_ensemble(arch, theta0, run, tiny_data, 6, CPU, graph=True)
+    path, restarted = member_zero(train_ensemble(arch, theta0, run, tiny_data, 6, CPU, graph=True))
     np.testing.assert_array_equal(path.thetas, fresh_path.thetas)
     for name in ("train_loss", "train_acc", "val_acc", "final_test_acc"):
         np.testing.assert_array_equal(getattr(restarted, name), getattr(fresh, name))
@@ -193,9 +196,9 @@ def test_cuda_graph_replays_the_eager_epoch(tiny_data, run: Run) -> None:
     arch = architecture(tiny(depth=3, width=5))
     theta0 = seed_stack(arch, 4)
     theta0[2] = float("nan")  # a diverged member inside the graph, too
-    eager_path, eager = train_ensemble(arch, theta0, run, tiny_data, 12, cuda, graph=False)
-    graph_path, graphed = train_ensemble(arch, theta0, run, tiny_data, 12, cuda, graph=True)
-    again_path, again = train_ensemble(arch, theta0, run, tiny_data, 12, cuda, graph=True)
+    eager_path, eager = member_zero(train_ensemble(arch, theta0, run, tiny_data, 12, cuda, graph=False))
+    graph_path, graphed = member_zero(train_ensemble(arch, theta0, run, tiny_data, 12, cuda, graph=True))
+    again_path, again = member_zero(train_ensemble(arch, theta0, run, tiny_data, 12, cuda, graph=True))
     # The replay launches the eager epoch's kernels on the same inputs; the one difference
     # is SGD's first momentum step (copy of the gradient vs 0 · m + gradient), equal in value.
     np.testing.assert_allclose(graph_path.thetas, eager_path.thetas, rtol=RTOL, atol=ATOL)

@@ -189,3 +189,8 @@ class Child:
     def kill(self) -> int:
         os.kill(self.process.pid, signal.SIGKILL)
         return self.finish()[0]
+
+
+def member_zero(ensemble: Any) -> tuple[Any, Any]:
+    """Member 0's Trajectory and every member's SeedStats of a ``train.Ensemble``."""
+    return ensemble.trajectory(0), ensemble.stats

@@ -44,6 +44,7 @@ function prepareRun(raw, spec) {
   return {
     name: raw.name, colour: raw.colour, dash: DASHES[raw.dash] || [], epochs: raw.epochs, diverged: raw.diverged,
     loss: series(raw.loss), trainAcc: series(raw.train_acc), valAcc: series(raw.val_acc),
+    weightNorm: series(raw.weight_norm), fitEpoch: raw.fit_epoch,  // fitEpoch: null when never at 90 %
     trainPct: percent(raw.train_acc), valPct: percent(raw.val_acc),
     frames: raw.frames, frameAt, codes: bokeh.gunzipBase64(raw.regions), paths,  // frames: each one's epoch
   };

@@ -1,6 +1,6 @@
 /* format.js: numbers and words, the page's only formatter.
  *
- * The prose prints numbers with lossarticle/summaries.py's num (3 significant digits) and pct (one decimal);
+ * The prose prints numbers with lossarticle/numbers.py's num (3 significant digits) and pct (one decimal);
  * the readout prints them the same way, so the two read alike. Python rounds the exact binary value half to
  * even; toFixed rounds a tie away from zero. A tie needs a value exactly halfway in binary (6.25 %, 1.125),
  * rare but real, so digits are rounded here from the value's exact decimal expansion.
@@ -48,7 +48,7 @@ function scientific(x, decimals) {
 }
 
 function formatNumber(x, digits = 3) {
-  // summaries.num: ``digits`` significant digits, scientific only outside 1e-5 ... 1e6.
+  // numbers.num: ``digits`` significant digits, scientific only outside 1e-5 ... 1e6.
   if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
   if (Number.isNaN(x)) return "nan";
   if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
@@ -58,20 +58,23 @@ function formatNumber(x, digits = 3) {
 }
 
 function formatPercent(fraction, digits = 1) {
-  // summaries.pct: 0.953 -> "95.3 %".
-  return fixed(100 * fraction, digits) + THIN + "%";
+  // numbers.pct: 0.953 -> "95.3 %"; short of 1 it takes more decimals rather than read 100 %.
+  let text = fixed(100 * fraction, digits);
+  while (fraction < 1 && text.startsWith("100") && digits < 6) text = fixed(100 * fraction, ++digits);
+  return text + THIN + "%";
 }
 
 const shown = (format) => (v) => (Number.isFinite(v) ? format(v) : "—");
 const lossText = shown((v) => formatNumber(v)), percentText = shown((v) => formatPercent(v));
 
-// "epoch 120 / 300 · sgd · loss 0.123 · train 95.3 % · val 94.1 %": what the figure shows, under its controls.
+// "epoch 120 / 300 · sgd · loss 0.123 · train 95.3 % · val 94.1 % · |θ| 12.4": what the figure shows, under its
+// controls. |θ|, the length of the weight vector, tells growth along the path from progress on the data.
 function readout(run, epoch, last, named) {
   const parts = ["epoch " + epoch + " / " + last];
   if (named) parts.push(run.name);
   if (epoch > run.epochs) return parts.concat("diverged at epoch " + run.epochs).join(" · ");
   parts.push("loss " + lossText(run.loss[epoch]), "train " + percentText(run.trainAcc[epoch]),
-    "val " + percentText(run.valAcc[epoch]));
+    "val " + percentText(run.valAcc[epoch]), "|θ| " + lossText(run.weightNorm[epoch]));
   if (run.diverged && epoch === run.epochs) parts.push("training diverged at epoch " + run.epochs);
   return parts.join(" · ");
 }

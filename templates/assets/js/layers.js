@@ -66,6 +66,12 @@ class PathLayer {
     };
     this.lines = runs.map((run) => make("path", run.dash.length
       ? { stroke: run.colour, "stroke-dasharray": run.dash.join(" ") } : { stroke: run.colour }));
+    // An open ring where the run first reaches 90 % training accuracy (spec: fit_epoch), shown once the path has.
+    this.fits = runs.map((run) => {
+      const ring = make("circle", { r: "5.5", class: "la-fit", visibility: "hidden" });
+      ring.style.stroke = run.colour;  // the style object, not a style attribute: the page's CSP refuses those
+      return ring;
+    });
     this.points = runs.map((run) => make("circle", { r: "4.5", fill: run.colour }));  // over every path
     panel.el.appendChild(this.svg);
     this.vertices = [];  // per run, in canvas pixels: x, y, the vertices kept, each vertex as SVG text
@@ -97,6 +103,12 @@ class PathLayer {
       for (let j = 1; j < kept.length && kept[j] < end; j++) d += "L" + text[kept[j]];
       if (end > 0) d += "L" + text[end];
       this.lines[i].setAttribute("d", d);
+      const fit = run.fitEpoch, reached = fit !== null && fit <= end && Number.isFinite(x[fit]);
+      this.fits[i].setAttribute("visibility", reached ? "visible" : "hidden");
+      if (reached) {
+        this.fits[i].setAttribute("cx", x[fit].toFixed(1));
+        this.fits[i].setAttribute("cy", y[fit].toFixed(1));
+      }
       this.points[i].setAttribute("cx", x[end].toFixed(1));
       this.points[i].setAttribute("cy", y[end].toFixed(1));
     });
