@@ -565,3 +565,21 @@ def test_the_real_article_renders_from_the_full_data(full_data_dir: Path, tmp_pa
     placed = len(list(re.finditer(r"^::: (figure|explorer)", "".join(p.read_text() for p in ARTICLE.glob("*.md")),
                                   flags=re.MULTILINE)))
     assert html.count('<figure class="la-figure') + html.count('<figure class="la-static') == placed
+
+
+def test_every_figure_draws_its_architectures_median_initialization(full_data) -> None:
+    """The drawn run is the median by late training loss (an independent count here), or its twin's choice, and
+    the file's run is that initialization's: the rule the captions and the appendix state."""
+    docs, _ = full_data
+    for slug, document in docs.items():
+        seeds = document.seeds
+        if document.config.drawn_from:
+            assert seeds.drawn == docs[document.config.drawn_from].seeds.drawn, slug
+        else:
+            tail = max(1, math.ceil((seeds.train_loss.shape[1] - 1) / 10))  # the last tenth of the epochs
+            late_loss = [float(np.median(row[-tail:])) if np.isfinite(row[-tail:]).all() else math.inf
+                         for row in seeds.train_loss.astype(np.float64)]
+            below = sum(value < late_loss[seeds.drawn] for value in late_loss)
+            assert below == (seeds.count - 1) // 2, (slug, below, seeds.count)
+        assert np.array_equal(seeds.train_loss[seeds.drawn][:document.reference.epochs + 1],
+                              document.reference.train_loss), slug
