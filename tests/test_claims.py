@@ -583,3 +583,14 @@ def test_every_figure_draws_its_architectures_median_initialization(full_data) -
             assert below == (seeds.count - 1) // 2, (slug, below, seeds.count)
         assert np.array_equal(seeds.train_loss[seeds.drawn][:document.reference.epochs + 1],
                               document.reference.train_loss), slug
+
+
+def test_axis_labels_print_the_shares_as_the_prose_does(full_data) -> None:
+    """A PCA axis labelled 3.9 % where the text, reading the same stored share, says 4.0 % is one number twice."""
+    from lossarticle.numbers import pct
+    docs, _ = full_data
+    for slug, document in docs.items():
+        for plane in document.planes:
+            if plane.explained_variance is not None:
+                assert plane.axis_labels == tuple(f"PC{k + 1} · {pct(share)} of the path"
+                                                  for k, share in enumerate(plane.explained_variance)), slug
