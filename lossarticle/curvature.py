@@ -11,7 +11,8 @@ block-diagonal Hessian, so one double-backward gives all E Hessian-vector produc
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -60,13 +61,32 @@ class Curvature:
 # ---------------------------------------------------------------- Hessian-vector products
 
 
+@contextmanager
+def flushed_subnormals() -> Iterator[None]:
+    """Subnormal floats flushed to zero on the CPU while curvature is computed, then PyTorch's default (off) again.
+
+    Late in training the softmax saturates and the backward passes carry subnormal values,
+    which x86 computes in microcode: the gradients at epochs 240-400 of the 10×100 run took
+    60-90 ms each against 8 ms with them flushed (one thread). Values below 1.2e-38 change
+    nothing a top eigenvalue can show. Training must not flush: it would move the trajectories.
+    """
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
+
 def hvp_chunk(arch: Architecture, samples: int, device: torch.device) -> int:
     """Snapshots per batched Hessian-vector product, so the double-backward graph stays bounded.
 
-    The graph of the gradient keeps about ten (width, N) tensors per hidden layer per
-    snapshot; 256 MiB on the CPU bounds the 10×100 net to a few snapshots per chunk.
+    Sized as ten (width, N) float32 tensors per hidden layer per snapshot, a rough count of
+    what the gradient's graph keeps. On the CPU, one thread, 1083 points, a product cost per
+    snapshot: 10×100 18-20 ms in chunks of 1-4 and 49 ms in chunks of 8; 10×20 2.0 ms in
+    chunks of 4-16 and 2.5 ms in 64. 128 MiB gives 3 and 15 snapshots.
     """
-    budget = 2 ** 28 if device.type == "cpu" else 2 ** 32
+    budget = 2 ** 27 if device.type == "cpu" else 2 ** 32
     per_snapshot = 10 * samples * sum(arch.sizes[1:]) * 4
     return max(1, budget // per_snapshot)
 
@@ -92,20 +112,25 @@ def gradients(arch: Architecture, thetas: torch.Tensor, x: torch.Tensor, y: torc
     """(E, P): the gradient of each row's mean training loss, a bounded chunk of rows at a time."""
     chunk = chunk_size(arch, len(x), thetas.device)
     result = torch.empty_like(thetas)
-    for start in range(0, len(thetas), chunk):
-        leaf = thetas[start:start + chunk].detach().requires_grad_(True)
-        (result[start:start + chunk],) = torch.autograd.grad(cross_entropy(forward(arch, leaf, x), y).sum(), leaf)
+    with flushed_subnormals():
+        for start in range(0, len(thetas), chunk):
+            leaf = thetas[start:start + chunk].detach().requires_grad_(True)
+            losses = cross_entropy(forward(arch, leaf, x), y)
+            (result[start:start + chunk],) = torch.autograd.grad(losses.sum(), leaf)
     return result
 
 
 # ---------------------------------------------------------------- Lanczos
 
 
-def lanczos_top(operator: Operator, start: torch.Tensor, steps: int, rtol: float) -> TopEigenvalue:
+def lanczos_top(operator: Operator, start: torch.Tensor, steps: int, rtol: float, min_steps: int = 1) -> TopEigenvalue:
     """The largest eigenvalue of each row's operator, by ``steps`` Lanczos steps at most from ``start`` (E, P).
 
-    Each row stops (its value frozen) once its relative residual is at most ``rtol``, or
-    when its Krylov space is exhausted; the result is then the same alone or in a stack.
+    Each row stops (its value frozen) after ``min_steps`` once its relative residual is at most
+    ``rtol``, or when its Krylov space is exhausted; the result is then the same alone or in a
+    stack. The residual bounds the distance to *an* eigenvalue, not to the top one: before the
+    top is found, the Ritz value can sit on the next one with a small residual (10×100 at
+    epoch 1: residual 5e-4 after 5 steps, 1.6 % below λ_max, found at step 8), hence ``min_steps``.
     Full reorthogonalization, done twice ("twice is enough"), keeps float32 bases orthogonal;
     it costs 4kP per step against a Hessian-vector product's ~6N·(weights) FLOPs.
     """
@@ -126,7 +151,8 @@ def lanczos_top(operator: Operator, start: torch.Tensor, steps: int, rtol: float
         beta[:, j] = norm.double().cpu()
         top, top_residual = _top_ritz(alpha[:, :j + 1], beta[:, :j + 1])
         exhausted = beta[:, j].numpy() <= np.finfo(np.float32).eps * np.abs(top)  # an invariant subspace: exact
-        stop = ~done & ((top_residual <= rtol * np.abs(top)) | exhausted | (j + 1 == steps))
+        converged = (top_residual <= rtol * np.abs(top)) & (j + 1 >= min_steps)
+        stop = ~done & (converged | exhausted | (j + 1 == steps))
         value[stop], taken[stop] = top[stop], j + 1
         residual[stop] = np.where(exhausted[stop], 0.0, top_residual[stop] / np.abs(top[stop]))
         done |= stop
@@ -152,7 +178,7 @@ def start_vector(size: int, seed: int, like: torch.Tensor) -> torch.Tensor:
 
 def top_eigenvalue(arch: Architecture, thetas: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
                    preconditioner: torch.Tensor | None = None, steps: int = 20, rtol: float = 1e-3,
-                   seed: int = 0) -> TopEigenvalue:
+                   min_steps: int = 8, seed: int = 0) -> TopEigenvalue:
     """λ_max(H), or λ_max(P^(-1/2) H P^(-1/2)) given the diagonal ``preconditioner`` P (E, P), at each row of
     ``thetas`` (E, P); H is the Hessian of the mean cross-entropy over ``x``, ``y``. Computed in the dtype
     and on the device of ``thetas``, a bounded chunk of rows at a time (``hvp_chunk``).
@@ -162,15 +188,16 @@ def top_eigenvalue(arch: Architecture, thetas: torch.Tensor, x: torch.Tensor, y:
     chunk = hvp_chunk(arch, len(x), thetas.device)
     start = start_vector(thetas.shape[1], seed, thetas)
     parts = []
-    for first in range(0, len(thetas), chunk):
-        rows = slice(first, first + chunk)
-        hessian = hessian_operator(arch, thetas[rows], x, y)
-        if preconditioner is None:
-            operator = hessian
-        else:
-            scale = preconditioner[rows].rsqrt()
-            operator = lambda v, hessian=hessian, scale=scale: scale * hessian(scale * v)  # noqa: E731
-        parts.append(lanczos_top(operator, start.expand(len(thetas[rows]), -1), steps, rtol))
+    with flushed_subnormals():
+        for first in range(0, len(thetas), chunk):
+            rows = slice(first, first + chunk)
+            hessian = hessian_operator(arch, thetas[rows], x, y)
+            if preconditioner is None:
+                operator = hessian
+            else:
+                scale = preconditioner[rows].rsqrt()
+                operator = lambda v, hessian=hessian, scale=scale: scale * hessian(scale * v)  # noqa: E731
+            parts.append(lanczos_top(operator, start.expand(len(thetas[rows]), -1), steps, rtol, min_steps))
     return TopEigenvalue(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(TopEigenvalue)))
 
 
@@ -226,17 +253,17 @@ def preconditioner(run: Run, moments: Moments) -> torch.Tensor:
 
 
 def curvature_along(arch: Architecture, run: Run, thetas: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
-                    epochs: np.ndarray, steps: int = 20, rtol: float = 1e-3) -> Curvature:
+                    epochs: np.ndarray, steps: int = 20, rtol: float = 1e-3, min_steps: int = 8) -> Curvature:
     """λ_max(H) and, for adaptive optimizers, λ_max(P⁻¹H) at snapshots ``epochs`` of ``run``'s trajectory
     ``thetas`` (E + 1, P), with the optimizer's threshold."""
     epochs = np.asarray(epochs, dtype=np.int64)
     index = torch.as_tensor(epochs, device=thetas.device)
     at = thetas[index]
-    hessian = top_eigenvalue(arch, at, x, y, steps=steps, rtol=rtol)
+    hessian = top_eigenvalue(arch, at, x, y, steps=steps, rtol=rtol, min_steps=min_steps)
     scaled = None
     if adaptive(run):
         diagonal = preconditioner(run, replay_moments(arch, run, thetas, x, y, epochs))
-        scaled = top_eigenvalue(arch, at, x, y, preconditioner=diagonal, steps=steps, rtol=rtol)
+        scaled = top_eigenvalue(arch, at, x, y, preconditioner=diagonal, steps=steps, rtol=rtol, min_steps=min_steps)
     return Curvature(epochs, hessian, scaled, threshold(run))
 
 

@@ -93,3 +93,40 @@ def spikes(train_loss: np.ndarray, train_acc: np.ndarray, fit: float = 0.9, fact
         return epochs.astype(np.int64)
     starts = np.concatenate([[True], np.diff(epochs) > window])  # a gap of ``window`` calm epochs ends one
     return epochs[starts].astype(np.int64)
+
+
+# ---------------------------------------------------------------- where curvature is measured
+
+
+def curvature_epochs(train_loss: np.ndarray, count: int, lead: int = 5, jump: float = float(np.log(1.25))
+                     ) -> np.ndarray:
+    """The epochs of one run whose curvature is measured: at most ``count`` (>= 2), ascending, first and last in.
+
+    A top eigenvalue costs tens of Hessian-vector products, so a CPU build affords a few
+    dozen to a few hundred epochs per run (``curvature`` gives the measured costs). Up to
+    half of them go where the loss moves: first the epochs at which it changes by at least
+    ``jump`` (25 %) from the epoch before, largest change first; then the ``lead`` epochs
+    before each such move, nearest first (the sharpness runs away in the epochs before a
+    spike). The rest, and any slots the moves leave, go on the densest even stride over the
+    run that fits.
+    """
+    log_loss = np.log(np.asarray(train_loss, np.float64))
+    epochs = len(log_loss) - 1
+    if count >= epochs + 1:
+        return np.arange(epochs + 1, dtype=np.int64)
+    move = np.zeros(epochs + 1 + lead)
+    step = np.abs(np.diff(log_loss))
+    move[1:epochs + 1] = np.where(np.isnan(step), np.inf, step)  # move[t]: from t − 1 to t; a diverged step moves most
+    ahead = np.stack([move[k:k + epochs + 1] for k in range(lead + 1)])  # ahead[k, t] = move[t + k]
+    moving = ahead >= jump
+    distance = np.where(moving.any(axis=0), moving.argmax(axis=0), lead + 1)  # epochs to the next move
+    size = ahead[np.minimum(distance, lead), np.arange(epochs + 1)]
+    ranked = np.lexsort((np.arange(epochs + 1), -size, distance))  # nearest a move, then the largest, then earliest
+    moves = ranked[distance[ranked] <= lead][:count - max(2, count // 2)]  # the stride keeps the first and last
+    chosen = np.array(moves, dtype=np.int64)
+    for points in range(max(2, count - len(moves)), epochs + 2):  # the densest stride that still fits
+        union = np.union1d(moves, np.round(np.linspace(0, epochs, points)).astype(np.int64))
+        if len(union) > count:
+            break
+        chosen = union
+    return chosen

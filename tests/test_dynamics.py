@@ -6,7 +6,7 @@ import torch
 
 from lossarticle import dynamics
 from lossarticle.configs import OPTIMIZER_RUNS, Run
-from lossarticle.dynamics import spike_mask, spikes, threshold
+from lossarticle.dynamics import curvature_epochs, spike_mask, spikes, threshold
 from lossarticle.train import make_optimizer
 from tests.test_imports import chain_to
 
@@ -129,3 +129,32 @@ def test_a_blow_up_after_fitting_is_a_spike_and_many_runs_go_at_once() -> None:
         np.testing.assert_array_equal(mask[g], spike_mask(runs[g], acc))
     np.testing.assert_array_equal(mask.any(axis=1), [False, True, True])
     np.testing.assert_array_equal(spikes(runs[1], acc), [150])
+
+
+# ---------------------------------------------------------------- where curvature is measured
+
+
+def test_curvature_epochs_on_a_smooth_run_are_an_even_stride() -> None:
+    loss, _ = fitted_curves(epochs=400)
+    chosen = curvature_epochs(loss, 41)
+    np.testing.assert_array_equal(chosen, np.arange(0, 401, 10))
+    np.testing.assert_array_equal(curvature_epochs(loss, 2), [0, 400])
+    np.testing.assert_array_equal(curvature_epochs(loss[:30], 41), np.arange(30))  # room for every epoch
+
+
+def test_curvature_epochs_take_every_epoch_of_a_spike_and_its_run_up() -> None:
+    loss, _ = fitted_curves(epochs=400)
+    loss[250:256] = [0.275, 1.204, 0.238, 2.347, 0.090, 2.243]
+    chosen = curvature_epochs(loss, 40, lead=5)
+    assert len(chosen) <= 40 and chosen[0] == 0 and chosen[-1] == 400
+    # 0.275 is 14 % up from epoch 249, not a move; the moves are 251-256 (the last one the way back down),
+    # and the five epochs before the first are its run-up.
+    assert set(range(246, 257)) <= set(chosen)
+    assert np.diff(chosen[chosen < 246]).max() <= 400 / (40 - 11 - 1) + 1  # the rest is an even stride
+
+
+def test_curvature_epochs_keep_half_for_the_stride_when_the_loss_moves_everywhere() -> None:
+    loss = np.where(np.arange(401) % 2 == 0, 0.1, 0.5)  # a 5× swing every epoch
+    chosen = curvature_epochs(loss, 40)
+    assert len(chosen) <= 40 and chosen[0] == 0 and chosen[-1] == 400
+    assert np.diff(chosen).max() <= 400 / 19 + 1  # at least 20 points on an even stride
