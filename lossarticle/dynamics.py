@@ -104,11 +104,10 @@ def curvature_epochs(train_loss: np.ndarray, count: int, lead: int = 5, jump: fl
 
     A top eigenvalue costs tens of Hessian-vector products, so a CPU build affords a few
     dozen to a few hundred epochs per run (``curvature`` gives the measured costs). Up to
-    half of them go where the loss moves: first the epochs at which it changes by at least
-    ``jump`` (25 %) from the epoch before, largest change first; then the ``lead`` epochs
-    before each such move, nearest first (the sharpness runs away in the epochs before a
-    spike). The rest, and any slots the moves leave, go on the densest even stride over the
-    run that fits.
+    half of them go where the loss moves: each epoch at which it changes by at least ``jump``
+    (25 %) from the epoch before, with the ``lead`` epochs before it (the sharpness runs away
+    in the epochs before a spike), largest change first. The rest, and any slots the moves
+    leave, go on the densest even stride over the run that fits.
     """
     log_loss = np.log(np.asarray(train_loss, np.float64))
     epochs = len(log_loss) - 1
@@ -121,7 +120,7 @@ def curvature_epochs(train_loss: np.ndarray, count: int, lead: int = 5, jump: fl
     moving = ahead >= jump
     distance = np.where(moving.any(axis=0), moving.argmax(axis=0), lead + 1)  # epochs to the next move
     size = ahead[np.minimum(distance, lead), np.arange(epochs + 1)]
-    ranked = np.lexsort((np.arange(epochs + 1), -size, distance))  # nearest a move, then the largest, then earliest
+    ranked = np.lexsort((np.arange(epochs + 1), distance, -size))  # the largest move's epochs first, itself first
     moves = ranked[distance[ranked] <= lead][:count - max(2, count // 2)]  # the stride keeps the first and last
     chosen = np.array(moves, dtype=np.int64)
     for points in range(max(2, count - len(moves)), epochs + 2):  # the densest stride that still fits

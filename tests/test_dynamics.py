@@ -158,3 +158,11 @@ def test_curvature_epochs_keep_half_for_the_stride_when_the_loss_moves_everywher
     chosen = curvature_epochs(loss, 40)
     assert len(chosen) <= 40 and chosen[0] == 0 and chosen[-1] == 400
     assert np.diff(chosen).max() <= 400 / 19 + 1  # at least 20 points on an even stride
+
+
+def test_curvature_epochs_give_the_largest_move_its_run_up_first() -> None:
+    loss, _ = fitted_curves(epochs=400)
+    loss[100:] *= 10  # a large step up that stays
+    loss[290:] *= 1.5  # a small one
+    chosen = curvature_epochs(loss, 10, lead=4)  # five slots for moves
+    assert set(range(96, 101)) <= set(chosen) and 290 not in chosen
