@@ -219,3 +219,12 @@ def test_live_units_equal_a_numpy_forward(tiny_data, skip: bool) -> None:
     assert counts[1, 0] <= 4 and counts[2, 0] == 5 and counts[3, 2] == 0  # the cases built above
     dead = dead_layers(arch, torch.as_tensor(thetas), torch.as_tensor(x)).numpy()
     np.testing.assert_array_equal(dead, counts == 0)
+
+
+def test_logistic_regression_has_no_hidden_units_and_sgd_no_state_to_replay(tiny_data) -> None:
+    x, y = split(tiny_data, torch.float32)
+    arch = Architecture(sizes=(2, 3), skip=False)
+    thetas = seed_stack(arch, 2, torch.float32)
+    assert live_units(arch, thetas, x).shape == (2, 0)
+    with pytest.raises(ValueError, match="'sgd' keeps no second moment"):
+        replay_moments(arch, Run("sgd", "sgd", 0.1), thetas, x, y, np.array([0]))
