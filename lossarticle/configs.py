@@ -120,6 +120,8 @@ class Experiment:
     seed: int = 0  # seeds initial weights and random directions
     seeds: int = 1  # initializations trained together; seed s draws θ₀ from seed + s (s = 0 is the drawn one)
     explorer: bool = False  # offered in the article's explorer (the depth x width grid and the baseline)
+    curvature: int = 0  # epochs of each run whose top Hessian eigenvalues are measured (dynamics.curvature_epochs;
+    #                     curvature.py); 0: none. A few seconds per hundred epochs of a deep net on the CPU
     drawn_from: str = ""  # slug of an earlier experiment with the same θ₀ whose drawn initialization this
     #                       one draws too ("": its own median, measures.drawn_member); for the skip twin
     data: DataConfig = field(default_factory=DataConfig)
@@ -138,6 +140,9 @@ class Experiment:
         _positive_int(f"{self.slug}.epochs", self.epochs)
         _require(isinstance(self.seed, int), f"{self.slug}.seed", self.seed, "must be an integer")
         _positive_int(f"{self.slug}.seeds", self.seeds)
+        _require(isinstance(self.curvature, int) and not isinstance(self.curvature, bool)
+                 and (self.curvature == 0 or self.curvature >= 2), f"{self.slug}.curvature", self.curvature,
+                 "must be 0 (none) or an integer >= 2 (the first and last epoch at least)")
         _require(len(self.runs) >= 1, f"{self.slug}.runs", self.runs, "needs at least one run")
         names = [run.name for run in self.runs]
         _require(len(set(names)) == len(names), f"{self.slug}.runs", names, "duplicated run name")
@@ -167,9 +172,9 @@ def mlp(depth: int, width: int, epochs: int, **extra: Any) -> Experiment:
                       epochs=epochs, **extra)
 
 
-def grid_mlp(depth: int, width: int, epochs: int, seeds: int) -> Experiment:
+def grid_mlp(depth: int, width: int, epochs: int, seeds: int, curvature: int) -> Experiment:
     """A member of the 3 x 3 depth x width grid, offered in the explorer."""
-    return mlp(depth, width, epochs, seeds=seeds, explorer=True)
+    return mlp(depth, width, epochs, seeds=seeds, explorer=True, curvature=curvature)
 
 
 def check_unique(experiments: tuple[Experiment, ...]) -> tuple[Experiment, ...]:
@@ -211,19 +216,22 @@ OPTIMIZER_RUNS = (
 # 24, one cache-sized group (pipeline.train_seeds), is what the minute left. Width 100
 # costs 0.7, 3 and 6 s a seed and varies least: 8, 4 and 2. optimizers and directions
 # compare methods from one θ₀: one seed.
-GRID = (  # depth, width, epochs, seeds
-    (1, 5, 1000, 100), (1, 20, 1000, 24), (1, 100, 1000, 8),
-    (5, 5, 400, 100), (5, 20, 400, 24), (5, 100, 400, 4),
-    (10, 5, 400, 100), (10, 20, 400, 24), (10, 100, 400, 2),
+# Curvature (epochs measured per run) where the article explains a spike or its absence, within the
+# minute the stage may add to a CPU build (BENCHMARKS.md: one thread, λ_max(H) and λ_max(P⁻¹H)
+# together, about 25 ms an epoch for 5x20, 60 ms for 10x20, 0.5 s for 10x100, 6-12 ms for 2x20).
+GRID = (  # depth, width, epochs, seeds, curvature
+    (1, 5, 1000, 100, 0), (1, 20, 1000, 24, 0), (1, 100, 1000, 8, 0),
+    (5, 5, 400, 100, 0), (5, 20, 400, 24, 401), (5, 100, 400, 4, 0),
+    (10, 5, 400, 100, 0), (10, 20, 400, 24, 201), (10, 100, 400, 2, 41),
 )
 EXPERIMENTS: tuple[Experiment, ...] = check_unique((
     Experiment(slug="logistic", title="logistic regression", depth=0, width=0, epochs=300, seeds=100,
                explorer=True),
-    *(grid_mlp(depth, width, epochs, seeds) for depth, width, epochs, seeds in GRID),
+    *(grid_mlp(*row) for row in GRID),
     mlp(20, 5, epochs=400, seeds=100),
     mlp(20, 5, epochs=400, seeds=100, skip=True, drawn_from="mlp-d20-w5"),
     Experiment(slug="optimizers", title="2 hidden layers × 20 neurons, four optimizers", depth=2, width=20,
-               epochs=400, runs=OPTIMIZER_RUNS),
+               epochs=400, runs=OPTIMIZER_RUNS, curvature=201),
     Experiment(slug="directions", title="2 hidden layers × 20 neurons, three planes", depth=2, width=20,
                epochs=400, planes=("random", "init-final", "pca")),
 ))

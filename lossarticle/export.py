@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lossarticle.configs import DataConfig, Experiment
-from lossarticle.schema import (SCHEMA_VERSION, ArchitectureRecord, AxesRecord, DatasetFile, ExperimentFile,
-                                PathRecord, PlaneRecord, Provenance, RegionsRecord, RunRecord, SeedsRecord,
-                                SegmentRecord, SurfaceRecord, ViewRecord, config_hash)
+from lossarticle.schema import (SCHEMA_VERSION, ArchitectureRecord, AxesRecord, CurvatureRecord, DatasetFile,
+                                ExperimentFile, PathRecord, PlaneRecord, Provenance, RegionsRecord, RunRecord,
+                                SeedsRecord, SegmentRecord, SurfaceRecord, ViewRecord, config_hash)
 
 if TYPE_CHECKING:  # only the type: importing pipeline would import torch
+    from lossarticle.curvature import Curvature
     from lossarticle.data import Dataset
     from lossarticle.pipeline import ExperimentResult, PlaneResult
     from lossarticle.train import SeedStats, Trajectory
@@ -55,7 +56,21 @@ def run_record(trajectory: Trajectory, result: ExperimentResult) -> RunRecord:
                      train_loss=trajectory.train_loss, train_acc=trajectory.train_acc, val_acc=trajectory.val_acc,
                      weight_norm=np.linalg.norm(trajectory.thetas.astype(np.float64), axis=1).astype(np.float32),
                      paths=paths,
-                     regions=RegionsRecord(regions.frames, regions.label, regions.confidence))
+                     regions=RegionsRecord(regions.frames, regions.label, regions.confidence,
+                                           result.live[run.name].astype(np.int16)),
+                     curvature=curvature_record(result.curvature.get(run.name)))
+
+
+def curvature_record(curvature: Curvature | None) -> CurvatureRecord | None:
+    """One run's top eigenvalues, as the file keeps them (NaN for the preconditioned ones of SGD)."""
+    if curvature is None:
+        return None
+    scaled = curvature.preconditioned
+    return CurvatureRecord(adaptive=scaled is not None, threshold=round(float(curvature.threshold), 6),
+                           epochs=curvature.epochs.astype(np.int32),
+                           hessian=curvature.hessian.value.astype(np.float32),
+                           preconditioned=(np.full(len(curvature.epochs), np.nan) if scaled is None
+                                           else scaled.value).astype(np.float32))
 
 
 def experiment_record(result: ExperimentResult) -> ExperimentFile:
@@ -69,15 +84,17 @@ def experiment_record(result: ExperimentResult) -> ExperimentFile:
         planes=tuple(plane_record(p) for p in result.planes),
         runs=tuple(run_record(t, result) for t in result.trajectories),
         region_axes=AxesRecord(any_regions.x, any_regions.y),
-        seeds=seeds_record(result.seed_stats[experiment.reference.name], result.drawn))
+        seeds=seeds_record(result.seed_stats[experiment.reference.name], result.drawn, result.dead_epoch,
+                           result.final_dead_units))
 
 
-def seeds_record(stats: SeedStats, drawn: int) -> SeedsRecord:
+def seeds_record(stats: SeedStats, drawn: int, dead_epoch: np.ndarray, final_dead_units: np.ndarray) -> SeedsRecord:
     """Every seed of one run, as the file keeps them."""
     return SeedsRecord(count=stats.count, drawn=drawn, final_train_loss=stats.final_train_loss,
                        final_train_acc=stats.final_train_acc, final_val_acc=stats.final_val_acc,
                        final_test_acc=stats.final_test_acc, train_loss=stats.train_loss, train_acc=stats.train_acc,
-                       diverged=stats.diverged, first_dead_layer=stats.first_dead_layer)
+                       diverged=stats.diverged, first_dead_layer=stats.first_dead_layer,
+                       dead_epoch=dead_epoch.astype(np.int32), final_dead_units=final_dead_units.astype(np.int16))
 
 
 def dataset_record(config: DataConfig, data: Dataset) -> DatasetFile:

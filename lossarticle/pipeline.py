@@ -5,7 +5,8 @@ Pure: takes configs and data, returns arrays. Only ``export`` writes them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,14 +14,16 @@ import numpy as np
 import torch
 
 from lossarticle.configs import Experiment, Run
+from lossarticle.curvature import Curvature, curvature_along, live_units
 from lossarticle.data import Dataset
 from lossarticle.directions import Plane, make_plane
+from lossarticle.dynamics import curvature_epochs, dead_check_epochs
 from lossarticle.errors import ConfigError
-from lossarticle.models import Architecture, architecture, init_params
+from lossarticle.measures import drawn_member
+from lossarticle.models import Architecture, architecture, dead_layers, init_params
 from lossarticle.project import Projection, project_path
 from lossarticle.surface import (Regions, Segment, View, chunk_size, decision_regions, frame_epochs, input_axes,
                                  loss_grid, losses_at, matmul_flops, segment_losses, stretch_of, view_axes)
-from lossarticle.measures import drawn_member
 from lossarticle.train import Ensemble, SeedStats, Trajectory, train_ensemble, training_flops
 
 
@@ -42,6 +45,8 @@ class Timings:
     train_s: float
     surface_s: float  # loss grids plus the losses along the projected paths
     regions_s: float
+    curvature_s: float
+    curvature_flops: int  # estimated: see curvature_flops
     surface_flops: int  # matmul FLOPs of the grid evaluations alone
     model_epochs: int  # networks trained x epochs, over every run and seed
     train_flops: int  # matmul FLOPs of training (see ``train.training_flops``)
@@ -57,8 +62,12 @@ class ExperimentResult:
     trajectories: list[Trajectory]
     planes: list[PlaneResult]
     regions: dict[str, Regions]  # run name -> decision regions
+    live: dict[str, np.ndarray]  # run name -> (frames, depth) live units per hidden layer at each region frame
+    curvature: dict[str, Curvature]  # run name -> top eigenvalues at some epochs (config.curvature > 0 only)
     seed_stats: dict[str, SeedStats]  # run name -> every seed's metrics
     drawn: int  # the initialization the trajectories above start from
+    dead_epoch: np.ndarray  # (G, depth): Trained.dead_epoch
+    final_dead_units: np.ndarray  # (G,): Trained.final_dead_units
     timings: Timings = field(compare=False)
 
 
@@ -100,6 +109,8 @@ class Trained:
     trajectories: list[Trajectory]  # each run from the drawn initialization
     seed_stats: dict[str, SeedStats]  # run name -> every seed's metrics
     drawn: int  # the drawn initialization: measures.drawn_member of the reference run, or the twin's
+    dead_epoch: np.ndarray  # (G, depth) the reference run's: first checked epoch each layer is dead, -1 never
+    final_dead_units: np.ndarray  # (G,) the reference run's hidden units dead at the last epoch
 
 
 def train_runs(experiment: Experiment, arch: Architecture, data: Dataset, device: torch.device,
@@ -115,7 +126,26 @@ def train_runs(experiment: Experiment, arch: Architecture, data: Dataset, device
         drawn = drawn_member(ensembles[0].stats.train_loss)
     elif not 0 <= drawn < experiment.seeds:
         raise ConfigError(f"{experiment.slug}: drawn initialization {drawn} is not one of its {experiment.seeds}")
-    return Trained([e.trajectory(drawn) for e in ensembles], {e.run.name: e.stats for e in ensembles}, drawn)
+    x = torch.as_tensor(data.x_train, device=device)
+    last = torch.as_tensor(np.nan_to_num(ensembles[0].thetas[-1]), device=device)  # a diverged seed counts none
+    dead_units = (sum(arch.sizes[1:-1]) - live_units(arch, last, x).sum(dim=1)).cpu().numpy()
+    return Trained([e.trajectory(drawn) for e in ensembles], {e.run.name: e.stats for e in ensembles}, drawn,
+                   dead_epochs(arch, ensembles[0].thetas, x, device), dead_units)
+
+
+def dead_epochs(arch: Architecture, thetas: np.ndarray, x: torch.Tensor, device: torch.device) -> np.ndarray:
+    """(G, depth): for every member of an ensemble (``thetas`` (E + 1, G, P)), the first epoch of
+    ``dynamics.dead_check_epochs`` at which each hidden layer is dead (``models.dead_layers``), -1 if never.
+
+    A plain net's dead layer stays dead (nothing below it gets a gradient); with skip
+    connections a layer can come back, and this reports when it first died.
+    """
+    checks = dead_check_epochs(len(thetas) - 1)
+    first = np.full(thetas.shape[1:2] + (len(arch.sizes) - 2,), -1, np.int32)
+    for epoch in checks:
+        dead = dead_layers(arch, torch.as_tensor(thetas[epoch], device=device), x).cpu().numpy()
+        first = np.where((first < 0) & dead, np.int32(epoch), first)
+    return first
 
 
 def plane_result(method: str, experiment: Experiment, arch: Architecture, trajectories: list[Trajectory],
@@ -158,14 +188,26 @@ def compute_experiment(experiment: Experiment, data: Dataset, device: torch.devi
     surface_s = time.perf_counter() - start
     start = time.perf_counter()
     regions = {t.run.name: run_regions(experiment, arch, t, data, device) for t in trajectories}
+    x = torch.as_tensor(data.x_train, device=device)
+    live = {name: live_units(arch, torch.as_tensor(t.thetas[r.frames], device=device), x).cpu().numpy()
+            for (name, r), t in zip(regions.items(), trajectories)}
     regions_s = time.perf_counter() - start
     advance("regions")
+    start = time.perf_counter()
+    curvature = {t.run.name: run_curvature(experiment, arch, t, data, device) for t in trajectories
+                 if experiment.curvature > 0}
+    sync(device)
+    curvature_s = time.perf_counter() - start
+    advance("curvature")
     grid_points = experiment.surface.resolution ** 2 * sum(len(p.views) for p in planes)
     flops = matmul_flops(arch, len(data.x_train)) * grid_points
     model_epochs = len(experiment.runs) * experiment.seeds * experiment.epochs
     train_flops = len(experiment.runs) * experiment.seeds * training_flops(arch, data, experiment.epochs)
-    return ExperimentResult(experiment, arch, device.type, trajectories, planes, regions, trained.seed_stats,
-                            trained.drawn, Timings(train_s, surface_s, regions_s, flops, model_epochs, train_flops))
+    return ExperimentResult(experiment, arch, device.type, trajectories, planes, regions, live, curvature,
+                            trained.seed_stats, trained.drawn, trained.dead_epoch, trained.final_dead_units,
+                            Timings(train_s, surface_s, regions_s, curvature_s,
+                                    sum(curvature_flops(arch, len(data.x_train), c) for c in curvature.values()),
+                                    flops, model_epochs, train_flops))
 
 
 def run_regions(experiment: Experiment, arch: Architecture, trajectory: Trajectory, data: Dataset,
@@ -177,9 +219,47 @@ def run_regions(experiment: Experiment, arch: Architecture, trajectory: Trajecto
     return decision_regions(arch, trajectory.thetas, frames, x_axis, y_axis, device=device)
 
 
+def run_curvature(experiment: Experiment, arch: Architecture, trajectory: Trajectory, data: Dataset,
+                  device: torch.device) -> Curvature:
+    """λ_max(H), and λ_max(P⁻¹H) for Adam and RMSprop, at ``config.curvature`` epochs of the run
+    (``dynamics.curvature_epochs``: where the loss moves, and a stride), on one CPU thread.
+
+    One thread because the stage flushes subnormal floats (``curvature.flushed_subnormals``), a
+    per-thread flag the OpenMP workers training started would not see: with them, the late
+    epochs of 10x100 cost 60-90 ms a gradient instead of 8.
+    """
+    epochs = curvature_epochs(trajectory.train_loss, experiment.curvature)
+    x, y = (torch.as_tensor(a, device=device) for a in (data.x_train, data.y_train))
+    with one_cpu_thread(device):
+        return curvature_along(arch, trajectory.run, torch.as_tensor(trajectory.thetas, device=device), x, y, epochs)
+
+
+@contextmanager
+def one_cpu_thread(device: torch.device) -> Iterator[None]:
+    """Run the body on one intra-op thread on the CPU (nothing changes on a GPU)."""
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def curvature_flops(arch: Architecture, samples: int, curvature: Curvature) -> int:
+    """Matmul FLOPs of the curvature stage, estimated: a Hessian-vector product as ten forward passes over
+    the training points (the gradient's graph once, then a backward through it per product), the replay
+    of an adaptive optimizer's state as one gradient (three passes) per epoch up to the last measured."""
+    forward = 2 * samples * sum(out * inp for (out, inp), _ in arch.shapes)
+    products = int(curvature.hessian.steps.sum())
+    if curvature.preconditioned is not None:
+        products += int(curvature.preconditioned.steps.sum()) + 3 * (int(curvature.epochs.max()) + 1) // 10
+    return 10 * forward * products
+
+
 def stage_count(experiment: Experiment) -> int:
     """How many times ``compute_experiment`` calls ``advance``: sizes its progress bar."""
-    return 2 + len(experiment.planes)
+    return 3 + len(experiment.planes)
 
 
 def memory_needs(experiment: Experiment, arch: Architecture, samples: int) -> dict[str, int]:

@@ -40,7 +40,8 @@ from lossarticle.errors import CacheError
 
 #: Bumped whenever the meaning or layout of an exported file changes; part of
 #: every cache key, so old files are recomputed rather than misread.
-SCHEMA_VERSION = 6  # 6: the drawn run is the median initialization (seeds.drawn), |θ| per epoch, seeds' accuracy
+SCHEMA_VERSION = 7  # 7: curvature, live units per layer, dead layers over the seeds
+#                    6: the drawn run is the median initialization (seeds.drawn), |θ| per epoch, seeds' accuracy
 #                    5: region frames where the regions change (surface.frame_epochs), not evenly spaced
 
 DATASET_FILE = "spiral.json"
@@ -130,6 +131,24 @@ class RegionsRecord:
     frames: np.ndarray = array("int32", "frames", low=0)  # epoch of each frame, ascending
     label: np.ndarray = array("uint8", "frames", "ry", "rx")  # arg-max class at (x[ix], y[iy])
     confidence: np.ndarray = array("uint8", "frames", "ry", "rx")  # round(255 · (p_max − 1/C) / (1 − 1/C))
+    live_units: np.ndarray = array("int16", "frames", "layers", low=0)  # per hidden layer, units whose ReLU is on
+    #                                                                     for some training input (curvature.live_units)
+
+
+@dataclass(frozen=True)
+class CurvatureRecord:
+    """The top eigenvalues of the training loss's Hessian at some epochs of one run (``curvature.py``).
+
+    The run is stable on a quadratic while its sharpness stays under ``threshold``: λ_max(H)
+    for gradient descent and momentum, the preconditioned λ_max(P⁻¹H) for Adam and RMSprop
+    (``dynamics.threshold``, after Cohen et al. 2021 and 2022).
+    """
+
+    adaptive: bool  # True: ``threshold`` applies to ``preconditioned``; False: to ``hessian``
+    threshold: float  # the run's edge of stability
+    epochs: np.ndarray = array("int32", "measured", low=0)  # ascending (dynamics.curvature_epochs)
+    hessian: np.ndarray = array("float32", "measured", finite=False)  # λ_max(H); NaN where the weights diverged
+    preconditioned: np.ndarray = array("float32", "measured", finite=False)  # λ_max(P⁻¹H); NaN for SGD
 
 
 @dataclass(frozen=True)
@@ -149,6 +168,7 @@ class RunRecord:
     weight_norm: np.ndarray = array("float32", "snapshots", low=0)  # |θ|, Euclidean, over every weight and bias
     paths: tuple[PathRecord, ...]  # one per plane, in the planes' order
     regions: RegionsRecord
+    curvature: CurvatureRecord | None  # where the experiment measures it (config.curvature)
 
     @staticmethod
     def dimensions(scalars: dict[str, Any]) -> dict[str, int]:
@@ -179,6 +199,10 @@ class SeedsRecord:
     diverged: np.ndarray = array("bool", "seeds")
     first_dead_layer: np.ndarray = array("int32", "seeds", low=-1)  # at θ₀: first hidden layer off for every
     #                                                                 training input; -1 for none
+    final_dead_units: np.ndarray = array("int16", "seeds", low=0)  # hidden units off for every training input
+    #                                                                  at the last epoch (a diverged seed: 0)
+    dead_epoch: np.ndarray = array("int32", "seeds", "layers", low=-1)  # first checked epoch (dynamics.
+    #                                         dead_check_epochs) at which each hidden layer is dead; -1: never
 
     @staticmethod
     def dimensions(scalars: dict[str, Any]) -> dict[str, int]:
@@ -495,6 +519,9 @@ def check_experiment(document: ExperimentFile, experiment: Experiment, where: st
         check_plane(plane, f"{where}.planes[{index}]")
     if document.seeds.count != experiment.seeds:
         raise CacheError(f"{where}.seeds.count: {document.seeds.count}, expected {experiment.seeds}")
+    if document.seeds.dead_epoch.shape[1] != experiment.depth:
+        raise CacheError(f"{where}.seeds.dead_epoch: {document.seeds.dead_epoch.shape[1]} layers, expected "
+                         f"{experiment.depth}")
     if not 0 <= document.seeds.drawn < document.seeds.count:
         raise CacheError(f"{where}.seeds.drawn: {document.seeds.drawn} is not one of its {document.seeds.count} seeds")
     if tuple(r.name for r in document.runs) != tuple(r.name for r in experiment.runs):
@@ -506,6 +533,11 @@ def check_experiment(document: ExperimentFile, experiment: Experiment, where: st
             raise CacheError(f"{key}.epochs: {run.epochs} of {experiment.epochs} without diverging")
         if tuple(p.method for p in run.paths) != experiment.planes:
             raise CacheError(f"{key}.paths: {[p.method for p in run.paths]}, expected {list(experiment.planes)}")
+        if (run.curvature is not None) != (experiment.curvature > 0):
+            raise CacheError(f"{key}.curvature: {'missing' if run.curvature is None else 'not configured'}")
+        if run.regions.live_units.shape[1] != experiment.depth:
+            raise CacheError(f"{key}.regions.live_units: {run.regions.live_units.shape[1]} layers, expected "
+                             f"{experiment.depth}")
         frames = run.regions.frames
         if frames.size == 0 or frames.size > experiment.surface.region_frames or np.any(np.diff(frames) <= 0) \
                 or frames[0] != 0 or frames[-1] != run.epochs:

@@ -44,7 +44,9 @@ def synthetic_run(name: str, epochs: int, planes: tuple[str, ...], diverged: boo
                      train_loss=loss, train_acc=np.linspace(0.3, 0.9, epochs + 1, dtype=np.float32),
                      val_acc=np.linspace(0.3, 0.85, epochs + 1, dtype=np.float32),
                      weight_norm=np.linspace(3, 5, epochs + 1, dtype=np.float32), paths=paths,
-                     regions=RegionsRecord(frames=frames, label=label, confidence=confidence))
+                     regions=RegionsRecord(frames=frames, label=label, confidence=confidence,
+                                           live_units=np.full((len(frames), 1), 4, np.int16)),
+                     curvature=None)
 
 
 def synthetic_document(experiment: Experiment | None = None, runs: tuple[RunRecord, ...] | None = None,
@@ -74,7 +76,9 @@ def synthetic_seeds(experiment: Experiment, first: RunRecord) -> SeedsRecord:
     return SeedsRecord(count=count, drawn=0, final_train_loss=final, final_train_acc=accuracy, final_val_acc=accuracy,
                        final_test_acc=accuracy, train_loss=loss,
                        train_acc=np.repeat(accuracy[:, None], columns, axis=1), diverged=~np.isfinite(final),
-                       first_dead_layer=np.where(np.arange(count) % 2 == 1, 0, -1).astype(np.int32))
+                       first_dead_layer=np.where(np.arange(count) % 2 == 1, 0, -1).astype(np.int32),
+                       dead_epoch=np.where(np.arange(count) % 2 == 1, 0, -1).astype(np.int32)[:, None],
+                       final_dead_units=np.zeros(count, np.int16))
 
 
 def synthetic_plane(method: str, axis_label: str = "PC1 · 90.0 % of the path") -> PlaneRecord:

@@ -52,7 +52,8 @@ def test_seed_counts_against_a_hand_count() -> None:
     acc = np.array([0.33, 0.34, 0.92, 0.99, 0.40, 0.33], np.float32)
     seeds = SeedsRecord(count=6, drawn=3, final_train_loss=loss, final_train_acc=acc, final_val_acc=acc,
                         final_test_acc=acc, train_loss=loss[:, None], train_acc=acc[:, None], diverged=np.isnan(loss),
-                        first_dead_layer=np.array([3, -1, 0, -1, -1, -1], np.int32))
+                        first_dead_layer=np.array([3, -1, 0, -1, -1, -1], np.int32),
+                        dead_epoch=np.full((6, 4), -1, np.int32), final_dead_units=np.zeros(6, np.int16))
     summary = seed_summary(seeds)
     assert (summary.count, summary.stuck, summary.fit, summary.diverged) == (6, 2, 2, 1)
     assert (summary.dead_at_init, summary.dead_and_stuck, summary.dead_and_fit) == (2, 1, 1)
@@ -72,7 +73,8 @@ def test_the_measures_tell_a_fit_held_from_a_fit_lost_in_a_late_glitch() -> None
     loss = np.where(acc > 0.9, 0.05, 0.8).astype(np.float32)
     seeds = SeedsRecord(count=3, drawn=0, final_train_loss=loss[:, -1], final_train_acc=acc[:, -1],
                         final_val_acc=acc[:, -1], final_test_acc=acc[:, -1], train_loss=loss, train_acc=acc,
-                        diverged=np.zeros(3, bool), first_dead_layer=np.full(3, -1, np.int32))
+                        diverged=np.zeros(3, bool), first_dead_layer=np.full(3, -1, np.int32),
+                        dead_epoch=np.full((3, 1), -1, np.int32), final_dead_units=np.zeros(3, np.int16))
     summary = seed_summary(seeds)
     assert (summary.reached, summary.fit, summary.fit_last) == (3, 2, 1)
 
