@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bokeh.models import Model
 
-EPOCH_AXIS = ("loss", "accuracy", "gap", "distance")  # kinds of panel whose x axis is the epoch: the page marks it
+EPOCH_AXIS = ("loss", "accuracy", "gap", "distance", "units", "sharpness")  # kinds whose x axis is the epoch:
+#                                                                             the page marks it
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def layout_name(planes: Sequence[str]) -> str:
     return "planes" if len(planes) > 1 else "single"
 
 
-def layout_rows(planes: Sequence[str]) -> list[dict[str, Any]]:
+def layout_rows(planes: Sequence[str], measured: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Rows of a CSS grid, each cell a stack of panel keys; also the phone's one-column reading order.
 
     Each plane's strips (the loss and distance the map cannot show) sit in one cell with its
@@ -49,7 +50,8 @@ def layout_rows(planes: Sequence[str]) -> list[dict[str, Any]]:
     reads landscape, strips, next landscape. (Strips in rows of their own ended up 2,000 px
     below their maps at 375 px.) With several planes each column is one plane, landscape over
     strips, and the decision regions and the curves follow; with one, the regions, the
-    landscape and its strips share the first row and the curves the second.
+    landscape and its strips share the first row and the curves the second. The ``measured``
+    strips (live units, sharpness: keys of panels only some figures have) get a last row.
     """
     def row(*cells: tuple[int, list[str]]) -> dict[str, Any]:
         return {"columns": sum(span for span, _ in cells), "cells": [{"span": s, "keys": k} for s, k in cells]}
@@ -57,12 +59,14 @@ def layout_rows(planes: Sequence[str]) -> list[dict[str, Any]]:
     def strips(plane: str) -> list[str]:
         return [panel_key("gap", plane), panel_key("distance", plane)]
 
+    last = [row(*((1, [key]) for key in measured))] if measured else []
     if len(planes) > 1:
         return [row(*((1, [panel_key("landscape", m), *strips(m)]) for m in planes)),
-                row((1, [panel_key("regions")]), (len(planes) - 1, [panel_key("loss"), panel_key("accuracy")]))]
+                row((1, [panel_key("regions")]), (len(planes) - 1, [panel_key("loss"), panel_key("accuracy")])),
+                *last]
     plane = planes[0]
     return [row((1, [panel_key("regions")]), (1, [panel_key("landscape", plane)]), (1, strips(plane))),
-            row((1, [panel_key("loss")]), (1, [panel_key("accuracy")]))]
+            row((1, [panel_key("loss")]), (1, [panel_key("accuracy")])), *last]
 
 
 def spec_layout(rows: list[dict[str, Any]], found: dict[str, Panel]) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ here pre-formats a readout.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -69,7 +70,8 @@ def figure_spec(document: ExperimentFile, dataset: DatasetFile, id_base: int, sh
         "version": SPEC_VERSION, "slug": slug, "max_epoch": document.max_epoch, "planes": planes,
         "classes": list(style.class_colours(dataset)), "confidence_bits": CONFIDENCE_BITS,
         "region_shape": [len(document.region_axes.y), len(document.region_axes.x)],
-        "layout": spec_layout(layout_rows(planes), found), "layout_name": layout_name(planes),
+        "layout": spec_layout(layout_rows(planes, tuple(measured_panels(document))), found),
+        "layout_name": layout_name(planes),
         "first": first_panels(planes),
         "titles": strip_titles(document),
         "runs": [run_data(run, index) for index, run in enumerate(document.runs)],
@@ -139,4 +141,16 @@ def figure_panels(document: ExperimentFile, dataset: DatasetFile, scales: dict[s
                            panels.gap_names(method)))
         found.append(Panel(panel_key("distance", method), "distance", method,
                            partial(panels.distance_plot, method, runs), panels.distance_names(method)))
+    found += [Panel(key, key, None, build, {}) for key, build in measured_panels(document).items()]
     return {panel.key: panel for panel in found}
+
+
+def measured_panels(document: ExperimentFile) -> dict[str, Callable[[], Any]]:
+    """The strips of what the curves do not show, where the file has it: the reference run's live units per
+    layer (any hidden layer), and the sharpness against its edge of stability (``config.curvature``)."""
+    found: dict[str, Callable[[], Any]] = {}
+    if document.config.depth > 0:
+        found["units"] = partial(panels.units_plot, document.reference, document.config.width)
+    if any(run.curvature is not None for run in document.runs):
+        found["sharpness"] = partial(panels.sharpness_plot, document.runs)
+    return found

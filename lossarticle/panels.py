@@ -324,3 +324,75 @@ def distance_plot(method: str, runs: Sequence[RunRecord]) -> Any:
     line = plot.line("x", "y", source=empty_source(names["distance"], "x", "y"), line_color=INK, line_width=1.6)
     hover_epochs(plot, [line], ("distance", "@y{0.[000]}"))
     return plot
+
+
+# ---------------------------------------------------------------- what the curves do not show: curvature, units
+
+def sharpness_ratio(run: RunRecord) -> tuple[np.ndarray, np.ndarray]:
+    """(epochs, sharpness ÷ the run's threshold) where the curvature was measured: 1 is its edge of stability.
+
+    The sharpness is λ_max(P⁻¹H) for Adam and RMSprop, λ_max(H) for gradient descent and momentum
+    (``dynamics.threshold``); dividing by each run's own threshold puts four optimizers on one axis.
+    """
+    curvature = run.curvature
+    assert curvature is not None
+    value = curvature.preconditioned if curvature.adaptive else curvature.hessian
+    return curvature.epochs.astype(np.float64), value.astype(np.float64) / curvature.threshold
+
+
+def sharpness_plot(runs: Sequence[RunRecord]) -> Any:
+    """Each run's sharpness over its own threshold (log), the edge at 1, and for adaptive runs λ_max(H) over
+    2/η: gradient descent's limit, which Adam is not held to."""
+    measured = [run for run in runs if run.curvature is not None]
+    ratios = [sharpness_ratio(run)[1] for run in measured]
+    raw = [run.curvature.hessian * run.lr / 2 for run in measured if run.curvature.adaptive]
+    plot = base_plot("Sharpness ÷ its edge of stability", HEIGHT_STRIP, epoch_range(runs),
+                     log_range([*ratios, *raw, np.ones(1)]), left=CURVE_LEFT, y_axis_type="log")
+    plot.xaxis.axis_label = "epoch"
+    log_ticks(plot)
+    plot.add_layout(Span(location=1.0, dimension="width", line_color=INK, line_width=1, line_dash="dashed"))
+    lines = []
+    for index, run in enumerate(runs):
+        if run.curvature is None:
+            continue
+        colour, dash = run_style(index)
+        epochs, ratio = sharpness_ratio(run)
+        quantity = "λmax(P⁻¹H)" if run.curvature.adaptive else "λmax(H)"
+        label = f"{run.name}: {quantity}" if len(runs) > 1 else quantity
+        lines.append(plot.line(epochs, np.asarray(rounded(ratio, 4), np.float64), line_color=colour, line_dash=dash,
+                               line_width=1.5, legend_label=label))
+        if run.curvature.adaptive and len(runs) == 1:
+            lines.append(plot.line(epochs, np.asarray(rounded(run.curvature.hessian * run.lr / 2, 4), np.float64),
+                                   line_color=MUTED, line_width=1.2, line_dash="dotted",
+                                   legend_label="λmax(H) ÷ 2/η, gradient descent's edge"))
+    hover_epochs(plot, lines, ("÷ edge", "@y{0.[000]}"))
+    legend_style(plot, "top_left")
+    return plot
+
+
+def units_plot(run: RunRecord, width: int) -> Any:
+    """Live units of each hidden layer at every region frame of ``run``: a layer with none passes no signal.
+
+    One rectangle per frame and layer, from the frame's epoch to the next one's; dark is every unit
+    live, white none. Static: the page only marks the epoch over it.
+    """
+    live, frames = run.regions.live_units, run.regions.frames.astype(np.float64)
+    depth = live.shape[1]
+    ends = np.append(frames[1:], max(frames[-1], 1.0))
+    left, right = np.repeat(frames, depth), np.repeat(ends, depth)
+    layer = np.tile(np.arange(1, depth + 1, dtype=np.float64), len(frames))
+    share = live.ravel().astype(np.float64) / width
+    colour = [f"#{v:02x}{v:02x}{v:02x}" for v in np.round(255 - 200 * share).astype(int)]
+    plot = base_plot(f"Live units per hidden layer ({run.name})", HEIGHT_STRIP, epoch_range([run]),
+                     (0.5, depth + 0.5), left=CURVE_LEFT)
+    plot.xaxis.axis_label, plot.yaxis.axis_label = "epoch", "layer"
+    plot.yaxis.ticker = FixedTicker(ticks=sorted({1, depth, *range(5, depth + 1, 5)}))
+    plot.grid.visible = False
+    source = ColumnDataSource({"left": left, "right": right, "bottom": layer - 0.45, "top": layer + 0.45,
+                               "colour": colour, "layer": layer.astype(int), "live": live.ravel().astype(int),
+                               "epoch": np.repeat(frames, depth).astype(int)})
+    quads = plot.quad(left="left", right="right", bottom="bottom", top="top", fill_color="colour", line_color=None,
+                      source=source)
+    plot.add_tools(HoverTool(renderers=[quads], tooltips=[("layer", "@layer"), ("from epoch", "@epoch"),
+                                                          ("live units", f"@live of {width}")]))
+    return plot

@@ -95,7 +95,7 @@ def test_script_is_one_register_call_with_every_panel(dataset) -> None:
     spec = spec_of(script(dataset))
     keys = [panel["key"] for row in spec["layout"] for cell in row["cells"] for panel in cell["panels"]]
     assert sorted(keys) == sorted(spec["items"])
-    assert {"regions", "landscape-pca", "loss", "accuracy", "gap-pca", "distance-pca"} == set(keys)
+    assert {"regions", "landscape-pca", "loss", "accuracy", "gap-pca", "distance-pca", "units"} == set(keys)
     assert all(item["target_id"] == f"fig-tiny-{key}" for key, item in spec["items"].items())
     assert spec["max_epoch"] == EPOCHS and len(spec["runs"][0]["loss"]) == EPOCHS + 1
 
@@ -133,8 +133,10 @@ def test_every_model_the_spec_names_is_in_its_panels_document(tiny_site, tmp_pat
         for panel in cells:
             where, named = f"{slug}: {panel['key']}", spec_names(panel["models"])
             in_document = document_names(spec["items"][panel["key"]])
-            assert panel["kind"] in ("regions", "landscape", "loss", "accuracy", "gap", "distance"), where
-            assert panel["epoch_axis"] == (panel["kind"] in ("loss", "accuracy", "gap", "distance")), where
+            assert panel["kind"] in ("regions", "landscape", "loss", "accuracy", "gap", "distance", "units",
+                                     "sharpness"), where
+            assert panel["epoch_axis"] == (panel["kind"] in ("loss", "accuracy", "gap", "distance", "units",
+                                                             "sharpness")), where
             assert (panel["plane"] in spec["planes"]) == (panel["kind"] in ("landscape", "gap", "distance")), where
             missing = [name for name in named if in_document.count(name) != 1]
             assert not missing, f"{where}: the spec names models its document lacks or holds twice: {missing}"
@@ -243,7 +245,7 @@ def test_layout_follows_the_planes_in_the_registry_order(dataset) -> None:
     spec = spec_of(script(dataset, experiment=synthetic_experiment(planes=planes)))
     assert spec["planes"] == list(planes)
     assert [cell["panels"][0]["key"] for cell in spec["layout"][0]["cells"]] == [f"landscape-{m}" for m in planes]
-    columns = {row["columns"] for row in spec["layout"]}
+    columns = {row["columns"] for row in spec["layout"][:2]}  # the third holds the measured strips (units)
     assert columns == {3}  # every strip sits in its plane's column
     assert [[p["key"] for p in cell["panels"]] for cell in spec["layout"][0]["cells"]] == [
         [f"landscape-{m}", f"gap-{m}", f"distance-{m}"] for m in planes]
@@ -434,3 +436,24 @@ def test_a_nearly_flat_figure_opens_on_a_scale_that_keeps_it_flat_and_offers_its
     steep = flattened(synthetic_document(), 3.0)
     assert "local" not in spec_of(page_data.figure_script(steep, dataset, 5000, SHARED))["scales"]
     assert not figure_context.figure_context(steep).local_scale
+
+
+def test_a_run_with_curvature_gets_a_sharpness_strip_on_the_epoch_axis(dataset) -> None:
+    from lossarticle.panels import sharpness_ratio
+    from lossarticle.schema import CurvatureRecord
+    epochs = np.array([0, 2, 5], np.int32)
+    adam = CurvatureRecord(adaptive=True, threshold=7600.0, epochs=epochs,
+                           hessian=np.array([10, 20, 40], np.float32), preconditioned=np.array([3800, 7600, 15200],
+                                                                                               np.float32))
+    sgd = CurvatureRecord(adaptive=False, threshold=20.0, epochs=epochs, hessian=np.array([5, 20, 30], np.float32),
+                          preconditioned=np.full(3, np.nan, np.float32))
+    runs = tuple(dataclasses.replace(synthetic_run(name, EPOCHS, ("pca",)), curvature=c)
+                 for name, c in (("adam", adam), ("sgd", sgd)))
+    # Each run's own sharpness over its own threshold: Adam's preconditioned one, gradient descent's raw one.
+    np.testing.assert_allclose(sharpness_ratio(runs[0])[1], [0.5, 1, 2])
+    np.testing.assert_allclose(sharpness_ratio(runs[1])[1], [0.25, 1, 1.5])
+    experiment = synthetic_experiment(runs=(Run("adam"), Run("sgd", "sgd", 0.1)))
+    spec = spec_of(script(dataset, experiment=experiment, runs=runs))
+    panels = {p["key"]: p for row in spec["layout"] for c in row["cells"] for p in c["panels"]}
+    assert panels["sharpness"]["kind"] == "sharpness" and panels["sharpness"]["epoch_axis"]
+    assert panels["units"]["epoch_axis"] and "sharpness" in spec["items"]

@@ -43,6 +43,7 @@ class Scene {
       else if (panel.kind === "loss") this.fillLoss(panel);
       else if (panel.kind === "accuracy") this.fillAccuracy(panel);
       else if (panel.kind === "gap" || panel.kind === "distance") this.adoptStrip(panel);
+      else if (panel.kind === "units" || panel.kind === "sharpness") { /* drawn whole by Bokeh: only marked */ }
       else throw new Error("a panel of unknown kind " + panel.kind);
       if (panel.epochAxis) this.addMarker(panel);
     }
