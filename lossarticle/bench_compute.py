@@ -119,6 +119,11 @@ def run_bench(device: torch.device, experiments: tuple[Experiment, ...] = EXPERI
                   sum(t.train_flops for t in results) / train_s / 1e9, surface_s,
                   sum(t.surface_flops for t in results) / surface_s / 1e9, sum(r.regions_s for r in rows),
                   max(r.peak_mib for r in rows), peak))
+    curvature_s = sum(t.curvature_s for t in results)
+    if curvature_s > 0:
+        curvature_gflops = sum(t.curvature_flops for t in results) / curvature_s / 1e9
+        echo(f"curvature (one thread; {', '.join(e.slug for e in experiments if e.curvature)}): {curvature_s:.1f} s, "
+             f"{curvature_gflops:.1f} GFLOP/s estimated, ratio {curvature_gflops / peak:.2f}")
     echo(f"training + surfaces: {train_s + surface_s:.1f} s; whole compute run, start-up and regions "
          f"included: {time.perf_counter() - start:.1f} s")
     return rows

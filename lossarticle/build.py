@@ -101,8 +101,9 @@ def compute_stale(options: TrainOptions, wanted: set[str], device: torch.device,
                   disable=not options.progress) as bar:
             result = compute_experiment(experiment, data, device, advance=lambda stage: bar.update(1), drawn=drawn)
         write_atomic(path, to_json(experiment_record(result)))
+        curvature = f", curvature {result.timings.curvature_s:.1f}s" if experiment.curvature else ""
         echo(f"{experiment.slug}: trained {result.timings.train_s:.1f}s, surfaces {result.timings.surface_s:.1f}s"
-             f" on {device.type}")
+             f"{curvature} on {device.type}")
         computed.append(result)
     return computed
 

@@ -43,8 +43,8 @@ from lossarticle.summaries import ExperimentSummary
 SOURCE_NAME = re.compile(r"^\d\d-[a-z0-9-]+\.md$")
 EXPLORER = "explorer"
 # Figures drawn from the data set or from many experiments at once: a picture and a caption, no script.
-SPIRAL, OVERVIEW, SEEDS = "spiral", "overview", "seeds"
-STATIC_FIGURES = (SPIRAL, OVERVIEW, SEEDS)
+SPIRAL, OVERVIEW, SEEDS, SHARPNESS = "spiral", "overview", "seeds", "sharpness"
+STATIC_FIGURES = (SPIRAL, OVERVIEW, SEEDS, SHARPNESS)
 CONTAINER_OPENS = ("container_figure_open", "container_explorer_open")
 NEWLINE = re.compile(r"\r\n?|\n")  # markdown-it's line breaks (str.splitlines also splits at U+2028 & co.)
 # Ids the page gives elements of its own: base.html's, the figure templates' (fig-<slug>, explorer-…)

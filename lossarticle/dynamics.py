@@ -10,6 +10,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from lossarticle.configs import Run
+from lossarticle.schema import RunRecord
 
 # PyTorch's defaults, which train.make_optimizer keeps (tests/test_dynamics.py reads them from torch.optim).
 ADAM_BETA1 = 0.9  # Adam's first-moment decay
@@ -142,3 +143,15 @@ def dead_check_epochs(epochs: int) -> np.ndarray:
     marks = np.concatenate([np.arange(min(10, epochs) + 1), np.arange(10, min(50, epochs) + 1, 5),
                             np.arange(50, epochs + 1, 25), [epochs]])
     return np.unique(marks).astype(np.int64)
+
+
+def sharpness_ratio(run: RunRecord) -> tuple[np.ndarray, np.ndarray]:
+    """(epochs, sharpness ÷ the run's threshold) where the curvature was measured: 1 is its edge of stability.
+
+    The sharpness is λ_max(P⁻¹H) for Adam and RMSprop, λ_max(H) for gradient descent and momentum
+    (``dynamics.threshold``); dividing by each run's own threshold puts four optimizers on one axis.
+    """
+    curvature = run.curvature
+    assert curvature is not None
+    value = curvature.preconditioned if curvature.adaptive else curvature.hessian
+    return curvature.epochs.astype(np.float64), value.astype(np.float64) / curvature.threshold

@@ -28,6 +28,7 @@ from bokeh.models import (ColorBar, ColumnDataSource, FixedTicker, HoverTool, Lo
 from bokeh.plotting import figure as bokeh_figure
 
 from lossarticle.bokeh_internals import next_bokeh_id, set_next_bokeh_id
+from lossarticle.dynamics import sharpness_ratio
 from lossarticle.scales import Scale, decade_ticks, log_loss, range_note
 from lossarticle.schema import AxesRecord, DatasetFile, PlaneRecord, RunRecord, SeedsRecord
 from lossarticle.style import (FONT, INK, LANDSCAPE_PALETTE, MUTED, RULE, class_colours, contour_lines, epoch_range,
@@ -327,18 +328,6 @@ def distance_plot(method: str, runs: Sequence[RunRecord]) -> Any:
 
 
 # ---------------------------------------------------------------- what the curves do not show: curvature, units
-
-def sharpness_ratio(run: RunRecord) -> tuple[np.ndarray, np.ndarray]:
-    """(epochs, sharpness ÷ the run's threshold) where the curvature was measured: 1 is its edge of stability.
-
-    The sharpness is λ_max(P⁻¹H) for Adam and RMSprop, λ_max(H) for gradient descent and momentum
-    (``dynamics.threshold``); dividing by each run's own threshold puts four optimizers on one axis.
-    """
-    curvature = run.curvature
-    assert curvature is not None
-    value = curvature.preconditioned if curvature.adaptive else curvature.hessian
-    return curvature.epochs.astype(np.float64), value.astype(np.float64) / curvature.threshold
-
 
 def sharpness_plot(runs: Sequence[RunRecord]) -> Any:
     """Each run's sharpness over its own threshold (log), the edge at 1, and for adaptive runs λ_max(H) over

@@ -34,6 +34,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from lossarticle import style
+from lossarticle.dynamics import sharpness_ratio, spikes
 from lossarticle.figure_context import ExplorerChoice, ExplorerGrid, run_label
 from lossarticle.numbers import num, pct
 from lossarticle.packing import CONFIDENCE_BITS
@@ -205,6 +206,73 @@ def draw_seeds(documents: Sequence[ExperimentFile], narrow: bool = False) -> Fig
     ax.set_title(f"Every initialization's final loss;{chr(10) if narrow else ' '}orange: within "
                  f"{STUCK_TOLERANCE} of ln 3 (dashed),{chr(10) if narrow else ' '}counted {where}")
     return figure
+
+
+def measured(documents: dict[str, ExperimentFile]) -> list[tuple[ExperimentFile, RunRecord]]:
+    """Every run whose curvature the files hold, in registry and run order: the sharpness figure's rows."""
+    return [(d, run) for d in documents.values() for run in d.runs if run.curvature is not None]
+
+
+def sharpness_poster(rows: Sequence[tuple[ExperimentFile, RunRecord]]) -> Poster:
+    """Each measured run's loss and its sharpness over its own edge of stability, spikes marked."""
+    with matplotlib.rc_context(STYLE):
+        wide = saved("sharpness", draw_sharpness(rows), sharpness_alt(rows))
+    with matplotlib.rc_context(STYLE | NARROW_STYLE_CHANGES):
+        return replace(wide, narrow=saved("sharpness-narrow", draw_sharpness(rows, narrow=True), wide.alt,
+                                          png_too=False))
+
+
+def sharpness_row_label(document: ExperimentFile, run: RunRecord) -> str:
+    config = document.config
+    name = f"{config.depth}×{config.width}"
+    return name if len(document.runs) == 1 else f"{name} {run.name}"
+
+
+def draw_sharpness(rows: Sequence[tuple[ExperimentFile, RunRecord]], narrow: bool = False) -> Figure:
+    """One row per run: the training loss (log) and the sharpness over the run's threshold (log, 1 dashed).
+
+    Dashed grey verticals are the spikes (``dynamics.spikes``). On a phone (``narrow``) each row keeps
+    the sharpness alone: two columns of axes do not fit in 326 pixels at a readable size.
+    """
+    columns = 1 if narrow else 2
+    figure = Figure(figsize=(NARROW_INCHES if narrow else 9.0, (1.25 if narrow else 1.05) * len(rows) + 0.6),
+                    layout="constrained")
+    grid = figure.subplots(len(rows), columns, squeeze=False, sharex="row")
+    for index, (document, run) in enumerate(rows):
+        epochs, ratio = sharpness_ratio(run)
+        colour, _ = style.run_style(list(document.runs).index(run))
+        spike_epochs = spikes(run.train_loss, run.train_acc)
+        axes = list(grid[index])
+        if not narrow:
+            loss_ax = axes.pop(0)
+            loss_ax.semilogy(np.arange(run.epochs + 1), run.train_loss, color=colour, linewidth=1)
+            loss_ax.set_ylabel(f"{sharpness_row_label(document, run)}\nloss")
+        ax = axes[0]
+        ax.semilogy(epochs, ratio, color=colour, linewidth=1)
+        ax.axhline(1.0, color=style.INK, linewidth=0.7, linestyle=(0, (4, 2)))
+        if narrow:
+            ax.set_ylabel(sharpness_row_label(document, run))
+        for each in grid[index]:
+            for epoch in spike_epochs:
+                each.axvline(epoch, color=style.MUTED, linewidth=0.6, linestyle=(0, (2, 2)))
+            each.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            each.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
+    for each in grid[-1]:
+        each.set_xlabel("epoch")
+    grid[0][-1].set_title("sharpness ÷ its edge of stability (1, dashed)")
+    if not narrow:
+        grid[0][0].set_title("training loss; spikes dotted")
+    return figure
+
+
+def sharpness_alt(rows: Sequence[tuple[ExperimentFile, RunRecord]]) -> str:
+    parts = []
+    for document, run in rows:
+        _, ratio = sharpness_ratio(run)
+        spike_epochs = spikes(run.train_loss, run.train_acc)
+        parts.append(f"{sharpness_row_label(document, run)}: largest {num(float(np.nanmax(ratio)))} times its edge, "
+                     f"{len(spike_epochs)} spike{'s' if len(spike_epochs) != 1 else ''}")
+    return "Training loss and sharpness over its edge of stability, per run; " + "; ".join(parts) + "."
 
 
 def seeds_label(document: ExperimentFile) -> str:

@@ -25,7 +25,7 @@ from markupsafe import Markup
 from lossarticle.atomic import write_atomic
 from lossarticle.citation import cite
 from lossarticle.configs import EXPERIMENTS, Experiment
-from lossarticle.content import (EXPLORER, OVERVIEW, SEEDS, SPIRAL, STATIC_FIGURES, Article, FigureRef,
+from lossarticle.content import (EXPLORER, OVERVIEW, SEEDS, SHARPNESS, SPIRAL, STATIC_FIGURES, Article, FigureRef,
                                  number_figures, parse_article, read_sources)
 from lossarticle.errors import CacheError, ConfigError, ContentError, cannot_write
 from lossarticle.scales import shared_scale
@@ -148,7 +148,7 @@ class PosterShelf:
         self.drawn: dict[str, Poster] = {}  # what this build publishes, in the order the page asked
 
     def __call__(self, slug: str) -> Poster:
-        """The poster of ``slug``: an experiment, SPIRAL, OVERVIEW or SEEDS."""
+        """The poster of ``slug``: an experiment, SPIRAL, OVERVIEW, SEEDS or SHARPNESS."""
         from lossarticle import posters
         from lossarticle.figure_context import explorer_grid
         data = data_dir_of(self.options.site_dir)
@@ -158,6 +158,9 @@ class PosterShelf:
             grid = explorer_grid(self.options.registry)
             sources, draw = [c.slug for c in grid.choices], partial(posters.overview_poster, grid, self.documents,
                                                                     self.dataset)
+        elif slug == SHARPNESS:
+            rows = posters.measured(self.documents)
+            sources, draw = [d.slug for d, _ in rows], partial(posters.sharpness_poster, rows)
         elif slug == SEEDS:
             columns = posters.seeded(self.documents)
             sources, draw = [d.slug for d in columns], partial(posters.seeds_poster, columns)

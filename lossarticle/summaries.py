@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from lossarticle.dynamics import spike_mask, spikes
 from lossarticle.measures import FIT_ACCURACY, fit_epoch, late, rank_of
 from lossarticle.scales import relative_range
 from lossarticle.schema import ExperimentFile, PlaneRecord, RunRecord, SeedsRecord, SurfaceRecord
@@ -46,6 +47,23 @@ class PlaneSummary:
 
 
 @dataclass(frozen=True)
+class CurvatureSummary:
+    """What the measured sharpness of one run says about its spikes (its edge of stability: ``dynamics.threshold``)."""
+
+    measured: int  # epochs measured
+    adaptive: bool  # the sharpness is λ_max(P⁻¹H) (Adam, RMSprop), else λ_max(H)
+    threshold: float
+    largest: float  # the largest sharpness over the threshold
+    above_after_fit: float  # share of the measured epochs after the run first reached 90 % that lie above the edge
+    peak_before: tuple[float, ...]  # per spike: the largest sharpness over the threshold in the LEAD epochs up to it
+    lowest_after: tuple[float, ...]  # per spike: the lowest in the LEAD epochs after it (the collapse)
+    hessian_largest: float  # the largest λ_max(H) over 2/η: how close the raw sharpness comes to gradient descent's edge
+
+
+LEAD = 5  # epochs before a spike in which the sharpness runs away (dynamics.curvature_epochs measures them all)
+
+
+@dataclass(frozen=True)
 class RunSummary:
     """Headline numbers of one optimizer run."""
 
@@ -72,6 +90,8 @@ class RunSummary:
     initial_norm: float  # |θ₀|
     norm_at_90: float | None  # |θ| at epochs_to_90
     final_norm: float  # |θ_final|
+    spike_epochs: tuple[int, ...]  # the first epoch of each spike (dynamics.spikes: the one rule)
+    curvature: CurvatureSummary | None  # where the run's sharpness was measured
     remaining_at_90: float | None  # |θ − θ_final| at epochs_to_90 over |θ₀ − θ_final|: the share of the
     #                                whole displacement still ahead when the net already fits (needs a plane
     #                                with orthogonal axes: see distance_to_final)
@@ -130,6 +150,18 @@ class SeedSummary:
     median_test_acc: float
     min_val_acc: float
     max_val_acc: float
+    spiky: int  # reached 90 % and then spiked at least once (dynamics.spikes: the one rule)
+    died: int  # every layer alive at θ₀, a layer dead at some later checked epoch (dynamics.dead_check_epochs)
+    died_early: int  # of those, dead by epoch EARLY_DEATH
+    stuck_alive: int  # stuck at the end with every layer alive at θ₀
+    stuck_alive_died: int  # of those, a layer dead during training
+    fit_dead_unit: int  # holding 90 % at the end with at least one dead unit at the last epoch
+    missed_dead_unit: int  # not holding 90 % at the end (nor diverged), with at least one dead unit
+
+    @property
+    def missed(self) -> int:
+        """Neither holding 90 % at the end nor diverged."""
+        return self.count - self.fit - self.diverged
 
     @property
     def tolerance(self) -> float:
@@ -162,7 +194,33 @@ def run_summary(run: RunRecord, planes: tuple[PlaneRecord, ...] = ()) -> RunSumm
                       end_point={p.method: (float(p.coords[-1, 0]), float(p.coords[-1, 1])) for p in run.paths},
                       initial_norm=float(run.weight_norm[0]), final_norm=float(run.weight_norm[-1]),
                       norm_at_90=None if fitted is None else float(run.weight_norm[fitted]),
-                      remaining_at_90=None if fitted is None else remaining_share(run, planes, fitted))
+                      remaining_at_90=None if fitted is None else remaining_share(run, planes, fitted),
+                      spike_epochs=tuple(int(e) for e in spikes(run.train_loss, run.train_acc)),
+                      curvature=curvature_summary(run, fitted))
+
+
+def curvature_summary(run: RunRecord, fitted: int | None) -> CurvatureSummary | None:
+    """The run's sharpness against its edge, overall and around each of its spikes."""
+    record = run.curvature
+    if record is None:
+        return None
+    epochs = record.epochs.astype(np.int64)
+    ratio = (record.preconditioned if record.adaptive else record.hessian).astype(np.float64) / record.threshold
+    ratio = np.where(np.isfinite(ratio), ratio, np.nan)
+    after = ratio[epochs > fitted] if fitted is not None else np.array([])
+    episodes = spikes(run.train_loss, run.train_acc)
+
+    def around(spike: int, low: int, high: int, pick: Any) -> float:
+        window = ratio[(epochs >= spike + low) & (epochs <= spike + high)]
+        window = window[np.isfinite(window)]
+        return float(pick(window)) if window.size else float("nan")
+
+    return CurvatureSummary(measured=len(epochs), adaptive=record.adaptive, threshold=record.threshold,
+                            largest=float(np.nanmax(ratio)) if np.isfinite(ratio).any() else float("nan"),
+                            above_after_fit=float(np.mean(after[np.isfinite(after)] > 1)) if after.size else 0.0,
+                            peak_before=tuple(around(int(e), -LEAD, 0, np.max) for e in episodes),
+                            lowest_after=tuple(around(int(e), 1, LEAD, np.min) for e in episodes),
+                            hessian_largest=float(np.nanmax(record.hessian.astype(np.float64) * run.lr / 2)))
 
 
 def distance_to_final(run: RunRecord, plane: PlaneRecord) -> np.ndarray | None:
@@ -203,7 +261,24 @@ def seed_summary(seeds: SeedsRecord) -> SeedSummary:
                        median_late_loss=nanmedian(late_loss), median_final_loss=nanmedian(loss),
                        median_val_acc=nanmedian(seeds.final_val_acc), median_test_acc=nanmedian(seeds.final_test_acc),
                        min_val_acc=float(np.nanmin(seeds.final_val_acc)),
-                       max_val_acc=float(np.nanmax(seeds.final_val_acc)))
+                       max_val_acc=float(np.nanmax(seeds.final_val_acc)),
+                       spiky=int(spike_mask(seeds.train_loss, seeds.train_acc).any(axis=1).sum()),
+                       **death_counts(seeds, stuck, fit))
+
+
+EARLY_DEATH = 10  # "early": within the epochs dynamics.dead_check_epochs checks one by one
+
+
+def death_counts(seeds: SeedsRecord, stuck: np.ndarray, fit: np.ndarray) -> dict[str, int]:
+    """How layers and units die over the initializations: the measured cause of stuck and unfit runs."""
+    alive = seeds.first_dead_layer < 0
+    dies = (seeds.dead_epoch >= 0).any(axis=1) & alive
+    never = np.iinfo(np.int32).max
+    first = np.where(seeds.dead_epoch >= 0, seeds.dead_epoch, never).min(axis=1, initial=never)
+    some_dead_unit, missed = seeds.final_dead_units > 0, ~fit & ~seeds.diverged
+    return {"died": int(dies.sum()), "died_early": int((dies & (first <= EARLY_DEATH)).sum()),
+            "stuck_alive": int((stuck & alive).sum()), "stuck_alive_died": int((stuck & dies).sum()),
+            "fit_dead_unit": int((fit & some_dead_unit).sum()), "missed_dead_unit": int((missed & some_dead_unit).sum())}
 
 
 def nanmedian(values: np.ndarray) -> float:

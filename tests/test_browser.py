@@ -1033,7 +1033,7 @@ SVG_FONT = re.compile(r"font(?:-size)?:\s*([\d.]+)px")
 SVG_VIEWBOX = re.compile(r'viewBox="0 0 ([\d.]+) ([\d.]+)"')
 
 
-@pytest.mark.parametrize("slug", ["spiral", "overview", "seeds"])
+@pytest.mark.parametrize("slug", ["spiral", "overview", "seeds", "sharpness"])
 def test_static_figures_set_no_text_under_10_css_pixels_at_375px(visit, slug) -> None:
     """Issue 16, finding 9: the wide pictures scaled to a phone's column set their labels at about 4 px."""
     page = visit(width=375, reduced_motion=True)

@@ -20,6 +20,7 @@ import pytest
 
 from lossarticle import scales
 from lossarticle.configs import EXPERIMENTS
+from lossarticle.dynamics import sharpness_ratio, spike_mask
 from lossarticle.measures import late, ranking
 from lossarticle.schema import DATASET_FILE, DatasetFile, ExperimentFile, experiment_path, read_dataset, read_experiment
 from lossarticle.summaries import ExperimentSummary, chord_bend, distance_to_final, stuck_at_ln3, summarize
@@ -94,6 +95,21 @@ def pc1(data: Data, slug: str) -> float:
 
 def shared_scale(data: Data) -> scales.Scale:
     return scales.shared_scale(v.surface.loss for d in data.values() for p in d.planes for v in p.views)
+
+
+def longest_episode(run) -> int:  # noqa: ANN001 (a RunRecord)
+    """The most consecutive spike epochs (dynamics.spike_mask) of one run."""
+    mask, longest, current = spike_mask(run.train_loss, run.train_acc), 0, 0
+    for spiking in mask:
+        current = current + 1 if spiking else 0
+        longest = max(longest, current)
+    return longest
+
+
+def late_ratio(run) -> float:  # noqa: ANN001 (a RunRecord)
+    """The median sharpness over its edge across the second half of the measured epochs."""
+    epochs, ratio = sharpness_ratio(run)
+    return float(np.nanmedian(ratio[epochs >= epochs.max() / 2]))
 
 
 def travelled(document: ExperimentFile) -> float:
@@ -285,6 +301,10 @@ CLAIMS: list[Claim] = [
     Claim("05-width.md", "The initializations below it in the ranking settle higher, most of them short of 90 %",
           lambda data: unless(most_below_the_drawn_miss_the_fit(data.docs["mlp-d1-w5"]),
                               "half or more of the 1 × 5 initializations ranked below the drawn one hold 90 %")),
+    Claim("05-width.md", "A dead unit is a fold the layer no longer makes.",
+          lambda data: unless(seeds(data, "mlp-d1-w5").missed_dead_unit / max(1, seeds(data, "mlp-d1-w5").missed)
+                              > seeds(data, "mlp-d1-w5").fit_dead_unit / max(1, seeds(data, "mlp-d1-w5").fit),
+                              "1 × 5 runs that miss the fit have dead units no more often than those that fit")),
     Claim("05-width.md", "The rest of the run adds little accuracy but lengthens the weight vector",
           lambda data: unless(s(data.docs, "mlp-d1-w100").final_train_acc - 0.9 < 0.1
                               and s(data.docs, "mlp-d1-w100").final_norm > 1.5 * s(data.docs, "mlp-d1-w100").norm_at_90,
@@ -317,7 +337,34 @@ CLAIMS: list[Claim] = [
                               "ten layers of 100 have fewer than three spikes")),
     Claim("06-depth.md", "describes these glitches",
           lambda data: unless(spikes(data.docs["mlp-d10-w20"].reference.train_loss) >= 1, "10 × 20 has no spike")),
-    Claim("06-depth.md", "their loss never climbs back above the lowest value it had reached",
+    Claim("06-depth.md", "none of their initializations spikes",
+          lambda data: unless(all(seeds(data, slug).spiky == 0 for slug in single_layer(data.docs)),
+                              "a single-layer initialization spikes")),
+    Claim("06-depth.md", "a spike is an oscillation over several epochs, and plain gradient descent spikes too",
+          lambda data: unless(longest_episode(data.docs["mlp-d10-w20"].reference) >= 3
+                              and len(s(data.docs, "optimizers").runs["sgd"].spike_epochs) > 0,
+                              "10 × 20's spike lasts under three epochs, or gradient descent never spikes")),
+    Claim("06-depth.md", "Five layers of 20 climb to the edge and stay on it without a single spike",
+          lambda data: unless(not s(data.docs, "mlp-d5-w20").spike_epochs
+                              and 0.8 < late_ratio(data.docs["mlp-d5-w20"].reference) < 1.25,
+                              "5 × 20 spikes, or its sharpness over the last half is not near its edge")),
+    Claim("06-depth.md", "Crossing the line is the normal regime, not a warning",
+          lambda data: unless(s(data.docs, "mlp-d5-w20").curvature.above_after_fit > 0.2
+                              and not s(data.docs, "mlp-d5-w20").spike_epochs,
+                              "5 × 20 rarely crosses its edge, or it spikes")),
+    Claim("06-depth.md", "Ten layers of 20 run away",
+          lambda data: unless(len(s(data.docs, "mlp-d10-w20").spike_epochs) >= 1
+                              and s(data.docs, "mlp-d10-w20").curvature.peak_before[0] > 1.5
+                              and s(data.docs, "mlp-d10-w20").curvature.lowest_after[0] < 1,
+                              "10 × 20 has no spike, or its sharpness does not run away before it and fall after")),
+    Claim("06-depth.md", "stays below",
+          lambda data: unless(s(data.docs, "mlp-d5-w20").curvature.hessian_largest < 1,
+                              "5 × 20's λ_max(H) reaches 2/η")),
+    Claim("06-depth.md", "sit far above the edge because their averages then hold one or two gradients",
+          lambda data: unless(all(float(sharpness_ratio(r)[1][0]) > 2 for d in data.docs.values() for r in d.runs
+                                  if r.curvature is not None and r.curvature.adaptive),
+                              "an adaptive run starts near or below its edge")),
+    Claim("06-depth.md", "the loss of the drawn ones never climbs back above the lowest value it had reached",
           lambda data: unless(all(s(data.docs, slug).jump < 1e-4 * s(data.docs, slug).initial_loss
                                   for slug in single_layer(data.docs)),
                               "a single-layer network's loss rises above its running minimum")),
@@ -336,6 +383,9 @@ CLAIMS: list[Claim] = [
           lambda data: unless(fits_lost_in_a_glitch(data.docs["mlp-d10-w20"]),
                               "10 × 20: no initialization lost its fit, or one lost it without its loss jumping")),
     # 07-stuck
+    Claim("07-stuck.md", "That happens at every width, so it cannot be why width 5 fails where width 20 does not",
+          lambda data: unless(seeds(data, "mlp-d10-w20").stuck == 0 and seeds(data, "mlp-d10-w5").stuck > 0,
+                              "ten layers of 20 get stuck too, or ten layers of 5 never do")),
     Claim("07-stuck.md", "The rate climbs with depth",
           lambda data: unless(s(data.docs, "mlp-d5-w5").seeds.stuck < s(data.docs, "mlp-d10-w5").seeds.stuck
                               < s(data.docs, "mlp-d20-w5").seeds.stuck, "the stuck counts do not rise with depth")),

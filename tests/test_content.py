@@ -60,7 +60,7 @@ def broken(tmp_path, name: str, text: str):
 @pytest.mark.parametrize("text, message", [
     ("---\ntitle: X\n---\n\nText\n\n::: figure mlp-d7-w5\nc\n:::\n",
      "article/01-intro.md:7: unknown figure 'mlp-d7-w5' (known: tiny, tiny-opt, tiny-dirs; "
-     "without an experiment: spiral, overview, seeds)"),
+     "without an experiment: spiral, overview, seeds, sharpness)"),
     ("---\ntitle: X\n---\n\nok\n\n{{ exp[\"tiny\"].no_such_field }}\n",
      "article/01-intro.md:7: unknown variable: "),
     ("---\ntitle: X\n---\n\n{{ undefined_name }}\n", "article/01-intro.md:5: unknown variable: 'undefined_name'"),

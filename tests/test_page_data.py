@@ -439,7 +439,7 @@ def test_a_nearly_flat_figure_opens_on_a_scale_that_keeps_it_flat_and_offers_its
 
 
 def test_a_run_with_curvature_gets_a_sharpness_strip_on_the_epoch_axis(dataset) -> None:
-    from lossarticle.panels import sharpness_ratio
+    from lossarticle.dynamics import sharpness_ratio
     from lossarticle.schema import CurvatureRecord
     epochs = np.array([0, 2, 5], np.int32)
     adam = CurvatureRecord(adaptive=True, threshold=7600.0, epochs=epochs,

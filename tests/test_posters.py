@@ -225,10 +225,10 @@ def figures_of(html: str) -> dict[str, str]:
 def test_every_figure_holds_its_poster_in_the_html_before_any_script_runs(page) -> None:
     site, html = page
     figures = figures_of(html)
-    assert list(figures) == ["tiny", "explorer", "tiny-opt", "spiral", "overview", "seeds"]
+    assert list(figures) == ["tiny", "explorer", "tiny-opt", "spiral", "overview", "seeds", "sharpness"]
     # The explorer shows the network it opens on: the first that no figure before it has shown.
     expected = {"tiny": "tiny", "explorer": "tiny-dirs", "tiny-opt": "tiny-opt", "spiral": "spiral",
-                "overview": "overview", "seeds": "seeds"}
+                "overview": "overview", "seeds": "seeds", "sharpness": "sharpness"}
     for figure_id, figure in figures.items():
         image = re.search(r'<img class="(la-poster|la-static-picture)" src="posters/([a-z0-9-]+)\.svg" '
                           r'width="(\d+)" height="(\d+)" alt="([^"]+)" loading="lazy" decoding="async">', figure)
@@ -242,9 +242,9 @@ def test_every_figure_holds_its_poster_in_the_html_before_any_script_runs(page) 
         if "la-plots" in figure:
             assert figure.index("<img") < figure.index("la-plots")  # outside the box the script replaces
     assert "Download the data (JSON)</a> <span class=\"la-download la-poster-links\">or the picture:" in html
-    narrow = [f"{slug}-narrow.svg" for slug in ("overview", "seeds", "spiral")]  # a phone's, of the static ones
+    narrow = [f"{slug}-narrow.svg" for slug in ("overview", "seeds", "sharpness", "spiral")]  # a phone's
     assert sorted(p.name for p in (site / "posters").iterdir()) == sorted(
-        [f"{slug}.{ext}" for slug in ("overview", "seeds", "spiral", "tiny", "tiny-dirs", "tiny-opt")
+        [f"{slug}.{ext}" for slug in ("overview", "seeds", "sharpness", "spiral", "tiny", "tiny-dirs", "tiny-opt")
          for ext in ("png", "svg")]
         + narrow)
 

@@ -118,3 +118,30 @@ def test_the_lowest_ground_is_found_where_a_lopsided_map_has_it() -> None:
 def test_ordinals(value: int, text: str) -> None:
     from lossarticle.numbers import ordinal
     assert ordinal(value) == text
+
+
+def test_the_curvature_summary_reads_the_runaway_before_each_spike_and_the_collapse_after() -> None:
+    from lossarticle.schema import CurvatureRecord
+    from lossarticle.summaries import run_summary
+    epochs = 60
+    acc = np.full(epochs + 1, 0.95, np.float32)
+    acc[:10] = 0.5  # fits at epoch 10
+    loss = np.full(epochs + 1, 0.02, np.float32)
+    loss[:10] = 1.0
+    loss[40] = 0.5  # a spike: 25 times the minimum of the 20 epochs before
+    measured = np.arange(0, epochs + 1, 1, dtype=np.int32)
+    ratio = np.full(epochs + 1, 0.9)
+    ratio[20:30] = 1.2  # above the edge without a spike
+    ratio[36], ratio[39] = 2.0, 3.0  # the runaway before it
+    ratio[42] = 0.1  # the collapse after
+    record = CurvatureRecord(adaptive=True, threshold=100.0, epochs=measured,
+                             hessian=np.full(epochs + 1, 10, np.float32), preconditioned=(ratio * 100).astype(np.float32))
+    run = dataclasses.replace(synthetic_run("adam", epochs, ("pca",)), train_loss=loss, train_acc=acc,
+                              val_acc=acc, curvature=record)
+    summary = run_summary(run)
+    assert summary.spike_epochs == (40,)
+    curvature = summary.curvature
+    assert curvature.peak_before == (pytest.approx(3.0),) and curvature.lowest_after == (pytest.approx(0.1),)
+    assert curvature.largest == pytest.approx(3.0)
+    assert curvature.above_after_fit == pytest.approx(12 / 50)  # 20-29, 36 and 39 of epochs 11-60
+    assert curvature.hessian_largest == pytest.approx(10 * 0.005 / 2)

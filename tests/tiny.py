@@ -30,7 +30,7 @@ def tiny(slug: str = "tiny", **changes: object) -> Experiment:
 
 TINY_REGISTRY = (
     tiny("tiny", explorer=True, seeds=3),
-    tiny("tiny-opt", depth=2, width=4, runs=(Run("adam"), Run("sgd", "sgd", 0.1))),
+    tiny("tiny-opt", depth=2, width=4, runs=(Run("adam"), Run("sgd", "sgd", 0.1)), curvature=4),
     tiny("tiny-dirs", depth=2, planes=("random", "init-final", "pca"), explorer=True),
 )
 
@@ -85,7 +85,8 @@ TINY_PROSE = {
 TINY_STATIC = {
     "03-data.md": "---\ntitle: The data\n---\n\n::: figure spiral\nThe *points*.\n:::\n\nText.\n\n"
                   "::: figure overview\nEvery network of the explorer.\n:::\n\n"
-                  "::: figure seeds\nEvery initialization.\n:::\n",
+                  "::: figure seeds\nEvery initialization.\n:::\n\n"
+                  "::: figure sharpness\nEvery measured run.\n:::\n",
 }
 TINY_ARTICLE_WITH_STATIC = {**TINY_ARTICLE, **TINY_STATIC}
 
