@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from lossarticle.errors import ContentError
 from lossarticle.scales import relative_range
 from lossarticle.schema import ExperimentFile, PlaneRecord, RunRecord, SeedsRecord
 
@@ -77,6 +79,9 @@ class ExperimentSummary(RunSummary):
     seeds: SeedSummary  # the first run from every initialization
 
 
+# What the prose is told when it prints a value the data never reached (a field below that is None).
+NOT_REACHED = ("is None: the data never reached this value; print it inside {% if … is not none %} … {% endif %} "
+               "and say what happened otherwise")
 LN3 = math.log(3)  # cross-entropy of predicting 1/3 for every class: the best a net that ignores its input can do
 STUCK_TOLERANCE = 0.01  # a loss within this of ln 3 is "at ln 3" (why this value: stuck_at_ln3)
 
@@ -219,19 +224,26 @@ def summarize(document: ExperimentFile) -> ExperimentSummary:
         runs={r.name: run_summary(r) for r in document.runs}, planes=planes, seeds=seed_summary(document.seeds))
 
 
+def reached(value: Any, name: str) -> Any:
+    """``value``, unless it is None: a filter given a value never reached says so instead of a TypeError."""
+    if value is None:
+        raise ContentError(f"{name}: the value {NOT_REACHED}")
+    return value
+
+
 def pct(value: float, digits: int = 1) -> str:
     """0.953 -> '95.3 %' (a thin no-break space before the sign, as in the figures)."""
-    return f"{100 * value:.{digits}f}\u202f%"
+    return f"{100 * reached(value, 'pct'):.{digits}f}\u202f%"
 
 
 def thousands(value: int) -> str:
     """An integer with thousands separators: 91503 -> '91,503'."""
-    return f"{int(value):,}"
+    return f"{int(reached(value, 'thousands')):,}"
 
 
 def num(value: float, digits: int = 3) -> str:
     """A number to ``digits`` significant digits, without scientific notation for readable sizes."""
-    if value == 0 or not np.isfinite(value):
+    if reached(value, "num") == 0 or not np.isfinite(value):
         return str(value)
     magnitude = int(np.floor(np.log10(abs(value))))
     if -5 <= magnitude < 6:
