@@ -155,6 +155,11 @@ class Experiment:
         return asdict(self)
 
 
+def parameter_count(sizes: tuple[int, ...]) -> int:
+    """Weights and biases of the dense layers between ``sizes`` (input, hidden…, output): Σ (in + 1) · out."""
+    return sum(out * inp + out for inp, out in zip(sizes[:-1], sizes[1:]))
+
+
 def mlp(depth: int, width: int, epochs: int, **extra: Any) -> Experiment:
     """A plain ReLU MLP experiment with the house slug ``mlp-d{depth}-w{width}``."""
     suffix = "-skip" if extra.get("skip") else ""
