@@ -26,6 +26,9 @@ def test_seed_counts_where_the_outcome_varies() -> None:
     (dict(depth=0, width=5), "tiny.width=5"),
     (dict(seeds=0), "tiny.seeds=0: must be a positive integer"),
     (dict(seeds=2.0), "tiny.seeds=2.0: must be a positive integer"),
+    (dict(seed=-1), "tiny.seed=-1: must be an integer >= 0"),  # numpy's generators refuse it mid-build
+    (dict(seed=2 ** 64 - 2, seeds=3), "tiny.seed=18446744073709551614: must be an integer >= 0 (below 2"),
+    (dict(data=DataConfig(seed=0), seed=True), "tiny.seed=True: must be an integer"),
 ])
 def test_invalid_experiment_names_the_key_and_value(changes: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace("(", r"\(").replace(".", r"\.")):
@@ -76,3 +79,8 @@ def test_mlp_names_its_slug_and_title_from_the_architecture() -> None:
     assert (plain.slug, plain.title) == ("mlp-d20-w5", "20 hidden layers × 5 neurons")
     assert (twin.slug, twin.skip) == ("mlp-d20-w5-skip", True) and twin.title.endswith("skip connections")
     assert mlp(1, 7, epochs=3).title == "1 hidden layer × 7 neurons"
+
+
+def test_a_negative_data_seed_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^data\.seed=-1: must be an integer >= 0"):
+        DataConfig(seed=-1)
