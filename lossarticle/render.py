@@ -23,6 +23,7 @@ import jinja2
 from markupsafe import Markup
 
 from lossarticle.atomic import write_atomic
+from lossarticle.bounded import Limits
 from lossarticle.citation import cite
 from lossarticle.configs import EXPERIMENTS, Experiment
 from lossarticle.content import (EXPLORER, OVERVIEW, SEEDS, SPIRAL, STATIC_FIGURES, Article, FigureRef,
@@ -60,6 +61,7 @@ class RenderOptions:
     templates_dir: Path  # base.html, figure.html, explorer.html and assets/
     registry: tuple[Experiment, ...] = EXPERIMENTS
     base_url: str | None = None  # where the site is published ("https://user.github.io/repo/"); None: unknown
+    prose_limits: Limits = Limits()  # what rendering the prose may spend (bounded.Limits)
 
     def __post_init__(self) -> None:
         # Link previews need absolute addresses (og:image); without a base URL those tags are left out.
@@ -286,13 +288,13 @@ def gather_files(options: RenderOptions, cache: RenderCache) -> dict[str, str | 
     environment = page_environment(options.templates_dir)
     # Sources and figure slugs first: an editor's typo is reported before any data is read.
     sources = read_sources(options.article_dir, options.article_dir.name)
-    figures = number_figures(sources, tuple(e.slug for e in options.registry))
+    figures = number_figures(sources, tuple(e.slug for e in options.registry), options.prose_limits)
     documents = load_documents(options, cache)
     dataset = load_dataset(options)
     summaries: dict[str, ExperimentSummary] = {slug: summarize(d) for slug, d in documents.items()}
     posters = PosterShelf(documents, dataset, options, cache)
     article = parse_article(sources, summaries, figures,
-                            figure_renderer(environment, documents, options.registry, posters))
+                            figure_renderer(environment, documents, options.registry, posters), options.prose_limits)
     slugs = [f.slug for f in article.figures if f.slug not in (EXPLORER, *STATIC_FIGURES)]
     if any(f.slug == EXPLORER for f in article.figures):
         slugs += [e.slug for e in options.registry if e.explorer and e.slug not in slugs]
