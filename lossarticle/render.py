@@ -32,7 +32,7 @@ from lossarticle.errors import CacheError, ConfigError, ContentError, cannot_wri
 from lossarticle.scales import shared_scale
 from lossarticle.schema import (DATASET_FILE, INDEX_FILE, SCHEMA_VERSION, DatasetFile, ExperimentFile, IndexEntry,
                                 IndexFile, data_dir_of, experiment_path, read_dataset, read_experiment, to_json)
-from lossarticle.site_folder import check_replaceable, recover, site_lock, swap_in
+from lossarticle.site_folder import check_outside, check_replaceable, recover, site_lock, swap_in
 from lossarticle.summaries import ExperimentSummary, summarize
 
 if TYPE_CHECKING:  # only the type: importing posters loads matplotlib
@@ -311,6 +311,7 @@ def render_site(options: RenderOptions, cache: RenderCache | None = None,
                 echo: Callable[[str], None] = print) -> Path:
     """Build the whole site beside ``site_dir`` and swap it in; returns ``site_dir``."""
     site = options.site_dir
+    check_outside(site, (options.article_dir, options.templates_dir))
     check_replaceable(site, (options.article_dir, options.templates_dir, Path.cwd()))
     with site_lock(site, echo):
         recover(site, echo)

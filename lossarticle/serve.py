@@ -31,8 +31,10 @@ from pathlib import Path
 
 import jinja2
 
+from lossarticle.content import is_editor_file
 from lossarticle.errors import LossArticleError
 from lossarticle.render import RenderCache, RenderOptions, describe_template_error, render_site
+from lossarticle.site_folder import check_folder, check_outside
 
 REGISTRY = Path(__file__).with_name("configs.py")
 GENERATE = Path(__file__).resolve().parents[1] / "generate.py"
@@ -272,10 +274,12 @@ def serve(options: ServeOptions, echo: Callable[[str], None] = print, stop: thre
     """Serve until interrupted (or ``stop`` is set), rebuilding on change."""
     live = LiveState()
     site = options.render.site_dir
+    sources = [options.render.article_dir, options.render.templates_dir]
+    check_folder(site)
+    check_outside(site, tuple(sources))  # its own output would look like an edit: a rebuild, forever
     server = start_server(site, options.port, live)  # bind first: a busy port fails before any work
     echo(f"serving {site} at http://127.0.0.1:{server.server_port}/ (Ctrl-C to stop)")
     cache, stop = RenderCache(), stop or threading.Event()
-    sources = [options.render.article_dir, options.render.templates_dir]
     registry_seen, done = snapshot([options.registry_file]), None
     try:
         while not stop.is_set():
