@@ -262,24 +262,37 @@ def published_index(documents: dict[str, ExperimentFile]) -> IndexFile:
 
 
 def build_files(options: RenderOptions, cache: RenderCache) -> dict[str, str | bytes]:
-    """Every generated file of the site, by relative path; a page-template mistake is one line."""
+    """Every generated file of the site, by relative path; a page-template mistake is one line.
+
+    A mistake shows at compile time (syntax, a missing include) or only when the
+    template runs (``{{ 1/0 }}``, a TypeError): either is named by the template's line.
+    Exceptions raised elsewhere are bugs and keep their traceback.
+    """
     try:
         return gather_files(options, cache)
-    except jinja2.TemplateError as error:
+    except Exception as error:
+        if not isinstance(error, jinja2.TemplateError) and not template_frames(error, options.templates_dir):
+            raise
         raise ContentError(describe_template_error(error, options.templates_dir)) from error
 
 
-def describe_template_error(error: jinja2.TemplateError, templates_dir: Path) -> str:
+def template_frames(error: BaseException, templates_dir: Path) -> list[traceback.FrameSummary]:
+    """The frames of ``error``'s traceback that ran a page template (Jinja names them by the template's file)."""
+    folder = templates_dir.resolve()
+    return [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).resolve().parent == folder]
+
+
+def describe_template_error(error: BaseException, templates_dir: Path) -> str:
     """``templates/base.html:66: template syntax: …`` for a mistake in a page template."""
     if isinstance(error, jinja2.TemplateSyntaxError):
         return f"{templates_dir.name}/{error.name}:{error.lineno}: template syntax: {error.message}"
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if Path(f.filename).resolve().parent == templates_dir.resolve()]
+    frames = template_frames(error, templates_dir)
     where = f"{templates_dir.name}/{Path(frames[-1].filename).name}:{frames[-1].lineno}: " if frames else ""
     if isinstance(error, jinja2.TemplateNotFound):
         return f"{where}template not found: {error.name}"
     what = "unknown variable" if isinstance(error, jinja2.UndefinedError) else type(error).__name__
-    return f"{where}{what}: {error.message}"
+    message = error.message if isinstance(error, jinja2.TemplateError) else str(error)
+    return " ".join(f"{where}{what}: {message}".split())
 
 
 def gather_files(options: RenderOptions, cache: RenderCache) -> dict[str, str | bytes]:

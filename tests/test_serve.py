@@ -66,6 +66,8 @@ def test_prose_edit_rebuilds_and_a_broken_edit_keeps_the_served_site(tmp_path, t
     ("{% if %}", "templates/base.html:{n}: template syntax: Expected an expression, got 'end of statement block'"),
     ("{{ meta.nope }}", "templates/base.html:{n}: unknown variable: 'dict object' has no attribute 'nope'"),
     ("{% include 'missing.html' %}", "templates/base.html:{n}: template not found: missing.html"),
+    ("{{ 1/0 }}", "templates/base.html:{n}: ZeroDivisionError: division by zero"),
+    ("{{ meta.title + 1 }}", 'templates/base.html:{n}: TypeError: can only concatenate str (not "int") to str'),
 ])
 def test_a_page_template_error_is_one_line_and_keeps_the_site(tmp_path, tiny_site, addition, message) -> None:
     site = copy_data(tiny_site, tmp_path / "site")
