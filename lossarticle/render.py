@@ -8,6 +8,7 @@ build leaves the previous site exactly as it was.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import traceback
@@ -47,6 +48,8 @@ PAGE_SCRIPT_PARTS = ("marks.js", "bokeh.js", "format.js", "decode.js", "layers.j
                      "hover.js", "scene.js", "embed.js", "load.js", "address.js", "player.js", "explorer.js", "main.js")
 # Bokeh injects <style> elements at run time (no nonce support), hence 'unsafe-inline'
 # for style *elements* only; scripts are all files of our own origin.
+# A host name in a published address: dot-separated labels of letters, digits and inner dashes, or an IPv6 literal.
+HOST_NAME = re.compile(r"[^\W_]([\w-]*[^\W_])?(\.[^\W_]([\w-]*[^\W_])?)*\.?|[0-9a-f:.]*:[0-9a-f:.]*")
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
                            "style-src-elem 'self' 'unsafe-inline'; img-src 'self' data:; "
                            "base-uri 'none'; form-action 'none'")
@@ -66,10 +69,26 @@ class RenderOptions:
     def __post_init__(self) -> None:
         # Link previews need absolute addresses (og:image); without a base URL those tags are left out.
         if self.base_url is not None:
-            parts = urlsplit(self.base_url)
-            if parts.scheme not in ("http", "https") or not parts.netloc or not self.base_url.endswith("/") \
-                    or parts.query or parts.fragment:
-                raise ConfigError(f"base_url={self.base_url!r}: must be an absolute http(s) address ending in '/'")
+            problem = base_url_problem(self.base_url)
+            if problem is not None:
+                raise ConfigError(f"base_url={self.base_url!r}: {problem}")
+
+
+def base_url_problem(url: str) -> str | None:
+    """What is wrong with a published address, or None; a browser would reject what is refused here."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not url.endswith("/") or parts.query \
+            or parts.fragment:
+        return "must be an absolute http(s) address ending in '/'"
+    if any(character.isspace() for character in url):
+        return "must not contain spaces"
+    try:
+        parts.port  # noqa: B018 (urllib checks the port's range when it is read)
+    except ValueError:
+        return f"port {parts.netloc.rpartition(':')[2]} is not in 0-65535"
+    if not HOST_NAME.fullmatch(parts.hostname or ""):
+        return f"{parts.hostname or ''!r} is not a host name"
+    return None
 
 
 @dataclass
