@@ -348,14 +348,25 @@ def render_site(options: RenderOptions, cache: RenderCache | None = None,
     with site_lock(site, echo):
         recover(site, echo)
         files = build_files(options, cache or RenderCache())
+        left_out = unpublished(options)
         try:
             write_site(options, files)
         except OSError as error:
             raise cannot_write(error, site.parent) from error
+    for path in left_out:
+        echo(f"{path}: no experiment of the registry has this file: it is not published, and went with the "
+             f"previous site")
     scripts = sum(name.startswith("figures/") for name in files)
     posters = sum(name.startswith("posters/") and name.endswith(".png") for name in files)  # one PNG a poster
     echo(f"rendered {site / 'index.html'} ({scripts} figure scripts, {posters} posters)")
     return site
+
+
+def unpublished(options: RenderOptions) -> list[Path]:
+    """Data files of the current site that no experiment of the registry owns: the swap leaves them behind."""
+    data = data_dir_of(options.site_dir)
+    known = {DATASET_FILE, INDEX_FILE} | {experiment_path(data, e.slug).name for e in options.registry}
+    return sorted(p for p in data.glob("*.json") if p.name not in known and not p.name.startswith("."))
 
 
 def write_site(options: RenderOptions, files: dict[str, str | bytes]) -> None:
