@@ -20,6 +20,7 @@ no Python-level signal handler would run. Outside a bounded child both are no-op
 """
 from __future__ import annotations
 
+import ctypes
 import faulthandler
 import math
 import mmap
@@ -42,6 +43,7 @@ from lossarticle.errors import ContentError, LossArticleError
 T = TypeVar("T")
 GRACE_S = 5.0  # a child told to stop (SIGPROF) dumps its stack in microseconds; after this, SIGKILL
 AT_BYTES = 4096  # the shared slot :func:`at` writes "file:line" into
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process receives when its parent dies (Linux)
 HEADER = struct.Struct("<cI")  # each message from the child: its kind (one byte) and its length
 TEMPLATE_FRAME = re.compile(r'File "<template>", line (\d+)')  # a Jinja frame in a faulthandler dump
 
@@ -96,9 +98,11 @@ def run_bounded(work: Callable[[], T], limits: Limits, start: str) -> T:
     other exception is a bug, raised as a RuntimeError carrying the child's traceback.
     """
     read_fd, write_fd = os.pipe()
+    parent = os.getpid()
     with tempfile.TemporaryFile() as dump, mmap.mmap(-1, AT_BYTES) as slot:
         pid = os.fork()
         if pid == 0:
+            _die_with(parent)
             _child(work, limits, read_fd, write_fd, dump, slot)
         os.close(write_fd)
         watch = _Watch(pid, start)
@@ -137,6 +141,17 @@ def _child(work: Callable[[], object], limits: Limits, read_fd: int, write_fd: i
         code = 0
     finally:
         os._exit(code)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel end this child when its parent dies (Linux): only the parent's clock stops a runaway,
+    and a ``serve`` killed with SIGKILL must not leave one spinning, holding its port."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # no prctl: not Linux
+        return
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
 
 
 def _limit_memory(extra: int) -> None:

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+from pathlib import Path
 
 import pytest
 
 from lossarticle.bounded import Limits, at, dumped_line, run_bounded, step
 from lossarticle.content import number_figures, parse_article, read_sources
 from lossarticle.errors import ContentError, LossArticleError
-from tests.tiny import TINY_ARTICLE, TINY_REGISTRY, write_article
+from tests.tiny import TINY_ARTICLE, TINY_REGISTRY, Child, wait_for, write_article
+
+ROOT = Path(__file__).resolve().parents[1]
 
 KNOWN = tuple(e.slug for e in TINY_REGISTRY)
 # Short enough for a quick test, long enough that no real step (about 0.01 s) comes near it under any load.
@@ -91,3 +95,39 @@ def test_a_dumped_stack_is_mapped_back_to_the_template_line() -> None:
             '  File "/x/jinja2/environment.py", line 1293 in render\n')
     assert dumped_line(dump, [(3, 12), (7, 31), (9, 44)]) == 7
     assert dumped_line("Stack (most recent call first):\n  File \"/x/compiler.py\", line 9\n", [(3, 12)]) == 1
+
+
+# A process whose bounded child spins forever: the child says its pid, then loops.
+ORPHAN = """
+import os, sys
+sys.path[:0] = [{root!r}]
+from lossarticle.bounded import Limits, run_bounded
+def spin():
+    os.write(1, f"CHILD {{os.getpid()}}\\n".encode())
+    while True:
+        pass
+run_bounded(spin, Limits(seconds=3600), "x.md")
+"""
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie no longer does; a container's init may be slow to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux's")
+def test_a_bounded_child_ends_with_its_parent() -> None:
+    parent = Child(ORPHAN.format(root=str(ROOT)))
+    pid = int(parent.line(lambda line: line.startswith("CHILD "), "the bounded child never started").split()[1])
+    assert alive(pid)
+    try:
+        os.kill(parent.pid, signal.SIGKILL)  # the parent's clock, which would have stopped the child, goes with it
+        parent.process.wait()
+        wait_for(lambda: not alive(pid))
+    finally:
+        if alive(pid):  # a failed run leaves nothing spinning
+            os.kill(pid, signal.SIGKILL)
+        parent.finish()
