@@ -100,10 +100,15 @@ def run_bounded(work: Callable[[], T], limits: Limits, start: str) -> T:
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
     with tempfile.TemporaryFile() as dump, mmap.mmap(-1, AT_BYTES) as slot:
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as error:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise LossArticleError(f"{start}: cannot start the process that renders the prose "
+                                   f"({error.strerror})") from error
         if pid == 0:
-            _die_with(parent)
-            _child(work, limits, read_fd, write_fd, dump, slot)
+            _child(work, limits, parent, (read_fd, write_fd), dump, slot)
         os.close(write_fd)
         watch = _Watch(pid, start)
         try:
@@ -116,12 +121,14 @@ def run_bounded(work: Callable[[], T], limits: Limits, start: str) -> T:
 
 # ---------------------------------------------------------------- the child
 
-def _child(work: Callable[[], object], limits: Limits, read_fd: int, write_fd: int, dump: IO[bytes],
+def _child(work: Callable[[], object], limits: Limits, parent: int, pipe: tuple[int, int], dump: IO[bytes],
            slot: mmap.mmap) -> NoReturn:
     """Run ``work`` and send its result; never returns into the parent's stack (``os._exit``)."""
     global _channel
     code = 1
+    read_fd, write_fd = pipe
     try:
+        _die_with(parent)
         os.close(read_fd)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops this child
         _channel = _Channel(write_fd, slot)

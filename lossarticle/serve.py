@@ -1,7 +1,8 @@
 """``generate.py serve``: serve site/ on localhost, rebuild it when the sources change, show errors in the page.
 
 Prose and template edits re-render in-process with the decoded data and
-figure scripts cached (no retraining, well under 2 s); an edit of the
+figure scripts cached (no retraining, well under 2 s; the prose itself in a
+child with a time and a memory limit, ``bounded``); an edit of the
 registry (configs.py) runs a full build in a fresh process, then restarts
 the server so the new registry is the one imported. A deleted site/ is
 built again the same way.
