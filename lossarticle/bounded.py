@@ -52,12 +52,15 @@ TEMPLATE_FRAME = re.compile(r'File "<template>", line (\d+)')  # a Jinja frame i
 class Limits:
     """What rendering the prose may spend; README's "When something goes wrong" states the defaults.
 
-    The article's prose takes about 0.01 s and a few MiB a step (2026-12-04, 2 cores):
-    the defaults leave room for a machine hundreds of times slower, and stop a runaway
-    long before it slows ``serve`` or eats the machine.
+    The article's prose takes at most 0.01 s and under 1 MiB a step (2026-12-04, 2 cores):
+    the defaults leave room for a machine hundreds of times slower or busier, and stop
+    a runaway before it stalls ``serve`` for long or eats the machine. Markdown is
+    parsed up to three times (figures first, then each file, then the whole article),
+    so a slow but finite paragraph may cost three steps' time.
     """
 
-    seconds: float = 10.0  # wall-clock time of one step: a file's expressions, a file's Markdown, the whole article
+    seconds: float = 5.0  # wall-clock time of one step: compiling or running a file's expressions, parsing its
+    #                       Markdown, or parsing the assembled article
     mebibytes: int = 256  # memory the child may allocate beyond what it shares with its parent
 
 
