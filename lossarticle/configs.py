@@ -51,7 +51,8 @@ class DataConfig:
                  "data.classes", self.classes, "must be an integer >= 2")
         _require(isinstance(self.noise, (int, float)) and math.isfinite(self.noise) and self.noise >= 0,
                  "data.noise", self.noise, "must be a finite number >= 0")
-        _require(isinstance(self.seed, int), "data.seed", self.seed, "must be an integer")
+        _require(isinstance(self.seed, int) and not isinstance(self.seed, bool) and self.seed >= 0, "data.seed",
+                 self.seed, "must be an integer >= 0 (numpy's generators take no negative seed)")
         for key, value in (("data.test_fraction", self.test_fraction), ("data.val_fraction", self.val_fraction)):
             _require(isinstance(value, float) and 0 < value < 0.5, key, value, "must lie in (0, 0.5)")
 
@@ -138,11 +139,14 @@ class Experiment:
         else:
             _positive_int(f"{self.slug}.width", self.width)
         _positive_int(f"{self.slug}.epochs", self.epochs)
-        _require(isinstance(self.seed, int), f"{self.slug}.seed", self.seed, "must be an integer")
         _positive_int(f"{self.slug}.seeds", self.seeds)
         _require(isinstance(self.curvature, int) and not isinstance(self.curvature, bool)
                  and (self.curvature == 0 or self.curvature >= 2), f"{self.slug}.curvature", self.curvature,
                  "must be 0 (none) or an integer >= 2 (the first and last epoch at least)")
+        # Seed s draws θ₀ from seed + s: numpy's generators take no negative seed, PyTorch's at most 2**64 - 1.
+        _require(isinstance(self.seed, int) and not isinstance(self.seed, bool)
+                 and 0 <= self.seed <= 2 ** 64 - self.seeds, f"{self.slug}.seed", self.seed,
+                 "must be an integer >= 0 (below 2**64 - seeds)")
         _require(len(self.runs) >= 1, f"{self.slug}.runs", self.runs, "needs at least one run")
         names = [run.name for run in self.runs]
         _require(len(set(names)) == len(names), f"{self.slug}.runs", names, "duplicated run name")
@@ -160,6 +164,11 @@ class Experiment:
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready form; written into every artifact this config produces."""
         return asdict(self)
+
+
+def parameter_count(sizes: tuple[int, ...]) -> int:
+    """Weights and biases of the dense layers between ``sizes`` (input, hidden…, output): Σ (in + 1) · out."""
+    return sum(out * inp + out for inp, out in zip(sizes[:-1], sizes[1:]))
 
 
 def mlp(depth: int, width: int, epochs: int, **extra: Any) -> Experiment:

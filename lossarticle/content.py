@@ -3,41 +3,49 @@
 An ordered pipeline of named steps (distill's template does the same), each
 testable alone:
 
-1. ``read_sources``     article/NN-slug.md, decoded strictly as UTF-8 (a byte-order mark is dropped);
+1. ``read_sources``     article/NN-slug.md, regular files only, decoded strictly as UTF-8 (a byte-order mark is
+                        dropped); editors' files beside them (dotfiles, ``x~``, ``#x#``) are skipped;
 2. ``number_figures``   parse each file and number its ``::: figure SLUG`` / ``::: explorer``
                         containers, so a typo is reported before any data is read;
 3. ``fill_variables``   sandboxed Jinja2 with StrictUndefined fills ``{{ exp[...] }}`` and ``figref``;
 4. ``split_front_matter`` YAML front matter of each file (mdit-py-plugins front_matter), checked;
 5. ``parse_article``    one markdown-it parse of all bodies, so footnotes number once; the
                         figures are numbered again from these tokens, the ones rendered;
-6. ``render_tokens``    HTML per section, figures rendered by a callback.
+6. ``render_parts``     HTML per section, with each figure left for the page's callback to draw.
 
-Every editor's mistake becomes a ContentError ``file:line: what is wrong``.
+Steps 2 to 6 run in a child process with a time and a memory limit (``bounded``): an
+expression or a paragraph that would run for minutes or take gigabytes is stopped
+and named. Every editor's mistake becomes a ContentError ``file:line: what is wrong``.
 """
 from __future__ import annotations
 
 import codecs
 import datetime
+import difflib
 import re
 import reprlib
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import jinja2
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import inline, replace, smartquotes, text_join
+from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from lossarticle.bounded import Limits, at, run_bounded, step, template_line
 from lossarticle.errors import ContentError
-from lossarticle.numbers import num, ordinal, pct, thousands
+from lossarticle.files import NotReadable, read_regular
+from lossarticle.numbers import NOT_REACHED, num, ordinal, pct, thousands
 from lossarticle.summaries import ExperimentSummary
 
 SOURCE_NAME = re.compile(r"^\d\d-[a-z0-9-]+\.md$")
@@ -54,6 +62,12 @@ PAGE_IDS = re.compile(r"^(article|toc-title|footnotes|citation|explorer-epoch|ex
 # figref's output until the figures are numbered from the parsed page: private-use characters,
 # which no editor types and markdown-it passes through untouched.
 FIGREF = re.compile("\ue000([a-z0-9-]+)\ue001")
+MAX_SOURCE_BYTES = 2 ** 20  # a source may hold 1 MiB: the longest section is 7.5 KB, and it is read whole
+MAX_FRONT_MATTER_DEPTH = 20  # front matter nests two levels (authors: - name:); PyYAML recurses once a level
+# The line of a paragraph that starts like a ':::' fence but is not one: two colons or more, then its words.
+LOOKALIKE = re.compile(r"^ {0,3}(:{2,})[ \t]*(\S*)[ \t]*(.*?)\s*$")
+FENCE_KINDS = ("figure", EXPLORER)
+LOCATE = "lossarticle.locate"  # markdown-it env key: maps a line of the parsed text to "file:line" (for bounded.at)
 
 
 @dataclass(frozen=True)
@@ -97,11 +111,18 @@ class Article:
     figures: list[FigureRef] = field(default_factory=list)
 
 
+def is_editor_file(name: str) -> bool:
+    """Files editors keep beside a source, skipped as MkDocs and Hugo skip them: dotfiles (vim's swap
+    ``.x.swp``, Emacs's lock link ``.#x``), backups ``x~``, Emacs's autosave ``#x#`` and vim's probe ``4913``."""
+    return name.startswith((".", "#")) or name.endswith("~") or name == "4913"
+
+
 def read_sources(folder: Path, label: str = "article") -> list[Source]:
-    """The ``NN-slug.md`` files of ``folder`` in name order, decoded as UTF-8."""
+    """The ``NN-slug.md`` files of ``folder`` in name order, decoded as UTF-8; editors' files are skipped."""
     if not folder.is_dir():
         raise ContentError(f"{label}/: no such folder")
-    paths = sorted(p for p in folder.iterdir() if p.suffix == ".md")
+    # .MD too, so a source saved with the wrong case is refused by name rather than left out without a word.
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".md" and not is_editor_file(p.name))
     if not paths:
         raise ContentError(f"{label}/: no Markdown files (expected NN-slug.md)")
     return [read_source(path, f"{label}/{path.name}") for path in paths]
@@ -112,7 +133,9 @@ def read_source(path: Path, name: str) -> Source:
     if not SOURCE_NAME.match(path.name):
         raise ContentError(f"{name}:1: file name must look like NN-slug.md (two digits, a dash, lowercase)")
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_SOURCE_BYTES)
+    except NotReadable as error:
+        raise ContentError(f"{name}:1: cannot read file ({error})") from error
     except OSError as error:
         raise ContentError(f"{name}:1: cannot read file ({error.strerror})") from error
     raw = raw.removeprefix(codecs.BOM_UTF8)  # some editors (Notepad) start UTF-8 files with a byte-order mark
@@ -128,17 +151,30 @@ def split_lines(text: str) -> list[str]:
     return NEWLINE.split(text)
 
 
-def number_figures(sources: list[Source], known: tuple[str, ...]) -> list[FigureRef]:
+def number_figures(sources: list[Source], known: tuple[str, ...], limits: Limits = Limits()) -> list[FigureRef]:
     """Figures in reading order, numbered from 1; unknown, repeated or nested ones stop the build.
 
     Each file is parsed as Markdown, so a ``::: figure`` line inside a code block or
-    the front matter is text, not a figure. Runs before any data is read.
+    the front matter is text, not a figure. Runs before any data is read, in a
+    bounded child (``limits``): Markdown can parse in quadratic time.
     """
+    return run_bounded(partial(find_figures, sources, known), limits, sources[0].name if sources else "article")
+
+
+def find_figures(sources: list[Source], known: tuple[str, ...]) -> list[FigureRef]:
+    """The work of :func:`number_figures`."""
     md = markdown()
     found: list[tuple[Token, str]] = []
     for source in sources:
-        found += containers(md.parse(source.text), lambda line, name=source.name: f"{name}:{line + 1}")
+        step(source.name)
+        tokens = md.parse(source.text, {LOCATE: partial(line_of, source.name)})
+        found += containers(tokens, partial(line_of, source.name))
     return number_containers(found, known)
+
+
+def line_of(name: str, line: int) -> str:
+    """ "file:line" of a 0-based line of one file."""
+    return f"{name}:{line + 1}"
 
 
 def containers(tokens: list[Token], locate: Callable[[int], str]) -> list[tuple[Token, str]]:
@@ -213,65 +249,103 @@ class Experiments(Mapping[str, ExperimentSummary]):
 def prose_environment() -> SandboxedEnvironment:
     """Jinja2 for prose, sandboxed: an expression may read the data, never reach Python's internals.
 
-    Strict about unknown names; no HTML escaping (markdown-it escapes).
+    Strict about unknown names; no HTML escaping (markdown-it escapes). Nothing is
+    evaluated while compiling (no optimizer, and a ``finalize`` that takes the context):
+    Jinja would otherwise fold ``{{ 7**(7**9) }}`` or ``{{ "%0999999999d" % 1 }}`` at
+    compile time, outside any template line, so its cost and its error had no line.
     """
     environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                       keep_trailing_newline=True)
+                                       keep_trailing_newline=True, optimized=False, finalize=printed)
     environment.filters.update(thousands=thousands, num=num, pct=pct, ordinal=ordinal)
     return environment
 
 
-def fill_variables(source: Source, summaries: dict[str, ExperimentSummary],
-                   figures: list[FigureRef]) -> str:
+@jinja2.pass_context
+def printed(context: Any, value: Any) -> Any:
+    """What ``{{ … }}`` prints: anything but None, which the summaries give for a value never reached
+    (``epochs_to_90`` of a run that never reaches 90 %), and which would print "None"."""
+    if value is None:
+        raise ContentError(f"the expression {NOT_REACHED}")
+    return value
+
+
+def fill_variables(source: Source, summaries: dict[str, ExperimentSummary]) -> str:
     """Render the file's ``{{ … }}`` expressions; any failure names the file and line.
 
     ``figref`` writes a placeholder where the number goes: numbers come from the
-    parsed page (``resolve_figrefs``), where a ``{# … #}`` or ``{% if %}`` may have removed a figure.
+    parsed page (``resolve_figrefs``), where a ``{# … #}`` or ``{% if %}`` may have removed a
+    figure, or an expression printed one; ``check_figrefs`` checks each names a placed figure.
     """
-    placed = [f.slug for f in figures]
+    known = (*summaries, EXPLORER, *STATIC_FIGURES)
 
     def figref(slug: str) -> str:
-        if slug not in placed:
-            raise ContentError(f"figref: no figure '{slug}' in the article (placed: {', '.join(placed)})")
+        if slug not in known:
+            raise ContentError(f"figref: no figure {slug!r} (known: {', '.join(known)})")
         return f"[Figure \ue000{slug}\ue001](#fig-{slug})"
 
     environment = prose_environment()
+    step(source.name)
     try:
         template = environment.from_string(source.text)
+        step(source.name, template.debug_info)
         return template.render(exp=Experiments(summaries), figref=figref)
+    except MemoryError:
+        raise  # the bounded child's to report, with the line
     except jinja2.TemplateSyntaxError as error:
         raise ContentError(f"{source.name}:{error.lineno}: template syntax: {error.message}") from error
     except jinja2.exceptions.SecurityError as error:
-        raise ContentError(f"{source.name}:{template_line(error)}: unsafe expression: {error}") from error
+        raise ContentError(f"{source.name}:{template_line(error) or 1}: unsafe expression: {error}") from error
     except Exception as error:  # whatever an editor's expression raises becomes one line at its place
         message = error.message if isinstance(error, ContentError) else f"{type(error).__name__}: {error}"
         if isinstance(error, jinja2.UndefinedError):
             message = f"unknown variable: {error.message}"
-        raise ContentError(f"{source.name}:{template_line(error)}: {message}") from error
-
-
-def template_line(error: BaseException) -> int:
-    """The template line an exception was raised at (Jinja rewrites frames to template lines)."""
-    line = 1
-    for frame in traceback.extract_tb(error.__traceback__):
-        if frame.filename == "<template>" and frame.lineno is not None:
-            line = frame.lineno
-    return line
+        raise ContentError(f"{source.name}:{template_line(error) or 1}: {message}") from error
 
 
 def markdown() -> MarkdownIt:
     """CommonMark plus tables, front matter, footnotes, heading anchors and our two containers.
 
     Raw HTML is off: editors write Markdown, and the page's CSP would block
-    most of what raw HTML could add anyway.
+    most of what raw HTML could add anyway. The rules that work through the
+    paragraphs tell ``bounded.at`` which one they are in (``paragraph_by_paragraph``).
     """
     md = MarkdownIt("commonmark", {"html": False, "typographer": True}).enable(["table", "replacements",
                                                                              "smartquotes"])
     md.use(front_matter_plugin).use(footnote_plugin).use(anchors_plugin, min_level=3, max_level=3)
     md.use(container_plugin, "figure").use(container_plugin, EXPLORER)
+    for name, rule in (("inline", inline), ("replacements", replace), ("smartquotes", smartquotes),
+                       ("text_join", text_join)):
+        md.core.ruler.at(name, paragraph_by_paragraph(rule))
     md.add_render_rule("link_open", render_link_open)
     md.add_render_rule("footnote_caption", render_footnote_caption)
     return md
+
+
+def paragraph_by_paragraph(rule: Callable[[StateCore], None]) -> Callable[[StateCore], None]:
+    """``rule`` run on one inline token (a paragraph, a heading, a cell) at a time, saying where with ``bounded.at``.
+
+    markdown-it-py's smart quotes take quadratic time in unmatched quotes (the
+    port of markdown-it#1208, fixed there by markdown-it#1209): a runaway paragraph
+    is then stopped and named at its line. Each of these core rules treats the
+    inline tokens independently, so running them one token at a time changes nothing.
+    """
+    def run(state: StateCore) -> None:
+        locate = state.env.get(LOCATE)
+        if locate is None:
+            return rule(state)
+        tokens = state.tokens
+        try:
+            for token in tokens:
+                if token.type == "inline":
+                    if token.map is not None:
+                        at(locate(token.map[0]))
+                    state.tokens = [token]
+                    rule(state)
+        finally:
+            state.tokens = tokens
+        return None
+
+    return run
 
 
 def render_footnote_caption(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
@@ -298,19 +372,42 @@ def render_link_open(self: Any, tokens: list[Token], idx: int, options: Any, env
 
 
 class FrontMatterLoader(yaml.SafeLoader):
-    """PyYAML's SafeLoader without anchors and aliases, and with a line for every bad value.
+    """PyYAML's SafeLoader without anchors and aliases, nesting or repeated keys, and with a line for every bad value.
 
     A few lines of nested aliases expand to gigabytes once the template prints them
     (48 s and 3.1 GB for one ``subtitle:``); front matter never needs them, so they
-    are refused before anything is composed.
+    are refused before anything is composed. PyYAML composes nested values by
+    recursion: 400 ``[`` end in a 3,000-line RecursionError, so nesting stops at
+    MAX_FRONT_MATTER_DEPTH. A key given twice would silently keep the last value.
     """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise yaml.composer.ComposerError(None, None, "anchors and aliases (&name, *name) are not allowed "
                                               "in front matter", event.start_mark)
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_FRONT_MATTER_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"values nested more than {MAX_FRONT_MATTER_DEPTH} "
+                                              "deep", event.start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key, _ in node.value if isinstance(node, yaml.MappingNode) else ():
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"key '{key.value}' is given twice (YAML "
+                                                            "would keep the last)", key.start_mark)
+                seen.add(key.value)
+        return super().construct_mapping(node, deep=deep)
 
     def construct_object(self, node: Any, deep: bool = False) -> Any:
         # A value its type cannot hold (date: 2026-13-45, !!int x) raises a bare ValueError: give it a line.
@@ -418,40 +515,91 @@ def section_id(source: Source) -> str:
     return source.path.stem.split("-", 1)[1]
 
 
+# A run of a section's HTML, or a figure with its caption's HTML, for the page's callback to draw.
+Part = Union[str, tuple[FigureRef, str]]
+
+
+@dataclass(frozen=True)
+class Prose:
+    """The article rendered but for its figures: what the bounded child hands back (picklable)."""
+
+    metas: list[dict[str, Any]]  # front matter per file, checked, figrefs resolved
+    parts: list[list[Part]]  # per file
+    footnotes_html: str
+    figures: list[FigureRef]  # as the parsed page places them
+
+
 def parse_article(sources: list[Source], summaries: dict[str, ExperimentSummary], figures: list[FigureRef],
-                  render_figure: Callable[[FigureRef, str], str]) -> Article:
+                  render_figure: Callable[[FigureRef, str], str], limits: Limits = Limits()) -> Article:
     """Run the front end on sources whose figures ``number_figures`` already found and checked.
 
     ``render_figure(ref, caption_html)`` returns a figure's HTML. ``summaries`` holds every
     registry experiment, so its keys are the slugs a figure may name. The figures are
     numbered again from the parsed page, the one rendered: that list is ``Article.figures``.
+    The prose is rendered in a bounded child (``limits``); the figures here, by the caller.
     """
+    prose = run_bounded(partial(read_prose, sources, summaries, figures), limits, sources[0].name)
+    html = ["".join(part if isinstance(part, str) else render_figure(*part) for part in parts)
+            for parts in prose.parts]
+    sections = [Section(section_id(s), str(m["title"]), m, h)
+                for s, m, h in zip(sources[1:], prose.metas[1:], html[1:])]
+    return Article(prose.metas[0], html[0], sections, prose.footnotes_html, prose.figures)
+
+
+def read_prose(sources: list[Source], summaries: dict[str, ExperimentSummary], figures: list[FigureRef]) -> Prose:
+    """The work of :func:`parse_article`: expressions, front matter and Markdown, each step told to ``bounded``."""
     md = markdown()
-    texts = [fill_variables(source, summaries, figures) for source in sources]
+    texts = [fill_variables(source, summaries) for source in sources]
     metas, bodies, ranges, offset = [], [], [], 0
     for index, (source, text) in enumerate(zip(sources, texts)):
-        lines, tokens = split_lines(text), md.parse(text)
+        step(source.name)
+        locate = partial(line_of, source.name)
+        lines, tokens = split_lines(text), md.parse(text, {LOCATE: locate})
         meta, front_lines = split_front_matter(source, tokens, index == 0, tuple(f.slug for f in figures))
         check_closed(tokens, source, lines)
+        check_lookalikes(tokens, locate)
         # Blank out the front matter, keeping line numbers, and glue the bodies into one document.
         body = "\n" * front_lines + "\n".join(lines[front_lines:]) + "\n\n"
         metas.append(meta)
         bodies.append(body)
         ranges.append((offset, offset + body.count("\n")))
         offset += body.count("\n")
-    env: dict[str, Any] = {}
-    tokens = md.parse("".join(bodies), env)
+    step(sources[0].name)
     locate = locator(sources, ranges)
+    env: dict[str, Any] = {LOCATE: locate}
+    tokens = md.parse("".join(bodies), env)
     placed = number_containers(containers(tokens, locate), tuple(summaries))
     check_figrefs(sources, texts, placed)
     check_ids(sources, tokens, locate)
     numbers = {f.slug: str(f.number) for f in placed}
     by_file, footnotes = split_tokens(tokens, ranges)
-    html = [resolve_figrefs(render_tokens(md, part, env, render_figure), numbers) for part in by_file]
-    metas = [resolve_in_meta(meta, numbers) for meta in metas]
-    sections = [Section(section_id(s), str(m["title"]), m, h) for s, m, h in zip(sources[1:], metas[1:], html[1:])]
+    parts = [render_parts(md, part, env, numbers) for part in by_file]
     footnotes_html = resolve_figrefs(md.renderer.render(footnotes, md.options, env), numbers) if footnotes else ""
-    return Article(metas[0], html[0], sections, footnotes_html, placed)
+    return Prose([resolve_in_meta(meta, numbers) for meta in metas], parts, footnotes_html, placed)
+
+
+def check_lookalikes(tokens: list[Token], locate: Callable[[int], str]) -> None:
+    """A paragraph line that starts like a ``:::`` fence but is not one would be published as text: name the fence
+    it should be (``::: Figure x``, ``::: figur x``, ``:: figure x``, a ``:::`` that closes nothing)."""
+    for index, token in enumerate(tokens):
+        if token.type != "inline" or token.map is None or tokens[index - 1].type != "paragraph_open":
+            continue
+        for offset, line in enumerate(split_lines(token.content)):
+            match = LOOKALIKE.match(line)
+            if match:
+                raise ContentError(f"{locate(token.map[0] + offset)}: '{line.strip()}' is not a figure line; "
+                                   f"{nearest_fence(match[2], match[3])}")
+
+
+def nearest_fence(word: str, argument: str) -> str:
+    """What a fence-like line should have been, from its first word and the rest."""
+    if not word:
+        return "a ':::' line closes a figure, and none is open here: remove it, or open one above with " \
+               "'::: figure SLUG'"
+    kind = difflib.get_close_matches(word.lower(), FENCE_KINDS, n=1, cutoff=0.6)
+    if not kind:
+        return "a figure opens with '::: figure SLUG' or '::: explorer'"
+    return f"write '{f'::: {kind[0]} {argument}'.rstrip()}'"
 
 
 def locator(sources: list[Source], ranges: list[tuple[int, int]]) -> Callable[[int], str]:
@@ -491,11 +639,17 @@ def resolve_in_meta(value: Any, numbers: dict[str, str]) -> Any:
 
 
 def check_ids(sources: list[Source], tokens: list[Token], locate: Callable[[int], str]) -> None:
-    """Section and heading ids are unique on the page and none is an id the page itself uses."""
+    """Section and heading ids are unique on the page, none is an id the page itself uses, and none is empty."""
     fix_file = "a section's id is its file name without the number: rename the file"
     claims = [(section_id(s), f"{s.name}:1", "section id", fix_file) for s in sources[1:]]
-    claims += [(str(t.attrGet("id")), locate(t.map[0]), "heading id", "reword the heading")
-               for t in tokens if t.type == "heading_open" and t.attrGet("id") and t.map is not None]
+    for index, token in enumerate(tokens):
+        if token.type != "heading_open" or token.attrGet("id") is None or token.map is None:
+            continue
+        title = tokens[index + 1].content
+        if not re.search(r"\w", title):  # the anchor keeps letters and digits only: "" (then "-1", "-2")
+            raise ContentError(f"{locate(token.map[0])}: heading '{title}' has no letter or digit to make its id "
+                               "from (reword the heading)")
+        claims.append((str(token.attrGet("id")), locate(token.map[0]), "heading id", "reword the heading"))
     owners: dict[str, str] = {}
     for anchor, where, what, fix in claims:
         if PAGE_IDS.match(anchor):
@@ -520,23 +674,22 @@ def split_tokens(tokens: list[Token], ranges: list[tuple[int, int]]) -> tuple[li
     return parts, footnotes
 
 
-def render_tokens(md: MarkdownIt, tokens: list[Token], env: dict[str, Any],
-                  render_figure: Callable[[FigureRef, str], str]) -> str:
-    """Render a token run, replacing each container by ``render_figure``'s HTML around its caption."""
-    out: list[str] = []
+def render_parts(md: MarkdownIt, tokens: list[Token], env: dict[str, Any], numbers: dict[str, str]) -> list[Part]:
+    """A token run as HTML, each container left as (its figure, its caption's HTML); figrefs resolved."""
+    out: list[Part] = []
     index = 0
     while index < len(tokens):
         token = tokens[index]
         if token.type in CONTAINER_OPENS:
             close = matching_close(tokens, index)
             caption = md.renderer.render(tokens[index + 1:close], md.options, env)
-            out.append(render_figure(token.meta["figure"], caption))
+            out.append((token.meta["figure"], resolve_figrefs(caption, numbers)))
             index = close + 1
             continue
         end = next((i for i in range(index, len(tokens)) if tokens[i].type in CONTAINER_OPENS), len(tokens))
-        out.append(md.renderer.render(tokens[index:end], md.options, env))
+        out.append(resolve_figrefs(md.renderer.render(tokens[index:end], md.options, env), numbers))
         index = end
-    return "".join(out)
+    return out
 
 
 def matching_close(tokens: list[Token], index: int) -> int:

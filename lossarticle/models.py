@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lossarticle.configs import Experiment
+from lossarticle.configs import Experiment, parameter_count
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Architecture:
 
     @property
     def num_params(self) -> int:
-        return sum(out * inp + out for (out, inp), _ in self.shapes)
+        return parameter_count(self.sizes)
 
     @property
     def weight_slices(self) -> list[tuple[slice, slice, int, int]]:

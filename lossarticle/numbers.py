@@ -6,7 +6,14 @@ compute stages label their axes with it too.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from lossarticle.errors import ContentError
+
+NOT_REACHED = ("is None: the data never reached this value; print it inside {% if … is not none %} … {% endif %} "
+               "and say what happened otherwise")
 
 
 def pct(value: float, digits: int = 1) -> str:
@@ -15,7 +22,7 @@ def pct(value: float, digits: int = 1) -> str:
     Short of 1 it never reads 100 %: it takes more decimals until it does not (0.995 at no
     decimal is '99.5 %', 0.9996 at one '99.96 %'); a fit that is not perfect is not called one.
     """
-    text = f"{100 * value:.{digits}f}"
+    text = f"{100 * reached(value, 'pct'):.{digits}f}"
     while value < 1 and text.startswith("100") and digits < 6:
         digits += 1
         text = f"{100 * value:.{digits}f}"
@@ -31,14 +38,21 @@ def ordinal(value: int) -> str:
 
 def thousands(value: int) -> str:
     """An integer with thousands separators: 91503 -> '91,503'."""
-    return f"{int(value):,}"
+    return f"{int(reached(value, 'thousands')):,}"
 
 
 def num(value: float, digits: int = 3) -> str:
     """A number to ``digits`` significant digits, without scientific notation for readable sizes."""
-    if value == 0 or not np.isfinite(value):
+    if reached(value, "num") == 0 or not np.isfinite(value):
         return str(value)
     magnitude = int(np.floor(np.log10(abs(value))))
     if -5 <= magnitude < 6:
         return f"{value:.{max(digits - 1 - magnitude, 0)}f}"
     return f"{value:.{digits - 1}e}"
+
+
+def reached(value: Any, name: str) -> Any:
+    """``value``, unless it is None: a filter given a value never reached says so instead of a TypeError."""
+    if value is None:
+        raise ContentError(f"{name}: the value {NOT_REACHED}")
+    return value

@@ -8,6 +8,7 @@ build leaves the previous site exactly as it was.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import traceback
@@ -23,6 +24,7 @@ import jinja2
 from markupsafe import Markup
 
 from lossarticle.atomic import write_atomic
+from lossarticle.bounded import Limits
 from lossarticle.citation import cite
 from lossarticle.configs import EXPERIMENTS, Experiment
 from lossarticle.content import (EXPLORER, OVERVIEW, SEEDS, SHARPNESS, SPIRAL, STATIC_FIGURES, Article, FigureRef,
@@ -31,7 +33,7 @@ from lossarticle.errors import CacheError, ConfigError, ContentError, cannot_wri
 from lossarticle.scales import shared_scale
 from lossarticle.schema import (DATASET_FILE, INDEX_FILE, SCHEMA_VERSION, DatasetFile, ExperimentFile, IndexEntry,
                                 IndexFile, data_dir_of, experiment_path, read_dataset, read_experiment, to_json)
-from lossarticle.site_folder import check_replaceable, recover, site_lock, swap_in
+from lossarticle.site_folder import check_outside, check_replaceable, recover, site_lock, swap_in
 from lossarticle.summaries import ExperimentSummary, summarize
 
 if TYPE_CHECKING:  # only the type: importing posters loads matplotlib
@@ -46,6 +48,8 @@ PAGE_SCRIPT_PARTS = ("marks.js", "bokeh.js", "format.js", "decode.js", "layers.j
                      "hover.js", "scene.js", "embed.js", "load.js", "address.js", "player.js", "explorer.js", "main.js")
 # Bokeh injects <style> elements at run time (no nonce support), hence 'unsafe-inline'
 # for style *elements* only; scripts are all files of our own origin.
+# A host name in a published address: dot-separated labels of letters, digits and inner dashes, or an IPv6 literal.
+HOST_NAME = re.compile(r"[^\W_]([\w-]*[^\W_])?(\.[^\W_]([\w-]*[^\W_])?)*\.?|[0-9a-f:.]*:[0-9a-f:.]*")
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
                            "style-src-elem 'self' 'unsafe-inline'; img-src 'self' data:; "
                            "base-uri 'none'; form-action 'none'")
@@ -60,14 +64,31 @@ class RenderOptions:
     templates_dir: Path  # base.html, figure.html, explorer.html and assets/
     registry: tuple[Experiment, ...] = EXPERIMENTS
     base_url: str | None = None  # where the site is published ("https://user.github.io/repo/"); None: unknown
+    prose_limits: Limits = Limits()  # what rendering the prose may spend (bounded.Limits)
 
     def __post_init__(self) -> None:
         # Link previews need absolute addresses (og:image); without a base URL those tags are left out.
         if self.base_url is not None:
-            parts = urlsplit(self.base_url)
-            if parts.scheme not in ("http", "https") or not parts.netloc or not self.base_url.endswith("/") \
-                    or parts.query or parts.fragment:
-                raise ConfigError(f"base_url={self.base_url!r}: must be an absolute http(s) address ending in '/'")
+            problem = base_url_problem(self.base_url)
+            if problem is not None:
+                raise ConfigError(f"base_url={self.base_url!r}: {problem}")
+
+
+def base_url_problem(url: str) -> str | None:
+    """What is wrong with a published address, or None; a browser would reject what is refused here."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not url.endswith("/") or parts.query \
+            or parts.fragment:
+        return "must be an absolute http(s) address ending in '/'"
+    if any(character.isspace() for character in url):
+        return "must not contain spaces"
+    try:
+        parts.port  # noqa: B018 (urllib checks the port's range when it is read)
+    except ValueError:
+        return f"port {parts.netloc.rpartition(':')[2]} is not in 0-65535"
+    if not HOST_NAME.fullmatch(parts.hostname or ""):
+        return f"{parts.hostname or ''!r} is not a host name"
+    return None
 
 
 @dataclass
@@ -270,24 +291,37 @@ def published_index(documents: dict[str, ExperimentFile]) -> IndexFile:
 
 
 def build_files(options: RenderOptions, cache: RenderCache) -> dict[str, str | bytes]:
-    """Every generated file of the site, by relative path; a page-template mistake is one line."""
+    """Every generated file of the site, by relative path; a page-template mistake is one line.
+
+    A mistake shows at compile time (syntax, a missing include) or only when the
+    template runs (``{{ 1/0 }}``, a TypeError): either is named by the template's line.
+    Exceptions raised elsewhere are bugs and keep their traceback.
+    """
     try:
         return gather_files(options, cache)
-    except jinja2.TemplateError as error:
+    except Exception as error:
+        if not isinstance(error, jinja2.TemplateError) and not template_frames(error, options.templates_dir):
+            raise
         raise ContentError(describe_template_error(error, options.templates_dir)) from error
 
 
-def describe_template_error(error: jinja2.TemplateError, templates_dir: Path) -> str:
+def template_frames(error: BaseException, templates_dir: Path) -> list[traceback.FrameSummary]:
+    """The frames of ``error``'s traceback that ran a page template (Jinja names them by the template's file)."""
+    folder = templates_dir.resolve()
+    return [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).resolve().parent == folder]
+
+
+def describe_template_error(error: BaseException, templates_dir: Path) -> str:
     """``templates/base.html:66: template syntax: …`` for a mistake in a page template."""
     if isinstance(error, jinja2.TemplateSyntaxError):
         return f"{templates_dir.name}/{error.name}:{error.lineno}: template syntax: {error.message}"
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if Path(f.filename).resolve().parent == templates_dir.resolve()]
+    frames = template_frames(error, templates_dir)
     where = f"{templates_dir.name}/{Path(frames[-1].filename).name}:{frames[-1].lineno}: " if frames else ""
     if isinstance(error, jinja2.TemplateNotFound):
         return f"{where}template not found: {error.name}"
     what = "unknown variable" if isinstance(error, jinja2.UndefinedError) else type(error).__name__
-    return f"{where}{what}: {error.message}"
+    message = error.message if isinstance(error, jinja2.TemplateError) else str(error)
+    return " ".join(f"{where}{what}: {message}".split())
 
 
 def gather_files(options: RenderOptions, cache: RenderCache) -> dict[str, str | bytes]:
@@ -296,13 +330,13 @@ def gather_files(options: RenderOptions, cache: RenderCache) -> dict[str, str | 
     environment = page_environment(options.templates_dir)
     # Sources and figure slugs first: an editor's typo is reported before any data is read.
     sources = read_sources(options.article_dir, options.article_dir.name)
-    figures = number_figures(sources, tuple(e.slug for e in options.registry))
+    figures = number_figures(sources, tuple(e.slug for e in options.registry), options.prose_limits)
     documents = load_documents(options, cache)
     dataset = load_dataset(options)
     summaries: dict[str, ExperimentSummary] = {slug: summarize(d) for slug, d in documents.items()}
     posters = PosterShelf(documents, dataset, options, cache)
     article = parse_article(sources, summaries, figures,
-                            figure_renderer(environment, documents, options.registry, posters))
+                            figure_renderer(environment, documents, options.registry, posters), options.prose_limits)
     slugs = [f.slug for f in article.figures if f.slug not in (EXPLORER, *STATIC_FIGURES)]
     if any(f.slug == EXPLORER for f in article.figures):
         slugs += [e.slug for e in options.registry if e.explorer and e.slug not in slugs]
@@ -319,18 +353,30 @@ def render_site(options: RenderOptions, cache: RenderCache | None = None,
                 echo: Callable[[str], None] = print) -> Path:
     """Build the whole site beside ``site_dir`` and swap it in; returns ``site_dir``."""
     site = options.site_dir
+    check_outside(site, (options.article_dir, options.templates_dir))
     check_replaceable(site, (options.article_dir, options.templates_dir, Path.cwd()))
     with site_lock(site, echo):
         recover(site, echo)
         files = build_files(options, cache or RenderCache())
+        left_out = unpublished(options)
         try:
             write_site(options, files)
         except OSError as error:
             raise cannot_write(error, site.parent) from error
+    for path in left_out:
+        echo(f"{path}: no experiment of the registry has this file: it is not published, and went with the "
+             f"previous site")
     scripts = sum(name.startswith("figures/") for name in files)
     posters = sum(name.startswith("posters/") and name.endswith(".png") for name in files)  # one PNG a poster
     echo(f"rendered {site / 'index.html'} ({scripts} figure scripts, {posters} posters)")
     return site
+
+
+def unpublished(options: RenderOptions) -> list[Path]:
+    """Data files of the current site that no experiment of the registry owns: the swap leaves them behind."""
+    data = data_dir_of(options.site_dir)
+    known = {DATASET_FILE, INDEX_FILE} | {experiment_path(data, e.slug).name for e in options.registry}
+    return sorted(p for p in data.glob("*.json") if p.name not in known and not p.name.startswith("."))
 
 
 def write_site(options: RenderOptions, files: dict[str, str | bytes]) -> None:

@@ -27,6 +27,8 @@ import base64
 import dataclasses
 import hashlib
 import json
+import math
+import reprlib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -35,8 +37,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from lossarticle.configs import DataConfig, Experiment
+from lossarticle.configs import DataConfig, Experiment, parameter_count
 from lossarticle.errors import CacheError
+from lossarticle.files import NotReadable, read_regular
 
 #: Bumped whenever the meaning or layout of an exported file changes; part of
 #: every cache key, so old files are recomputed rather than misread.
@@ -44,6 +47,7 @@ SCHEMA_VERSION = 7  # 7: curvature, live units per layer, dead layers over the s
 #                    6: the drawn run is the median initialization (seeds.drawn), |θ| per epoch, seeds' accuracy
 #                    5: region frames where the regions change (surface.frame_epochs), not evenly spaced
 
+SPIRAL_INPUTS = 2  # the spiral's two coordinates: every network's input layer
 DATASET_FILE = "spiral.json"
 INDEX_FILE = "index.json"
 ARRAY_DTYPES = ("bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "int64",
@@ -67,6 +71,11 @@ def array(dtype: str, *shape: str | int, finite: bool = True, low: float | None 
           high: float | None = None) -> Any:
     """Declare a numpy field of a format dataclass."""
     return field(metadata={"array": ArraySpec(dtype, shape, finite, low, high)})
+
+
+def number(low: float, high: float) -> Any:
+    """Declare a number field of a format dataclass that must lie in [low, high] (every number must be finite)."""
+    return field(metadata={"range": (low, high)})
 
 
 @dataclass(frozen=True)
@@ -161,7 +170,7 @@ class RunRecord:
     momentum: float
     epochs: int  # epochs run; fewer than configured when training diverged
     diverged: bool  # True when training hit a non-finite loss; arrays stop before it
-    test_acc: float  # accuracy of the final weights on the held-out test split
+    test_acc: float = number(0, 1)  # accuracy of the final weights on the held-out test split
     train_loss: np.ndarray = array("float32", "snapshots", low=0)
     train_acc: np.ndarray = array("float32", "snapshots", low=0, high=1)
     val_acc: np.ndarray = array("float32", "snapshots", low=0, high=1)
@@ -419,7 +428,7 @@ def from_tree(cls: type[T], node: Any, where: str, dims: dict[str, int], registr
     hints = typing.get_type_hints(cls)
     dims = dict(dims)  # a dimension bound inside this object does not leak to its siblings
     items = dataclasses.fields(cls)  # type: ignore[arg-type]
-    scalars = [f for f in items if hints[f.name] in (int, float, str, bool) and not f.metadata]
+    scalars = [f for f in items if hints[f.name] in (int, float, str, bool) and "array" not in f.metadata]
     values = {f.name: read_field(f, hints[f.name], node, where, dims, registry) for f in scalars}
     if hasattr(cls, "dimensions"):
         dims.update(cls.dimensions(values))  # scalars can fix array sizes: a run's epochs + 1 snapshots
@@ -439,7 +448,10 @@ def read_field(item: dataclasses.Field, hint: Any, node: dict[str, Any], where: 
         raise CacheError(f"{key}: missing")
     spec = item.metadata.get("array")
     if spec is None:
-        return from_value(hint, node[item.name], key, dims, registry)
+        value = from_value(hint, node[item.name], key, dims, registry)
+        if "range" in item.metadata and not item.metadata["range"][0] <= value <= item.metadata["range"][1]:
+            raise CacheError(f"{key}: value {value} outside [{', '.join(map(str, item.metadata['range']))}]")
+        return value
     values = decode_array(node[item.name], key)
     check_array(values, spec, dims, key)
     return values
@@ -467,10 +479,11 @@ def from_value(hint: Any, node: Any, where: str, dims: dict[str, int], registry:
         return dict(node)
     if dataclasses.is_dataclass(hint):
         return from_tree(hint, node, where, dims, registry)
-    if hint is float:
-        if isinstance(node, bool) or not isinstance(node, (int, float)):
-            raise CacheError(f"{where}: expected a number, got {node!r}")
-        return float(node)
+    if hint is float:  # the writer refuses non-finite numbers (allow_nan=False): a NaN here was put by hand
+        value = finite_float(node) if type(node) in (int, float) else None
+        if value is None:
+            raise CacheError(f"{where}: expected a finite number, got {reprlib.repr(node)}")
+        return value
     if hint in (int, str, bool):
         if not isinstance(node, hint) or (hint is int and isinstance(node, bool)):
             raise CacheError(f"{where}: expected {hint.__name__}, got {node!r}")
@@ -478,14 +491,29 @@ def from_value(hint: Any, node: Any, where: str, dims: dict[str, int], registry:
     raise TypeError(f"{where}: the reader cannot read {hint!r}")
 
 
-def read_json(path: Path) -> Any:
-    """Parse a JSON file, turning every failure into one CacheError line naming the file."""
+def finite_float(number: int | float) -> float | None:
+    """``number`` as a float, None if it is not finite (NaN, ±inf, or an integer too large for a float)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        value = float(number)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file, turning every failure into one CacheError line naming the file.
+
+    Only a regular file is read (not a FIFO, not a link to /dev/zero), and JSON nested
+    deeper than Python's recursion allows is as unreadable as any other damage.
+    """
+    try:
+        return json.loads(read_regular(path).decode("utf-8"))
     except FileNotFoundError as error:
         raise CacheError(f"{path}: missing") from error
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, NotReadable, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CacheError(f"{path}: unreadable ({error})") from error
+    except RecursionError as error:
+        raise CacheError(f"{path}: unreadable (nested too deep)") from error
 
 
 def check_version(node: Any, path: Path) -> None:
@@ -510,9 +538,17 @@ def read_experiment(path: Path, experiment: Experiment) -> ExperimentFile:
 
 
 def check_experiment(document: ExperimentFile, experiment: Experiment, where: str) -> None:
-    """What the config implies beyond shapes: names, orders, lengths and frame positions."""
-    if document.slug != experiment.slug:
-        raise CacheError(f"{where}.slug: {document.slug!r}, expected {experiment.slug!r}")
+    """What the config implies beyond shapes: names, titles, layer sizes, runs, orders, lengths and frame positions.
+
+    The stored config hash says which config made the file, not that its values
+    were not edited since: whatever the config fixes is checked against it.
+    """
+    for key, stored, expected in (("slug", document.slug, experiment.slug), ("title", document.title, experiment.title),
+                                  ("provenance.seed", document.provenance.seed, experiment.seed),
+                                  ("provenance.data_seed", document.provenance.data_seed, experiment.data.seed)):
+        if stored != expected:
+            raise CacheError(f"{where}.{key}: {stored!r}, expected {expected!r}")
+    check_architecture(document.architecture, experiment, f"{where}.architecture")
     if tuple(p.method for p in document.planes) != experiment.planes:
         raise CacheError(f"{where}.planes: {[p.method for p in document.planes]}, expected {list(experiment.planes)}")
     for index, plane in enumerate(document.planes):
@@ -527,8 +563,11 @@ def check_experiment(document: ExperimentFile, experiment: Experiment, where: st
     if tuple(r.name for r in document.runs) != tuple(r.name for r in experiment.runs):
         raise CacheError(f"{where}.runs: {[r.name for r in document.runs]}, expected "
                          f"{[r.name for r in experiment.runs]}")
-    for index, run in enumerate(document.runs):
+    for index, (run, config) in enumerate(zip(document.runs, experiment.runs)):
         key = f"{where}.runs[{index}]"
+        if (run.optimizer, run.lr, run.momentum) != (config.optimizer, config.lr, config.momentum):
+            raise CacheError(f"{key}: {run.optimizer} lr={run.lr} momentum={run.momentum}, expected {config.optimizer} "
+                             f"lr={config.lr} momentum={config.momentum}")
         if run.epochs > experiment.epochs or (run.epochs < experiment.epochs and not run.diverged):
             raise CacheError(f"{key}.epochs: {run.epochs} of {experiment.epochs} without diverging")
         if tuple(p.method for p in run.paths) != experiment.planes:
@@ -543,6 +582,16 @@ def check_experiment(document: ExperimentFile, experiment: Experiment, where: st
                 or frames[0] != 0 or frames[-1] != run.epochs:
             raise CacheError(f"{key}.regions.frames: {frames.tolist()} is not an ascending 0..{run.epochs} "
                              f"of at most {experiment.surface.region_frames} frames")
+
+
+def check_architecture(stored: ArchitectureRecord, experiment: Experiment, where: str) -> None:
+    """Layer sizes, skip connections and parameter count as the config makes them."""
+    sizes = (SPIRAL_INPUTS, *(experiment.width,) * experiment.depth, experiment.data.classes)
+    if stored.sizes != sizes or stored.skip != experiment.skip:
+        raise CacheError(f"{where}: sizes {list(stored.sizes)}, skip {stored.skip}; expected {list(sizes)}, skip "
+                         f"{experiment.skip}")
+    if stored.num_params != parameter_count(sizes):
+        raise CacheError(f"{where}.num_params: {stored.num_params}, expected {parameter_count(sizes)}")
 
 
 def check_plane(plane: PlaneRecord, where: str) -> None:

@@ -1,7 +1,8 @@
 """``generate.py serve``: serve site/ on localhost, rebuild it when the sources change, show errors in the page.
 
 Prose and template edits re-render in-process with the decoded data and
-figure scripts cached (no retraining, well under 2 s); an edit of the
+figure scripts cached (no retraining, well under 2 s; the prose itself in a
+child with a time and a memory limit, ``bounded``); an edit of the
 registry (configs.py) runs a full build in a fresh process, then restarts
 the server so the new registry is the one imported. A deleted site/ is
 built again the same way.
@@ -28,11 +29,14 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
+from lossarticle.content import is_editor_file
 from lossarticle.errors import LossArticleError
 from lossarticle.render import RenderCache, RenderOptions, describe_template_error, render_site
+from lossarticle.site_folder import check_folder, check_outside
 
 REGISTRY = Path(__file__).with_name("configs.py")
 GENERATE = Path(__file__).resolve().parents[1] / "generate.py"
@@ -63,29 +67,33 @@ class LiveState:
     busy: str | None = None  # what a long full build is doing, while it runs
 
 
-def is_editor_temporary(name: str) -> bool:
-    """Swap, lock and backup files editors create and delete while one types (vim, emacs, kate, …)."""
-    return name.startswith((".", "#")) or name.endswith("~") or name == "4913"  # vim probes with "4913"
-
-
 def snapshot(paths: list[Path]) -> dict[Path, int]:
     """mtime of every source file under ``paths``: cheap enough to poll twice a second.
 
-    Editors' temporary files are skipped, and a file or folder that vanishes
-    while it is listed is simply absent (os.walk ignores such errors).
+    Editors' files (``content.is_editor_file``) and hidden folders are skipped, and
+    a file or folder that vanishes while it is listed is simply absent (os.walk
+    ignores such errors).
     """
     stamps = {}
     for root in paths:
-        files = [root] if root.is_file() else [Path(folder, name) for folder, _, names in os.walk(root)
-                                               for name in names]
+        files = [root] if root.is_file() else list(walk_files(root))
         for path in files:
-            if is_editor_temporary(path.name):
+            if is_editor_file(path.name):
                 continue
             try:
                 stamps[path] = path.stat().st_mtime_ns
             except OSError:  # deleted since it was listed
                 continue
     return stamps
+
+
+def walk_files(root: Path) -> list[Path]:
+    """Files under ``root``, not looking into hidden folders (.git, a site's staging folder .site.build-*)."""
+    found = []
+    for folder, folders, names in os.walk(root):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        found += [Path(folder, name) for name in names]
+    return found
 
 
 def describe_failure(error: Exception, templates_dir: Path) -> str:
@@ -101,8 +109,8 @@ def rebuild(options: RenderOptions, cache: RenderCache, echo: Callable[[str], No
             live: LiveState | None = None) -> float:
     """Re-render; any failure is one line, and the previous site stays served."""
     start = time.perf_counter()
-    try:
-        render_site(options, cache, echo=lambda line: None)
+    try:  # render's notices reach the terminal; its "rendered …" is said below as "rebuilt in …"
+        render_site(options, cache, echo=lambda line: None if line.startswith("rendered ") else echo(line))
     except Exception as error:  # serve outlives every failure of a rebuild: it is reported, not raised
         return report_failure(describe_failure(error, options.templates_dir), echo, live)
     if live is not None:
@@ -220,6 +228,15 @@ def page_with_live_script(site_dir: Path) -> bytes:
     return (html[:head_end] + script + html[head_end:] if head_end >= 0 else html + script).encode()
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    """The file server; a client that leaves mid-response (a reload, a closed tab) is normal, not an error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # BrokenPipeError, ConnectionResetError, …
+            return
+        super().handle_error(request, client_address)
+
+
 def start_server(site_dir: Path, port: int, live: LiveState | None = None) -> http.server.ThreadingHTTPServer:
     """A file server for ``site_dir`` on 127.0.0.1 in a daemon thread; ``live`` adds live reload.
 
@@ -259,7 +276,7 @@ def start_server(site_dir: Path, port: int, live: LiveState | None = None) -> ht
             self.wfile.write(body)
 
     try:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server = QuietServer(("127.0.0.1", port), Handler)
     except (OSError, OverflowError) as error:
         reason = str(getattr(error, "strerror", None) or error).removeprefix("bind(): ").rstrip(".")
         raise LossArticleError(f"cannot serve on 127.0.0.1:{port}: {reason[:1].lower() + reason[1:]} "
@@ -272,10 +289,12 @@ def serve(options: ServeOptions, echo: Callable[[str], None] = print, stop: thre
     """Serve until interrupted (or ``stop`` is set), rebuilding on change."""
     live = LiveState()
     site = options.render.site_dir
+    sources = [options.render.article_dir, options.render.templates_dir]
+    check_folder(site)
+    check_outside(site, tuple(sources))  # its own output would look like an edit: a rebuild, forever
     server = start_server(site, options.port, live)  # bind first: a busy port fails before any work
     echo(f"serving {site} at http://127.0.0.1:{server.server_port}/ (Ctrl-C to stop)")
     cache, stop = RenderCache(), stop or threading.Event()
-    sources = [options.render.article_dir, options.render.templates_dir]
     registry_seen, done = snapshot([options.registry_file]), None
     try:
         while not stop.is_set():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lossarticle.errors import LossArticleError
+from lossarticle.files import file_kind
 
 #: What a build puts at the top of a site folder; anything else there is someone else's.
 SITE_ENTRIES = frozenset({"index.html", "data", "figures", "assets", "bokeh", "posters"})
@@ -36,8 +38,10 @@ def site_lock(site: Path, echo: Callable[[str], None] = print) -> Iterator[None]
     """Hold the site's build lock; a second build waits for the first and says whom it waits for.
 
     ``flock`` locks belong to the open file, so the kernel releases them when a
-    holder dies, even by SIGKILL: a stale lock file never blocks anyone.
+    holder dies, even by SIGKILL: a stale lock file never blocks anyone. A site
+    that cannot be a folder is refused first (the lock would go beside /dev/null).
     """
+    check_folder(site)
     path = lock_path(site).absolute()
     with _held_guard:
         if path in _held:
@@ -140,11 +144,33 @@ def check_replaceable(site: Path, protected: tuple[Path, ...]) -> None:
         if inner == resolved or resolved in inner.parents:
             raise LossArticleError(f"{site}: contains {folder}, which the build reads; choose an empty or new "
                                    f"folder for --site")
-    if site.is_file():
-        raise LossArticleError(f"{site}: is a file, not a folder")
+    check_folder(site)
     if site.is_dir():
         foreign = sorted(p.name for p in site.iterdir() if p.name not in SITE_ENTRIES)
         if foreign:
             raise LossArticleError(f"{site}: holds {', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''}, "
                                    f"which lossarticle did not make; refusing to replace it (choose an empty or "
                                    f"new folder for --site)")
+
+
+def check_folder(site: Path) -> None:
+    """``site`` must be a folder, or not exist yet: a file, /dev/null or a FIFO cannot hold a site."""
+    try:
+        mode = site.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise LossArticleError(f"{site}: cannot be the site folder ({error.strerror})") from error
+    if not stat.S_ISDIR(mode):
+        raise LossArticleError(f"{site}: is {file_kind(mode)}, not a folder; give --site a folder (new, empty, or "
+                               f"one lossarticle built)")
+
+
+def check_outside(site: Path, sources: tuple[Path, ...]) -> None:
+    """Refuse a site inside a folder the build reads: ``serve`` watches those, and would see its own output
+    change and rebuild forever; and a site inside ``templates/`` would be copied into itself."""
+    resolved = site.resolve()
+    for folder in sources:
+        if folder.resolve() in resolved.parents:
+            raise LossArticleError(f"{site}: is inside {folder}, which the build reads and serve watches; choose "
+                                   f"a folder outside it for --site")

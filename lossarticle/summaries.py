@@ -115,6 +115,7 @@ class ExperimentSummary(RunSummary):
     seeds: SeedSummary  # the first run from every initialization
 
 
+# What the prose is told when it prints a value the data never reached (a field below that is None).
 LN3 = math.log(3)  # cross-entropy of predicting 1/3 for every class: the best a net that ignores its input can do
 STUCK_TOLERANCE = 0.01  # a loss within this of ln 3 is "at ln 3" (why this value: stuck_at_ln3)
 

@@ -29,8 +29,10 @@ def lopsided_surface() -> SurfaceRecord:
     return SurfaceRecord(x=x, y=y, loss=loss, accuracy=np.ones_like(loss))
 
 
-def synthetic_run(name: str, epochs: int, planes: tuple[str, ...], diverged: bool = False) -> RunRecord:
-    """A run with series of length epochs + 1 and a path on every plane."""
+def synthetic_run(name: str, epochs: int, planes: tuple[str, ...], diverged: bool = False,
+                  config: Run | None = None) -> RunRecord:
+    """A run with series of length epochs + 1 and a path on every plane; optimizer and rate from ``config``."""
+    config = config or Run("adam")
     steps = np.arange(epochs + 1, dtype=np.float32)
     loss = (np.exp(-steps / 3) + 0.05).astype(np.float32)
     frames = np.unique(np.linspace(0, epochs, FRAMES).astype(np.int32))
@@ -39,7 +41,8 @@ def synthetic_run(name: str, epochs: int, planes: tuple[str, ...], diverged: boo
     confidence = (np.arange(np.prod(shape)) * 7 % 256).reshape(shape).astype(np.uint8)
     paths = tuple(PathRecord(method=m, coords=np.stack([steps / 10, -steps / 20], axis=1),
                              distance=steps / 7, surface_loss=loss * 1.1) for m in planes)
-    return RunRecord(name=name, optimizer="adam", lr=0.005, momentum=0.0, epochs=epochs, diverged=diverged,
+    return RunRecord(name=name, optimizer=config.optimizer, lr=config.lr, momentum=config.momentum, epochs=epochs,
+                     diverged=diverged,
                      test_acc=0.85,
                      train_loss=loss, train_acc=np.linspace(0.3, 0.9, epochs + 1, dtype=np.float32),
                      val_acc=np.linspace(0.3, 0.85, epochs + 1, dtype=np.float32),
@@ -54,7 +57,7 @@ def synthetic_document(experiment: Experiment | None = None, runs: tuple[RunReco
     """An experiment file consistent with ``experiment`` (by default one Adam run on a PCA plane)."""
     experiment = experiment or synthetic_experiment()
     if runs is None:
-        runs = tuple(synthetic_run(r.name, experiment.epochs, experiment.planes) for r in experiment.runs)
+        runs = tuple(synthetic_run(r.name, experiment.epochs, experiment.planes, config=r) for r in experiment.runs)
     axis = np.linspace(-2, 2, GRID, dtype=np.float32)
     planes = tuple(synthetic_plane(m, axis_label) for m in experiment.planes)
     return ExperimentFile(schema_version=SCHEMA_VERSION, slug=experiment.slug, title=experiment.title,

@@ -26,6 +26,9 @@ def test_seed_counts_where_the_outcome_varies() -> None:
     (dict(depth=0, width=5), "tiny.width=5"),
     (dict(seeds=0), "tiny.seeds=0: must be a positive integer"),
     (dict(seeds=2.0), "tiny.seeds=2.0: must be a positive integer"),
+    (dict(seed=-1), "tiny.seed=-1: must be an integer >= 0"),  # numpy's generators refuse it mid-build
+    (dict(seed=2 ** 64 - 2, seeds=3), "tiny.seed=18446744073709551614: must be an integer >= 0 (below 2"),
+    (dict(data=DataConfig(seed=0), seed=True), "tiny.seed=True: must be an integer"),
 ])
 def test_invalid_experiment_names_the_key_and_value(changes: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace("(", r"\(").replace(".", r"\.")):
@@ -87,3 +90,8 @@ def test_drawn_from_must_name_an_earlier_experiment_with_the_same_initial_weight
     with pytest.raises(ConfigError, match=r"^twin\.drawn_from='plain': must start from the same initial weights"):
         check_unique((plain, tiny("twin", depth=3, seeds=5, skip=True, drawn_from="plain")))
     check_unique((plain, tiny("twin", depth=3, seeds=4, skip=True, drawn_from="plain")))
+
+
+def test_a_negative_data_seed_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^data\.seed=-1: must be an integer >= 0"):
+        DataConfig(seed=-1)

@@ -190,6 +190,8 @@ def test_misplaced_or_unclosed_figures_are_one_line(tmp_path, tiny_summaries, te
      "article/03-x.md:5: heading id 'intro' is already used by article/01-intro.md:1 (reword the heading)"),
     ({"03-x.md": "---\ntitle: X\n---\n\ntext\n\n### Footnotes\n"},
      "article/03-x.md:7: heading id 'footnotes' is an id the page itself uses (reword the heading)"),
+    ({"03-x.md": "---\ntitle: X\n---\n\n### 🎉\n\ntext\n\n### 🎈 🎈\n"},  # ids "" and "-1"
+     "article/03-x.md:5: heading '🎉' has no letter or digit to make its id from (reword the heading)"),
 ])
 def test_ids_are_unique_on_the_page(tmp_path, tiny_summaries, files: dict[str, str], message: str) -> None:
     with pytest.raises(ContentError) as caught:
@@ -225,6 +227,11 @@ TITLE = "---\ntitle: T\n{}\n---\n\nLead.\n"
     ("x: &a 1\ny: *a", "article/00-title.md:3: malformed front matter: anchors and aliases (&name, *name) are not "
                        "allowed in front matter"),
     ("title2: 1\nsubtitle: *undefined", "article/00-title.md:4: malformed front matter: anchors and aliases"),
+    ("x: " + "[" * 400 + "]" * 400, "article/00-title.md:3: malformed front matter: values nested more than 20 deep"),
+    ("authors:\n" + "".join(f"{' ' * 2 * i}- \n" for i in range(30)),
+     "article/00-title.md:23: malformed front matter: values nested more than 20 deep"),
+    ("subtitle: a\nsubtitle: b", "article/00-title.md:4: malformed front matter: key 'subtitle' is given twice"),
+    ("title: Again", "article/00-title.md:3: malformed front matter: key 'title' is given twice"),
 ])
 def test_front_matter_of_the_wrong_type_is_one_line(tmp_path, tiny_summaries, front: str, message: str) -> None:
     folder = write_article(tmp_path / "article", {**TINY_ARTICLE, "00-title.md": TITLE.format(front)})
@@ -272,3 +279,99 @@ def test_footnote_markers_are_letters_and_citations_keep_numbers(tmp_path, tiny_
     assert '<a href="#fn1" id="fnref1">a</a>' in intro and '<a href="#fn3" id="fnref3">c</a>' in cite
     assert '<a href="#references">[1]</a>' in cite
     assert [footnote_letter(i) for i in (0, 1, 25, 26, 27)] == ["a", "b", "z", "aa", "ab"]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("::: Figure tiny-dirs", "'::: Figure tiny-dirs' is not a figure line; write '::: figure tiny-dirs'"),
+    ("::: figur tiny-dirs", "'::: figur tiny-dirs' is not a figure line; write '::: figure tiny-dirs'"),
+    (":: figure tiny-dirs", "':: figure tiny-dirs' is not a figure line; write '::: figure tiny-dirs'"),
+    ("::: Explorer", "'::: Explorer' is not a figure line; write '::: explorer'"),
+    ("::: note", "'::: note' is not a figure line; a figure opens with '::: figure SLUG' or '::: explorer'"),
+    (":::", "':::' is not a figure line; a ':::' line closes a figure, and none is open here"),
+])
+def test_a_line_that_looks_like_a_fence_is_an_error_naming_the_fence(tmp_path, tiny_summaries, line: str,
+                                                                     message: str) -> None:
+    files = {**TINY_ARTICLE, "03-x.md": f"---\ntitle: X\n---\n\nText.\n\n{line}\nA caption.\n:::\n"}
+    with pytest.raises(ContentError) as caught:
+        parse(write_article(tmp_path / "article", files), tiny_summaries)
+    assert caught.value.message.startswith(f"article/03-x.md:7: {message}"), caught.value.message
+
+
+def test_a_lookalike_inside_a_caption_is_named_too(tmp_path, tiny_summaries) -> None:
+    files = {**TINY_ARTICLE, "03-x.md": "---\ntitle: X\n---\n\n::: figure tiny-dirs\nA caption.\n\n::\n:::\n"}
+    with pytest.raises(ContentError, match=r"^article/03-x\.md:8: '::' is not a figure line; a ':::' line closes"):
+        parse(write_article(tmp_path / "article", files), tiny_summaries)
+
+
+NOT_REACHED = r"the data never reached this value; print it inside \{% if … is not none %\}"
+
+
+@pytest.mark.parametrize("expression, message", [
+    ('exp["tiny"].planes["pca"].segment_rise', r"the expression is None: " + NOT_REACHED),
+    ('exp["tiny"].planes["pca"].segment_rise | num', r"num: the value is None: " + NOT_REACHED),
+    ('exp["tiny"].planes["pca"].segment_rise | pct', r"pct: the value is None: " + NOT_REACHED),
+    ("none", r"the expression is None"),
+])
+def test_a_value_never_reached_is_an_error_unless_the_prose_handles_it(tmp_path, tiny_summaries, expression: str,
+                                                                       message: str) -> None:
+    text = f"---\ntitle: X\n---\n\nok\n\n{{{{ {expression} }}}}\n"
+    with pytest.raises(ContentError, match=rf"^article/01-intro\.md:7: {message}"):
+        parse(write_article(tmp_path / "article", {**TINY_ARTICLE, "01-intro.md": text}), tiny_summaries)
+    handled = (f"---\ntitle: X\n---\n\n{{% set v = exp['tiny'].planes['pca'].segment_rise %}}"
+               "{% if v is none %}No barrier{% else %}{{ v | num }}{% endif %}; {{ v or 'none either' }}.\n")
+    article = parse(write_article(tmp_path / "handled", {**TINY_ARTICLE, "01-intro.md": handled}), tiny_summaries)
+    assert "<p>No barrier; none either.</p>" in article.sections[0].html
+
+
+def test_editors_files_beside_the_sources_are_skipped(tmp_path, tiny_summaries) -> None:
+    folder = write_article(tmp_path / "article", TINY_ARTICLE)
+    (folder / ".#01-intro.md").symlink_to("user@host.4242:1733300000")  # Emacs's lock: a dangling link
+    for name in (".01-intro.md.swp", "01-intro.md~", "#01-intro.md#", ".notes.md"):
+        (folder / name).write_text("not a source")
+    assert [s.name for s in read_sources(folder)] == [f"article/{name}" for name in sorted(TINY_ARTICLE)]
+    assert [s.id for s in parse(folder, tiny_summaries).sections] == ["intro", "explorer"]
+
+
+def test_a_source_must_be_a_regular_file_of_bounded_size(tmp_path) -> None:
+    import os
+    import threading
+    folder = write_article(tmp_path / "article", TINY_ARTICLE)
+    os.mkfifo(folder / "03-pipe.md")
+    outcome: list[object] = []
+
+    def read() -> None:  # in a thread: reading a FIFO used to wait for a writer forever
+        try:
+            read_sources(folder)
+        except ContentError as error:
+            outcome.append(error.message)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=60)  # a failure guard only: the answer comes at once
+    assert outcome == ["article/03-pipe.md:1: cannot read file (a named pipe (FIFO), not a regular file)"]
+    (folder / "03-pipe.md").unlink()
+    (folder / "03-device.md").symlink_to("/dev/null")  # /dev/zero, the same kind, would read until memory ran out
+    with pytest.raises(ContentError, match=r"^article/03-device\.md:1: cannot read file \(a character device, "
+                                           r"not a regular file\)$"):
+        read_sources(folder)
+    (folder / "03-device.md").unlink()
+    (folder / "03-big.md").write_text("---\ntitle: Big\n---\n" + "words " * 200_000)
+    with pytest.raises(ContentError, match=r"^article/03-big\.md:1: cannot read file \(more than the 1 MiB a file "
+                                           r"here may hold\)$"):
+        read_sources(folder)
+
+
+def test_a_source_with_an_upper_case_suffix_is_refused_not_skipped(tmp_path) -> None:
+    folder = write_article(tmp_path / "article", {**TINY_ARTICLE, "03-more.MD": "---\ntitle: M\n---\n"})
+    with pytest.raises(ContentError, match=r"^article/03-more\.MD:1: file name must look like NN-slug\.md"):
+        read_sources(folder)
+
+
+def test_a_figure_printed_by_an_expression_can_be_referred_to(tmp_path, tiny_summaries) -> None:
+    text = "---\ntitle: P\n---\n\nSee {{ figref('tiny-dirs') }}.\n\n{{ '::: figure tiny-dirs' }}\nPrinted.\n:::\n"
+    article = parse(write_article(tmp_path / "article", {**TINY_ARTICLE, "03-p.md": text}), tiny_summaries)
+    assert [f.slug for f in article.figures] == ["tiny", "explorer", "tiny-opt", "tiny-dirs"]
+    assert '<a href="#fig-tiny-dirs">Figure 4</a>' in article.sections[-1].html
+    with pytest.raises(ContentError, match=r"^article/03-p\.md:5: figref: no figure 'tiny-dir' \(known: tiny, "):
+        parse(write_article(tmp_path / "other", {**TINY_ARTICLE, "03-p.md": text.replace("s')", "')")}),
+              tiny_summaries)

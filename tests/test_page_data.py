@@ -309,7 +309,7 @@ def test_figure_template_has_accessible_controls_and_no_inline_code() -> None:
     assert 'aria-label="Play speed"' in html and ">loop<" in html and ">copy link<" in html
     assert 'class="la-link"' in html and 'aria-label="Link to this view of the figure" hidden' in html
     assert html.count('aria-pressed="false"') == 3  # stretch to fit, one colour scale, loop: off by default
-    assert ">adam · lr 0.005<" in html and ">sgd · lr 0.005<" in html
+    assert ">adam · lr 0.005<" in html and ">sgd · lr 0.1<" in html  # each run as its config says
     assert "style=" not in html and "<script" not in html
     assert not re.search(r"<[^>]*\son[a-z]+\s*=", re.sub(r'"[^"]*"', '""', html))  # no inline event handlers
     assert 'href="data/tiny.json"' in html and "Figure 3." in html

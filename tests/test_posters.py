@@ -289,6 +289,20 @@ def test_a_base_url_that_is_not_an_absolute_http_address_is_refused(tmp_path, ad
         RenderOptions(tmp_path / "site", tmp_path / "article", TEMPLATES, TINY_REGISTRY, base_url=address)
 
 
+@pytest.mark.parametrize("address, problem", [
+    ("https://exa mple.com/", "must not contain spaces"),
+    ("https://example.com:99999/", "port 99999 is not in 0-65535"),
+    ("https://exa_mple!.com/", "'exa_mple!.com' is not a host name"),
+    ("https://-example.com/", "'-example.com' is not a host name"),
+])
+def test_a_base_url_a_browser_would_refuse_is_refused(tmp_path, address: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        RenderOptions(tmp_path / "site", tmp_path / "article", TEMPLATES, TINY_REGISTRY, base_url=address)
+    assert caught.value.message == f"base_url={address!r}: {problem}"
+    for good in ("https://user.github.io/repo/", "http://127.0.0.1:8000/", "http://[::1]:8000/", "https://exämple.org/"):
+        RenderOptions(tmp_path / "site", tmp_path / "article", TEMPLATES, TINY_REGISTRY, base_url=good)
+
+
 def test_the_command_line_takes_the_base_url_from_the_pages_workflow(monkeypatch) -> None:
     from click.testing import CliRunner
 

@@ -229,3 +229,87 @@ def test_the_site_may_not_be_the_working_directory(tmp_path, monkeypatch) -> Non
     assert result.exit_code == 1 and result.output.count("\n") == 1
     assert result.output.startswith("Error: .: contains ") and "which the build reads" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["article"]
+
+
+def nested_json(path: Path) -> str:
+    path.write_text("[" * 200_000 + "]" * 200_000)  # json.loads recurses once a level
+    return r"unreadable \(nested too deep\)"
+
+
+def device_link(path: Path) -> str:
+    path.unlink()
+    path.symlink_to("/dev/null")  # /dev/zero, the same kind, would be read until memory ran out
+    return r"unreadable \(a character device, not a regular file\)"
+
+
+@pytest.mark.parametrize("damage", [nested_json, device_link])
+def test_a_cache_file_that_cannot_be_parsed_is_one_line_and_train_recomputes_it(tmp_path, tiny_site,
+                                                                               damage) -> None:
+    site = copy_data(tiny_site, tmp_path / "site")
+    path = site / "data" / "tiny.json"
+    reason = damage(path)
+    with pytest.raises(CacheError, match=rf"^{re.escape(str(path))}: {reason}; run `python generate\.py train` to "
+                                         r"recompute it$"):
+        render_tiny(site, write_article(tmp_path / "article", TINY_PROSE))
+    said: list[str] = []
+    train_experiments(TrainOptions(data_dir=site / "data", registry=TINY_REGISTRY, only=("tiny",), device="cpu",
+                                   progress=False), echo=said.append)
+    assert re.fullmatch(rf"tiny: recomputing: {re.escape(str(path))}: {reason}", said[0]), said
+    from lossarticle.schema import read_experiment
+    assert not path.is_symlink() and read_experiment(path, TINY_REGISTRY[0]).slug == "tiny"
+
+
+def invoke_within(args: list[str], timeout_s: float = 60):  # -> click.testing.Result
+    """The CLI's result for ``args``; a failure, not a hang, when it has not returned within ``timeout_s`` (a
+    ``serve`` that does not refuse serves until stopped)."""
+    import threading
+    results = []
+    worker = threading.Thread(target=lambda: results.append(CliRunner().invoke(cli, args)), daemon=True)
+    worker.start()
+    worker.join(timeout_s)  # a failure guard only: a refusal comes at once
+    assert results, f"{args[0]} did not return within {timeout_s} s"
+    return results[0]
+
+
+@pytest.mark.parametrize("command", ["render", "train", "serve"])
+@pytest.mark.parametrize("site, kind", [("/dev/null", "a character device"), ("fifo", "a named pipe (FIFO)")])
+def test_a_site_that_cannot_be_a_folder_is_one_line(tmp_path, command: str, site: str, kind: str) -> None:
+    if site == "fifo":
+        site = str(tmp_path / "fifo")
+        os.mkfifo(site)
+    article = write_article(tmp_path / "article", TINY_PROSE)
+    extra = {"render": ["--article", str(article)], "train": ["--only", "logistic"], "serve": ["--port", "0"]}
+    result = invoke_within([command, "--site", site, *extra[command]])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert result.output == f"Error: {site}: is {kind}, not a folder; give --site a folder (new, empty, or one " \
+                            f"lossarticle built)\n"
+
+
+@pytest.mark.parametrize("where, what", [("article", "article"), ("templates", "templates")])
+@pytest.mark.parametrize("command", ["render", "serve"])
+def test_a_site_inside_a_folder_the_build_reads_is_refused(tmp_path, monkeypatch, command: str, where: str,
+                                                           what: str) -> None:
+    # serve watches article/ and templates/: its own output there would look like an edit, a rebuild, forever.
+    article = write_article(tmp_path / "article", TINY_PROSE)
+    monkeypatch.setattr("generate.TEMPLATES", tmp_path / "templates")
+    site = tmp_path / where / "out"
+    extra = ["--port", "0"] if command == "serve" else []
+    result = invoke_within([command, "--site", str(site), "--article", str(article), *extra])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert result.output == f"Error: {site}: is inside {tmp_path / what}, which the build reads and serve " \
+                            f"watches; choose a folder outside it for --site\n"
+    assert not site.exists()
+
+
+def test_a_negative_seed_is_refused_where_the_registry_says_it(tmp_path) -> None:
+    import shutil
+    shutil.copytree(ROOT / "lossarticle", tmp_path / "lossarticle")
+    shutil.copy(ROOT / "generate.py", tmp_path / "generate.py")
+    configs = tmp_path / "lossarticle" / "configs.py"
+    registry = configs.read_text()
+    assert "epochs=300, seeds=100," in registry  # the logistic baseline's line, which this test breaks
+    configs.write_text(registry.replace("epochs=300, seeds=100,", "epochs=300, seeds=100, seed=-1,", 1))
+    result = subprocess.run([sys.executable, "generate.py", "render"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1 and result.stdout == ""
+    assert re.fullmatch(r"Error: lossarticle/configs\.py:\d+: logistic\.seed=-1: must be an integer >= 0 "
+                        r"\(below 2\*\*64 - seeds\)\n", result.stderr), result.stderr

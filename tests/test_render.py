@@ -82,7 +82,13 @@ def test_the_published_index_lists_exactly_what_was_read(tmp_path, tiny_site) ->
     site = copy_data(tiny_site, tmp_path / "site")
     (site / "data" / "index.json").write_text('{"schema_version": 0, "experiments": "stale"}')
     (site / "data" / "retired-experiment.json").write_text("{}")  # left over from an older registry
-    render_tiny(site, write_article(tmp_path / "article", TINY_PROSE))
+    from lossarticle.render import RenderOptions, render_site
+    from tests.tiny import TEMPLATES
+    said: list[str] = []
+    render_site(RenderOptions(site, write_article(tmp_path / "article", TINY_PROSE), TEMPLATES, TINY_REGISTRY),
+                echo=said.append)
+    assert said[0] == f"{site / 'data' / 'retired-experiment.json'}: no experiment of the registry has this file: " \
+                      "it is not published, and went with the previous site"
     index = read_index(site / "data" / "index.json")
     assert [(e.slug, e.file, e.config_hash) for e in index.experiments] == [
         (e.slug, f"{e.slug}.json", config_hash(e)) for e in TINY_REGISTRY]

@@ -122,6 +122,19 @@ def accuracy_above_one(tree: dict) -> None:
     (lambda t: t.update(schema_version=SCHEMA_VERSION - 1),
      rf"schema version {SCHEMA_VERSION - 1}, expected {SCHEMA_VERSION}"),
     (lambda t: t.update(config_hash="0" * 64), r"made from another config \(hash mismatch\)"),
+    # Values a person edited: out of range, not finite, or not what the config makes.
+    (lambda t: t["runs"][0].update(test_acc=7.5), r"edited\.json\.runs\[0\]\.test_acc: value 7\.5 outside \[0, 1\]"),
+    (lambda t: t["runs"][0].update(test_acc=float("nan")),
+     r"edited\.json\.runs\[0\]\.test_acc: expected a finite number, got nan"),
+    (lambda t: t["planes"][0].update(axis_lengths=[1.0, float("inf")]),
+     r"edited\.json\.planes\[0\]\.axis_lengths\[1\]: expected a finite number, got inf"),
+    (lambda t: t["architecture"].update(num_params=28), r"edited\.json\.architecture\.num_params: 28, expected 27"),
+    (lambda t: t["architecture"].update(sizes=[2, 5, 3]),
+     r"edited\.json\.architecture: sizes \[2, 5, 3\], skip False; expected \[2, 4, 3\], skip False"),
+    (lambda t: t.update(title="Edited"), r"edited\.json\.title: 'Edited', expected 'tiny'"),
+    (lambda t: t["runs"][0].update(lr=0.5), r"edited\.json\.runs\[0\]: adam lr=0\.5 momentum=0\.0, expected adam "
+                                            r"lr=0\.005 momentum=0\.0"),
+    (lambda t: t["provenance"].update(seed=3), r"edited\.json\.provenance\.seed: 3, expected 0"),
 ])
 def test_damage_is_one_error_naming_the_file_and_the_field(tmp_path, edit, message: str) -> None:
     experiment = synthetic_experiment(planes=("random", "pca"))

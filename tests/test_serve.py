@@ -1,6 +1,7 @@
 """serve: never dies on an editor's mistake, says it in one line, keeps the last good site and rebuilds."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -66,6 +67,8 @@ def test_prose_edit_rebuilds_and_a_broken_edit_keeps_the_served_site(tmp_path, t
     ("{% if %}", "templates/base.html:{n}: template syntax: Expected an expression, got 'end of statement block'"),
     ("{{ meta.nope }}", "templates/base.html:{n}: unknown variable: 'dict object' has no attribute 'nope'"),
     ("{% include 'missing.html' %}", "templates/base.html:{n}: template not found: missing.html"),
+    ("{{ 1/0 }}", "templates/base.html:{n}: ZeroDivisionError: division by zero"),
+    ("{{ meta.title + 1 }}", 'templates/base.html:{n}: TypeError: can only concatenate str (not "int") to str'),
 ])
 def test_a_page_template_error_is_one_line_and_keeps_the_site(tmp_path, tiny_site, addition, message) -> None:
     site = copy_data(tiny_site, tmp_path / "site")
@@ -250,3 +253,52 @@ def test_failed_child_in_one_line(tmp_path) -> None:
     assert child_failure("progress…\nError: tiny.width=0: must be a positive integer\n", 1) == \
         "tiny.width=0: must be a positive integer"
     assert child_failure("", -9) == "exit status -9"
+
+
+def test_a_runaway_section_keeps_the_served_site_and_the_next_good_save_recovers(tmp_path, tiny_site) -> None:
+    from lossarticle.bounded import Limits
+    site = copy_data(tiny_site, tmp_path / "site")
+    article = write_article(tmp_path / "article", TINY_PROSE)
+    render = dataclasses.replace(options(site, article), prose_limits=Limits(seconds=2))
+    opts = ServeOptions(render, 0, registry_file=tmp_path / "none.py", poll_s=0.05)
+    with serving(opts) as (url, said):
+        wait_for(lambda: any(line.startswith("rebuilt in ") for line in said))
+        (article / "01-intro.md").write_text("---\ntitle: X\n---\n\nLoop:\n{% for i in range(100000) %}"
+                                             "{% for j in range(100000) %}{% endfor %}{% endfor %}\n")
+        wait_for(lambda: said[-1].startswith("Error: "))
+        assert said[-1] == "Error: article/01-intro.md:6: took more than 2 s (the previous site is still served)"
+        assert "Drag nothing." in get(url)  # the previous page, still served
+        status = json.loads(re.search(r"\((\{.*\})\);", get(url + "__serve__/status.js?n=1"))[1])
+        assert status["error"] == {"where": "article/01-intro.md:6", "message": "took more than 2 s"}
+        (article / "01-intro.md").write_text(TINY_PROSE["01-intro.md"].replace("Drag", "Please drag"))
+        wait_for(lambda: said[-1].startswith("rebuilt in "))
+        assert "Please drag nothing." in get(url)
+        assert json.loads(re.search(r"\((\{.*\})\);", get(url + "__serve__/status.js?n=2"))[1])["error"] is None
+
+
+def test_a_client_that_leaves_mid_response_is_not_an_error(tmp_path, capfd) -> None:
+    import struct
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "big.bin").write_bytes(bytes(64 << 20))  # more than the sockets buffer: the server is still writing
+    server = start_server(site, 0)
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port)) as client:
+            client.sendall(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            assert client.recv(1) == b"H"  # the response has begun
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+        wait_for(lambda: not any("process_request_thread" in t.name for t in threading.enumerate()))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert capfd.readouterr().err == ""  # a 20-line BrokenPipeError or ConnectionResetError traceback before
+
+
+def test_serve_passes_render_notices_on(tmp_path, tiny_site) -> None:
+    site = copy_data(tiny_site, tmp_path / "site")
+    (site / "data" / "retired.json").write_text("{}")
+    said: list[str] = []
+    rebuild(options(site, write_article(tmp_path / "article", TINY_PROSE)), RenderCache(), said.append)
+    assert said[0] == f"{site / 'data' / 'retired.json'}: no experiment of the registry has this file: it is not " \
+                      "published, and went with the previous site"
+    assert said[1].startswith("rebuilt in ") and len(said) == 2
