@@ -26,7 +26,7 @@ from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, servin
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FIGURES = ["tiny", "explorer", "tiny-opt"]  # in page order, as TINY_ARTICLE places them
-PICTURES = [*FIGURES, "spiral", "overview", "seeds"]  # every figure of the page: the live ones, then the static ones
+PICTURES = [*FIGURES, "spiral", "overview", "seeds", "sharpness"]  # every figure of the page: the live ones, then the static ones
 POSTER = "#fig-{0} > img, #fig-{0} > picture > img"  # a figure's poster (lossarticle/posters.py)
 # Each poster's load state, by figure id; evaluate() runs in Playwright's own world, so it works without JS too.
 POSTER_STATES = ("() => Object.fromEntries([...document.querySelectorAll('figure > img, figure > picture > img')]"
@@ -777,7 +777,7 @@ def test_at_375px_the_slider_stays_on_screen_while_its_plots_are(visit) -> None:
     page = visit(width=375, reduced_motion=True)
     page.ready("tiny")
     panels = page.page.locator("#fig-tiny-plots .la-panel").all()
-    assert len(panels) == 6
+    assert len(panels) == 7  # six, and the live units per layer
     order = [p.get_attribute("id").removeprefix("fig-tiny-plots-") for p in panels]
     assert order[:2] == ["regions", "landscape-pca"]  # what moves comes first on a phone
     for panel in panels:
