@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lossarticle.bench_lab import WATCH as LAB_WATCH, LabRow, echo_labs, lab_rows
 from lossarticle.polling import wait_until
 
 if TYPE_CHECKING:  # the types only: Playwright is imported when the page is measured
@@ -261,6 +262,7 @@ class ReaderRow:
     steps: dict[str, FigureSteps]  # figure slug -> its slider steps
     idle: FigureSteps  # the same measurement without a step
     rebuild_s: float  # prose-only rebuild with the render cache warm
+    labs: list[LabRow]  # every lab of the page, opened and trained once (bench_lab.py)
 
 
 def transferred(site_dir: Path, urls: list[str], base: str) -> tuple[int, int]:
@@ -324,11 +326,24 @@ def measure_page(site_dir: Path, rebuild_s: float = float("nan")) -> ReaderRow:
             total = transferred(site_dir, urls, base)
             page.close()
             first = first_figure(browser, base, slugs[0])
+            labs = measure_labs(browser, site_dir, base)
             browser.close()
     finally:
         server.shutdown()
         server.server_close()
-    return ReaderRow(initial[0], initial[1], total[0], total[1], first, steps, idle, rebuild_s)
+    return ReaderRow(initial[0], initial[1], total[0], total[1], first, steps, idle, rebuild_s, labs)
+
+
+def measure_labs(browser: Browser, site_dir: Path, base: str) -> list[LabRow]:
+    """The labs in a page of their own: what they cost is not mixed into the figures' numbers, nor theirs into it."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
+    page.add_init_script(LAB_WATCH)
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.goto(base)
+    rows = lab_rows(page, site_dir, base, transferred, urls, lambda figure: _wait_quiet(page, figure))
+    page.close()
+    return rows
 
 
 def percentiles(values: list[float]) -> str:
@@ -375,6 +390,7 @@ def echo_reader(row: ReaderRow, echo: Callable[[str], None]) -> None:
          f"(CPU {np.percentile(idle.cpu_ms, 50):.1f}), {np.percentile(idle.task_throttled_ms, 50):.1f} ms at "
          f"{THROTTLE}x, 2nd frame after {np.percentile(idle.frame_throttled_ms, 50):.1f} ms at {THROTTLE}x")
     echo(f"prose-only rebuild: {row.rebuild_s:.2f} s")
+    echo_labs(row.labs, echo)
 
 
 def _poll(page: Page, done: Callable[[], bool], timeout_s: float, what: str) -> None:

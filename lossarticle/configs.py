@@ -14,6 +14,7 @@ from lossarticle.errors import ConfigError
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 DIRECTION_METHODS = ("pca", "random", "init-final")
+LABS = ("", "your-run", "dice")  # what a reader may train in the page (Experiment.lab; lossarticle/lab.py)
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 MIN_GRID = 5  # below this a contour or image has nothing to draw
 
@@ -123,6 +124,9 @@ class Experiment:
     explorer: bool = False  # offered in the article's explorer (the depth x width grid and the baseline)
     curvature: int = 0  # epochs of each run whose top Hessian eigenvalues are measured (dynamics.curvature_epochs;
     #                     curvature.py); 0: none. A few seconds per hundred epochs of a deep net on the CPU
+    lab: str = ""  # what a reader may train in the page (LABS): "your-run", the first run again from its θ₀ with
+    #                settings of their own, drawn on the first plane; "dice", this net and its drawn_from twin
+    #                from fresh initializations; "": nothing
     drawn_from: str = ""  # slug of an earlier experiment with the same θ₀ whose drawn initialization this
     #                       one draws too ("": its own median, measures.drawn_member); for the skip twin
     data: DataConfig = field(default_factory=DataConfig)
@@ -155,6 +159,9 @@ class Experiment:
             _require(method in DIRECTION_METHODS, f"{self.slug}.planes", method,
                      f"unknown direction method (known: {', '.join(DIRECTION_METHODS)})")
         _require(len(set(self.planes)) == len(self.planes), f"{self.slug}.planes", self.planes, "duplicated plane")
+        _require(self.lab in LABS, f"{self.slug}.lab", self.lab, f"unknown lab (known: {', '.join(LABS[1:])})")
+        _require(self.lab != "dice" or bool(self.drawn_from), f"{self.slug}.lab", self.lab,
+                 "a dice lab trains this net beside its twin: it needs drawn_from")
 
     @property
     def reference(self) -> Run:
@@ -238,9 +245,9 @@ EXPERIMENTS: tuple[Experiment, ...] = check_unique((
                explorer=True),
     *(grid_mlp(*row) for row in GRID),
     mlp(20, 5, epochs=400, seeds=100),
-    mlp(20, 5, epochs=400, seeds=100, skip=True, drawn_from="mlp-d20-w5"),
+    mlp(20, 5, epochs=400, seeds=100, skip=True, drawn_from="mlp-d20-w5", lab="dice"),
     Experiment(slug="optimizers", title="2 hidden layers × 20 neurons, four optimizers", depth=2, width=20,
-               epochs=400, runs=OPTIMIZER_RUNS, curvature=201),
+               epochs=400, runs=OPTIMIZER_RUNS, curvature=201, lab="your-run"),
     Experiment(slug="directions", title="2 hidden layers × 20 neurons, three planes", depth=2, width=20,
                epochs=400, planes=("random", "init-final", "pca")),
 ))

@@ -13,7 +13,8 @@ import numpy as np
 from lossarticle.configs import DataConfig, Experiment
 from lossarticle.schema import (SCHEMA_VERSION, ArchitectureRecord, AxesRecord, CurvatureRecord, DatasetFile,
                                 ExperimentFile, PathRecord, PlaneRecord, Provenance, RegionsRecord, RunRecord,
-                                SeedsRecord, SegmentRecord, SurfaceRecord, ViewRecord, config_hash)
+                                SeedsRecord, SegmentRecord, SurfaceRecord, ViewRecord, WeightsRecord,
+                                config_hash)
 
 if TYPE_CHECKING:  # only the type: importing pipeline would import torch
     from lossarticle.curvature import Curvature
@@ -85,7 +86,14 @@ def experiment_record(result: ExperimentResult) -> ExperimentFile:
         runs=tuple(run_record(t, result) for t in result.trajectories),
         region_axes=AxesRecord(any_regions.x, any_regions.y),
         seeds=seeds_record(result.seed_stats[experiment.reference.name], result.drawn, result.dead_epoch,
-                           result.final_dead_units))
+                           result.final_dead_units),
+        lab_weights=lab_weights(result) if experiment.lab == "your-run" else None)
+
+
+def lab_weights(result: ExperimentResult) -> WeightsRecord:
+    """θ₀ and the first plane, for the page that trains the network again in a reader's browser."""
+    plane = result.planes[0].plane
+    return WeightsRecord(theta0=result.trajectories[0].thetas[0], origin=plane.origin, d1=plane.d1, d2=plane.d2)
 
 
 def seeds_record(stats: SeedStats, drawn: int, dead_epoch: np.ndarray, final_dead_units: np.ndarray) -> SeedsRecord:

@@ -14,7 +14,8 @@ import numpy as np
 
 from lossarticle.scales import log_loss
 
-CONFIDENCE_BITS = 4  # 16 shades per class; 5 bits made the figure scripts 18 % larger (gzip), 8 bits far more
+CONFIDENCE_BITS = 3  # 8 shades per class: the 60 frames a run of 4 bits (16 shades) took the page past 2 MB gzip
+# (region frames 755 KB of 2.13 MB; 3 bits: 527 KB); 5 bits made the figure scripts 18 % larger than 4
 
 
 OVERFLOW_CODE = 65535  # pack_loss's code for a loss that overflowed

@@ -41,17 +41,21 @@ if TYPE_CHECKING:  # only the type: importing posters loads matplotlib
 
 BOKEH_JS = Path(bokeh.__file__).parent / "server" / "static" / "js" / "bokeh.min.js"
 BOKEH_SITE_PATH = f"bokeh/bokeh-{bokeh.__version__}.min.js"
+TRAINER_SITE_PATH = "assets/trainer.js"  # loaded by a lab panel when the reader opens it (lab.py)
 # The page script's parts (templates/assets/js/), in the order they are joined into assets/lossarticle.js: one
 # request, one function scope, nothing to install or bundle. A part may use at load time what an earlier part
 # defines (Explorer extends Player), and anything at run time.
 PAGE_SCRIPT_PARTS = ("marks.js", "bokeh.js", "format.js", "decode.js", "layers.js", "proportions.js", "regions.js",
-                     "hover.js", "scene.js", "embed.js", "load.js", "address.js", "player.js", "explorer.js", "main.js")
+                     "hover.js", "scene.js", "embed.js", "load.js", "address.js", "player.js", "explorer.js", "lab.js",
+                     "lab-yours.js", "lab-dice.js", "main.js")
 # Bokeh injects <style> elements at run time (no nonce support), hence 'unsafe-inline'
 # for style *elements* only; scripts are all files of our own origin.
 # A host name in a published address: dot-separated labels of letters, digits and inner dashes, or an IPv6 literal.
 HOST_NAME = re.compile(r"[^\W_]([\w-]*[^\W_])?(\.[^\W_]([\w-]*[^\W_])?)*\.?|[0-9a-f:.]*:[0-9a-f:.]*")
+# A lab's trainer runs in a Web Worker started from a blob: URL of our own script's text: a worker from a
+# file would be refused on a page opened from file:// (an opaque origin), and workers may start from nothing else.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
-                           "style-src-elem 'self' 'unsafe-inline'; img-src 'self' data:; "
+                           "style-src-elem 'self' 'unsafe-inline'; img-src 'self' data:; worker-src blob:; "
                            "base-uri 'none'; form-action 'none'")
 
 
@@ -220,6 +224,7 @@ def figure_renderer(environment: jinja2.Environment, documents: dict[str, Experi
                     registry: tuple[Experiment, ...], posters: PosterShelf) -> Callable[[FigureRef, str], str]:
     """The callback content.parse_article uses to turn a ``:::`` container into HTML."""
     from lossarticle.figure_context import explorer_grid, figure_context
+    from lossarticle.lab import lab_context
 
     def render(ref: FigureRef, caption_html: str) -> str:
         if ref.slug == EXPLORER:
@@ -234,7 +239,7 @@ def figure_renderer(environment: jinja2.Environment, documents: dict[str, Experi
         return environment.get_template("figure.html").render(
             number=ref.number, caption_html=Markup(caption_html), src=f"figures/{ref.slug}.js",
             download=experiment_path(Path("data"), ref.slug).as_posix(), figure=figure_context(documents[ref.slug]),
-            poster=posters(ref.slug))
+            poster=posters(ref.slug), lab=lab_context(documents[ref.slug]), trainer=TRAINER_SITE_PATH)
 
     return render
 
@@ -346,7 +351,24 @@ def gather_files(options: RenderOptions, cache: RenderCache) -> dict[str, str | 
                                      "assets/lossarticle.js": page_script(options.templates_dir)}
     for slug, text in figure_scripts(slugs, documents, dataset, options, cache).items():
         files[f"figures/{slug}.js"] = text
-    return files | posters.files()
+    return files | lab_files(article, documents, dataset, options) | posters.files()
+
+
+def lab_files(article: Article, documents: dict[str, ExperimentFile], dataset: DatasetFile,
+              options: RenderOptions) -> dict[str, str]:
+    """``lab/<slug>.js`` for each placed figure with a lab, and the trainer they share (none without a lab)."""
+    from lossarticle.lab import lab_path, lab_script
+    from lossarticle.trainer_script import trainer_script
+    files = {}
+    for ref in article.figures:
+        document = documents.get(ref.slug)
+        if document is None or not document.config.lab:
+            continue
+        twin = documents.get(document.config.drawn_from) if document.config.drawn_from else None
+        files[lab_path(ref.slug)] = lab_script(document, dataset, twin)
+    if files:
+        files[TRAINER_SITE_PATH] = trainer_script(options.templates_dir)
+    return files
 
 
 def render_site(options: RenderOptions, cache: RenderCache | None = None,
@@ -395,11 +417,11 @@ def write_site(options: RenderOptions, files: dict[str, str | bytes]) -> None:
 
 
 def copy_static(options: RenderOptions, staging: Path) -> None:
-    """Assets but the page script's parts (joined already), BokehJS from the installed package, and the data files
-    read (hard-linked when possible)."""
+    """Assets but the page script's and the trainer's parts (joined already), BokehJS from the installed package,
+    and the data files read (hard-linked when possible)."""
     assets = options.templates_dir / "assets"
     shutil.copytree(assets, staging / "assets", dirs_exist_ok=True,
-                    ignore=lambda folder, names: ["js"] if Path(folder) == assets else [])
+                    ignore=lambda folder, names: ["js", "trainer"] if Path(folder) == assets else [])
     (staging / BOKEH_SITE_PATH).parent.mkdir(parents=True)
     shutil.copyfile(BOKEH_JS, staging / BOKEH_SITE_PATH)
     source = data_dir_of(options.site_dir)

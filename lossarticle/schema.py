@@ -43,7 +43,8 @@ from lossarticle.files import NotReadable, read_regular
 
 #: Bumped whenever the meaning or layout of an exported file changes; part of
 #: every cache key, so old files are recomputed rather than misread.
-SCHEMA_VERSION = 7  # 7: curvature, live units per layer, dead layers over the seeds
+SCHEMA_VERSION = 8  # 8: the weights a reader's browser trains from (ExperimentFile.lab_weights, config.lab)
+#                    7: curvature, live units per layer, dead layers over the seeds
 #                    6: the drawn run is the median initialization (seeds.drawn), |θ| per epoch, seeds' accuracy
 #                    5: region frames where the regions change (surface.frame_epochs), not evenly spaced
 
@@ -246,6 +247,19 @@ class AxesRecord:
 
 
 @dataclass(frozen=True)
+class WeightsRecord:
+    """What the page needs to train the experiment again in a reader's browser and draw it on the first plane.
+
+    Only for ``config.lab == "your-run"`` (a few KB for a small net; a 10 x 100 net would be 2 MB).
+    """
+
+    theta0: np.ndarray = array("float32", "params")  # the drawn initialization every run starts from
+    origin: np.ndarray = array("float64", "params")  # the first plane: θ_final of the reference run
+    d1: np.ndarray = array("float64", "params")  # its directions, as project.py projects on them
+    d2: np.ndarray = array("float64", "params")
+
+
+@dataclass(frozen=True)
 class ExperimentFile:
     """``<slug>.json``: everything the article shows of one experiment."""
 
@@ -260,6 +274,7 @@ class ExperimentFile:
     runs: tuple[RunRecord, ...]  # in the order the experiment lists them; the first centres the planes
     region_axes: AxesRecord
     seeds: SeedsRecord  # the first run from every initialization the experiment trains
+    lab_weights: WeightsRecord | None  # config.lab == "your-run" only
 
     def plane(self, method: str) -> PlaneRecord:
         return _by_method(self.planes, method)
@@ -531,7 +546,9 @@ def read_experiment(path: Path, experiment: Experiment) -> ExperimentFile:
         raise CacheError(f"{path}: made from another config (hash mismatch)")
     config = experiment.surface
     dims = {"ny": config.resolution, "nx": config.resolution, "segment": config.resolution,
-            "ry": config.region_resolution, "rx": config.region_resolution, "configured": experiment.epochs + 1}
+            "ry": config.region_resolution, "rx": config.region_resolution, "configured": experiment.epochs + 1,
+            "params": parameter_count((SPIRAL_INPUTS, *(experiment.width,) * experiment.depth,
+                                       experiment.data.classes))}
     document = from_tree(ExperimentFile, node, str(path), dims, {"config": experiment})
     check_experiment(document, experiment, str(path))
     return document
@@ -555,6 +572,9 @@ def check_experiment(document: ExperimentFile, experiment: Experiment, where: st
         check_plane(plane, f"{where}.planes[{index}]")
     if document.seeds.count != experiment.seeds:
         raise CacheError(f"{where}.seeds.count: {document.seeds.count}, expected {experiment.seeds}")
+    if (document.lab_weights is not None) != (experiment.lab == "your-run"):
+        raise CacheError(f"{where}.lab_weights: {'present' if document.lab_weights else 'missing'}, but the "
+                         f"config's lab is {experiment.lab!r}")
     if document.seeds.dead_epoch.shape[1] != experiment.depth:
         raise CacheError(f"{where}.seeds.dead_epoch: {document.seeds.dead_epoch.shape[1]} layers, expected "
                          f"{experiment.depth}")

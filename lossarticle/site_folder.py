@@ -22,7 +22,7 @@ from lossarticle.errors import LossArticleError
 from lossarticle.files import file_kind
 
 #: What a build puts at the top of a site folder; anything else there is someone else's.
-SITE_ENTRIES = frozenset({"index.html", "data", "figures", "assets", "bokeh", "posters"})
+SITE_ENTRIES = frozenset({"index.html", "data", "figures", "assets", "bokeh", "posters", "lab"})  # lab: lab.lab_path
 
 _held: dict[Path, int] = {}  # lock path -> depth, so build() can hold the lock that train and render take
 _held_guard = threading.Lock()

@@ -1,4 +1,4 @@
-"""Fixtures shared by the tests: the tiny registry trained once per session."""
+"""Fixtures shared by the tests: the tiny registry trained once per session, and the full one once per run."""
 from __future__ import annotations
 
 import sys
@@ -41,6 +41,20 @@ def tiny_summaries(tiny_site):
     from lossarticle.summaries import summarize
     return {e.slug: summarize(read_experiment(experiment_path(data_dir_of(tiny_site), e.slug), e))
             for e in TINY_REGISTRY}
+
+
+@pytest.fixture(scope="session")
+def full_data_dir(tmp_path_factory) -> Path:
+    """The whole registry, trained once per test run (files already built in site/data are reused when valid)."""
+    import shutil
+
+    from lossarticle.build import TrainOptions, train_experiments
+    data_dir = tmp_path_factory.mktemp("full") / "site" / "data"
+    data_dir.mkdir(parents=True)
+    for cached in (Path(__file__).resolve().parents[1] / "site" / "data").glob("*.json"):
+        shutil.copy(cached, data_dir / cached.name)  # read-only use: train checks every one in full
+    train_experiments(TrainOptions(data_dir=data_dir, device="cpu", progress=False), echo=lambda line: None)
+    return data_dir
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

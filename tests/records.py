@@ -65,7 +65,7 @@ def synthetic_document(experiment: Experiment | None = None, runs: tuple[RunReco
                           provenance=Provenance(seed=0, data_seed=0, device="cpu", versions={"python": "3"}),
                           architecture=ArchitectureRecord(sizes=(2, 4, 3), skip=False, num_params=27),
                           planes=planes, runs=runs, region_axes=AxesRecord(axis, axis),
-                          seeds=synthetic_seeds(experiment, runs[0]))
+                          seeds=synthetic_seeds(experiment, runs[0]), lab_weights=None)
 
 
 def synthetic_seeds(experiment: Experiment, first: RunRecord) -> SeedsRecord:

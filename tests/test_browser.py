@@ -25,8 +25,9 @@ from tests.records import spec_of
 from tests.tiny import TEMPLATES, TINY_ARTICLE, TINY_REGISTRY, copy_data, serving, wait_for, write_article
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-FIGURES = ["tiny", "explorer", "tiny-opt"]  # in page order, as TINY_ARTICLE places them
-PICTURES = [*FIGURES, "spiral", "overview", "seeds", "sharpness"]  # every figure of the page: the live ones, then the static ones
+FIGURES = ["tiny", "explorer", "tiny-opt", "tiny-skip"]  # the live figures, in page order
+STATIC = ["spiral", "overview", "seeds", "sharpness"]  # TINY_STATIC places them between tiny-opt and tiny-skip
+PICTURES = [*FIGURES[:3], *STATIC, *FIGURES[3:]]  # every figure of the page, in page order
 POSTER = "#fig-{0} > img, #fig-{0} > picture > img"  # a figure's poster (lossarticle/posters.py)
 # Each poster's load state, by figure id; evaluate() runs in Playwright's own world, so it works without JS too.
 POSTER_STATES = ("() => Object.fromEntries([...document.querySelectorAll('figure > img, figure > picture > img')]"
@@ -270,7 +271,9 @@ def test_reduced_motion_never_autoplays(visit) -> None:
 
 def test_figures_autoplay_once_visible_without_reduced_motion(visit) -> None:
     # Record every readout from the moment the DOM exists: the tiny run plays through in a blink.
-    page = visit(init_script="""window.__readouts = [];
+    # Tall enough that the whole figure is in view as it embeds: it grows then, and a figure that falls below the
+    # visible share while playing pauses (as when a reader scrolls away) however long the table of contents is.
+    page = visit(height=1600, init_script="""window.__readouts = [];
         document.addEventListener('DOMContentLoaded', () => {
             const out = document.querySelector('#fig-tiny .la-readout');
             new MutationObserver(() => window.__readouts.push(out.textContent))

@@ -32,18 +32,6 @@ LN3 = math.log(3)
 
 
 @pytest.fixture(scope="session")
-def full_data_dir(tmp_path_factory) -> Path:
-    """The whole registry, trained once per test run (files already built in site/data are reused when valid)."""
-    from lossarticle.build import TrainOptions, train_experiments
-    data_dir = tmp_path_factory.mktemp("full") / "site" / "data"
-    data_dir.mkdir(parents=True)
-    for cached in (ROOT / "site" / "data").glob("*.json"):  # read-only use: train checks every one in full
-        shutil.copy(cached, data_dir / cached.name)
-    train_experiments(TrainOptions(data_dir=data_dir, device="cpu", progress=False), echo=lambda line: None)
-    return data_dir
-
-
-@pytest.fixture(scope="session")
 def full_data(full_data_dir: Path) -> tuple[Data, DatasetFile]:
     documents = {e.slug: read_experiment(experiment_path(full_data_dir, e.slug), e) for e in EXPERIMENTS}
     return documents, read_dataset(full_data_dir / DATASET_FILE, EXPERIMENTS[0].data)

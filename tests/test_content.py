@@ -59,13 +59,13 @@ def broken(tmp_path, name: str, text: str):
 
 @pytest.mark.parametrize("text, message", [
     ("---\ntitle: X\n---\n\nText\n\n::: figure mlp-d7-w5\nc\n:::\n",
-     "article/01-intro.md:7: unknown figure 'mlp-d7-w5' (known: tiny, tiny-opt, tiny-dirs; "
+     "article/01-intro.md:7: unknown figure 'mlp-d7-w5' (known: tiny, tiny-opt, tiny-dirs, tiny-skip; "
      "without an experiment: spiral, overview, seeds, sharpness)"),
     ("---\ntitle: X\n---\n\nok\n\n{{ exp[\"tiny\"].no_such_field }}\n",
      "article/01-intro.md:7: unknown variable: "),
     ("---\ntitle: X\n---\n\n{{ undefined_name }}\n", "article/01-intro.md:5: unknown variable: 'undefined_name'"),
     ("---\ntitle: X\n---\n\nline\n\n\n{{ exp[\"nope\"].final_loss }}\n",
-     "article/01-intro.md:8: unknown experiment 'nope' (known: tiny, tiny-opt, tiny-dirs)"),
+     "article/01-intro.md:8: unknown experiment 'nope' (known: tiny, tiny-opt, tiny-dirs, tiny-skip)"),
     ("---\ntitle: X\n---\n\n{{ exp[\"tiny\"].final_loss | num \n", "article/01-intro.md:5: template syntax: "),
     ("---\ntitle: [unclosed\nmore: x\n---\n\nText\n", "article/01-intro.md:3: malformed front matter: "),
     ("---\njust text\n---\n\nText\n", "article/01-intro.md:2: malformed front matter: expected 'key: value'"),

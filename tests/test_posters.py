@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lossarticle import posters, style
+from lossarticle import packing, posters, style
 from lossarticle.configs import Experiment, Run, mlp
 from lossarticle.errors import ConfigError, ContentError
 from lossarticle.figure_context import explorer_grid
@@ -125,13 +125,14 @@ def test_a_poster_is_not_blank_and_shows_each_path_on_its_landscape() -> None:
 
 
 def test_region_colours_are_the_pages() -> None:
-    # lossarticle.js colourLut: code = label << 4 | confidence >> 4, weight 0.1 + 0.55 · c/15, fading to white.
+    # lossarticle.js colourLut: code = label << 3 | confidence >> 5, weight 0.1 + 0.55 · c/7, fading to white.
     label = np.array([[0, 1, 2]], dtype=np.uint8)
     confidence = np.array([[255, 0, 128]], dtype=np.uint8)
     rgb = posters.region_colours(label, confidence, style.CLASS_COLOURS)
     # #E69F00 at weight 0.65: 255 − 25·0.65 = 238.75, 255 − 96·0.65 = 192.6, 255 − 255·0.65 = 89.25;
-    # #56B4E9 at 0.1; #009E73 at c = 8, weight 0.1 + 0.55 · 8/15 = 0.3933: 154.7, 216.9, 199.9.
-    assert rgb.tolist() == [[[239, 193, 89], [238, 248, 253], [155, 217, 200]]]
+    # #56B4E9 at 0.1; #009E73 at c = 4, weight 0.1 + 0.55 · 4/7 = 0.4143: 149.4, 214.8, 197.0.
+    assert packing.CONFIDENCE_BITS == 3  # the arithmetic above
+    assert rgb.tolist() == [[[239, 193, 89], [238, 248, 253], [149, 215, 197]]]
 
 
 def test_every_run_of_several_has_its_path_and_the_loss_plot_its_legend() -> None:
@@ -225,10 +226,10 @@ def figures_of(html: str) -> dict[str, str]:
 def test_every_figure_holds_its_poster_in_the_html_before_any_script_runs(page) -> None:
     site, html = page
     figures = figures_of(html)
-    assert list(figures) == ["tiny", "explorer", "tiny-opt", "spiral", "overview", "seeds", "sharpness"]
+    assert list(figures) == ["tiny", "explorer", "tiny-opt", "spiral", "overview", "seeds", "sharpness", "tiny-skip"]
     # The explorer shows the network it opens on: the first that no figure before it has shown.
     expected = {"tiny": "tiny", "explorer": "tiny-dirs", "tiny-opt": "tiny-opt", "spiral": "spiral",
-                "overview": "overview", "seeds": "seeds", "sharpness": "sharpness"}
+                "overview": "overview", "seeds": "seeds", "sharpness": "sharpness", "tiny-skip": "tiny-skip"}
     for figure_id, figure in figures.items():
         image = re.search(r'<img class="(la-poster|la-static-picture)" src="posters/([a-z0-9-]+)\.svg" '
                           r'width="(\d+)" height="(\d+)" alt="([^"]+)" loading="lazy" decoding="async">', figure)
@@ -244,7 +245,7 @@ def test_every_figure_holds_its_poster_in_the_html_before_any_script_runs(page) 
     assert "Download the data (JSON)</a> <span class=\"la-download la-poster-links\">or the picture:" in html
     narrow = [f"{slug}-narrow.svg" for slug in ("overview", "seeds", "sharpness", "spiral")]  # a phone's
     assert sorted(p.name for p in (site / "posters").iterdir()) == sorted(
-        [f"{slug}.{ext}" for slug in ("overview", "seeds", "sharpness", "spiral", "tiny", "tiny-dirs", "tiny-opt")
+        [f"{slug}.{ext}" for slug in ("overview", "seeds", "sharpness", "spiral", "tiny", "tiny-dirs", "tiny-opt", "tiny-skip")
          for ext in ("png", "svg")]
         + narrow)
 

@@ -30,8 +30,9 @@ def tiny(slug: str = "tiny", **changes: object) -> Experiment:
 
 TINY_REGISTRY = (
     tiny("tiny", explorer=True, seeds=3),
-    tiny("tiny-opt", depth=2, width=4, runs=(Run("adam"), Run("sgd", "sgd", 0.1)), curvature=4),
+    tiny("tiny-opt", depth=2, width=4, runs=(Run("adam"), Run("sgd", "sgd", 0.1)), curvature=4, lab="your-run"),
     tiny("tiny-dirs", depth=2, planes=("random", "init-final", "pca"), explorer=True),
+    tiny("tiny-skip", depth=2, skip=True, drawn_from="tiny-dirs", lab="dice"),
 )
 
 
@@ -80,13 +81,14 @@ TINY_PROSE = {
 }
 
 
-# The figures that are only pictures (content.STATIC_FIGURES), placed after the others so the
-# numbers of TINY_ARTICLE's figures stay as they are.
+# The figures that are only pictures (content.STATIC_FIGURES), and the dice lab's figure (tiny-skip), placed after
+# the others so the numbers of TINY_ARTICLE's figures stay as they are.
 TINY_STATIC = {
     "03-data.md": "---\ntitle: The data\n---\n\n::: figure spiral\nThe *points*.\n:::\n\nText.\n\n"
                   "::: figure overview\nEvery network of the explorer.\n:::\n\n"
                   "::: figure seeds\nEvery initialization.\n:::\n\n"
                   "::: figure sharpness\nEvery measured run.\n:::\n",
+    "04-twin.md": "---\ntitle: The twin\n---\n\n::: figure tiny-skip\nWith skip connections.\n:::\n",
 }
 TINY_ARTICLE_WITH_STATIC = {**TINY_ARTICLE, **TINY_STATIC}
 

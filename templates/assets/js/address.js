@@ -1,5 +1,6 @@
 /* address.js: what the reader sees, as a link. The address holds it,
- * #fig-<slug>?epoch=120&run=sgd&view=stretched&scale=shared (or scale=local; the explorer adds net=<slug>),
+ * #fig-<slug>?epoch=120&run=sgd&view=stretched&scale=shared (or scale=local; the explorer adds net=<slug>; a
+ * figure's lab adds the reader's run, yours=adam&lr=0.005&m=0.9, or the dice's seed, dice=1234),
  * rewritten as the reader moves, applied on load and on back/forward; each figure's copy link button puts it on the
  * clipboard.
  * Only this file knows the parameters' names.
@@ -26,10 +27,12 @@ const address = {
 
   // What the parameters ask for, for player.restore: null or false where missing or malformed.
   read(params) {
-    const epoch = params.get("epoch");
+    const epoch = params.get("epoch"), dice = params.get("dice"), yours = params.get("yours");
     return { network: params.get("net"), run: params.get("run"), stretched: params.get("view") === "stretched",
       shared: params.get("scale") === "shared", local: params.get("scale") === "local",
-      epoch: /^\d+$/.test(epoch || "") ? Number(epoch) : null };
+      epoch: /^\d+$/.test(epoch || "") ? Number(epoch) : null,
+      yours: yours ? { choice: yours, lr: Number(params.get("lr")), second: params.has("m") ? Number(params.get("m")) : NaN } : null,
+      dice: /^\d{1,10}$/.test(dice || "") ? Number(dice) : null };
   },
 
   // What the reader sees, as parameters (defaults left out, but the epoch).
@@ -41,6 +44,13 @@ const address = {
     if (player.stretched) params.set("view", "stretched");
     if (player.shared) params.set("scale", "shared");
     else if (player.local && scene && scene.localScale) params.set("scale", "local");
+    const lab = player.lab, trained = lab ? lab.wanted : null;
+    if (trained !== null && lab.kind === "dice") params.set("dice", String(trained));
+    else if (trained !== null) {
+      params.set("yours", trained.choice);
+      params.set("lr", String(trained.lr));
+      if (trained.choice !== "sgd") params.set("m", String(trained.second));  // a value of 0 is a choice too
+    }
     return params;
   },
 

@@ -12,7 +12,7 @@
  * The parts, in the order lossarticle/render.py joins them (PAGE_SCRIPT_PARTS), into one function scope:
  * marks.js (User Timing milestones), bokeh.js (every BokehJS internal), format.js, decode.js, layers.js,
  * regions.js, hover.js, scene.js, embed.js, load.js (lazy loading, one embedding at a time), address.js,
- * player.js, explorer.js, and this file: it finds the page's figures and the explorer, loads each when it comes
+ * player.js, explorer.js, lab.js, lab-yours.js and lab-dice.js (readers train networks in a worker), and this file: it finds the page's figures and the explorer, loads each when it comes
  * near the viewport (the one the address names at once), follows the address, and gives figure scripts, the
  * tests and the console window.lossarticle.
  */
@@ -70,6 +70,14 @@ function init() {
 
 window.lossarticle = {
   register,
+  registerLab,  // lab/<slug>.js
+  registerTrainer,  // assets/trainer.js
+  lab: (key) => (players.has(key) ? players.get(key).lab : null),  // for the tests and the console
+  writeAddress: (key) => {  // now, not once the reader has settled (address.write): for the tests
+    players.get(key).remember();
+    clearTimeout(address.timer);
+    if (address.from) address.flush();
+  },
   // For the tests and the console:
   state: (key) => (players.has(key) ? players.get(key).state() : null),
   panel: (key, panelKey) => {  // Bokeh's view of a panel

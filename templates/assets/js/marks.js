@@ -11,6 +11,13 @@
  *   "la:<key>:scene"       data decoded, first epoch drawn
  *   "la:<key>:ready"       interactive
  *   "la:<key>:complete"    every panel embedded, its data assigned, and painted by Bokeh
+ * and per lab (lab.js, lab-yours.js, lab-dice.js), <slug> being its figure's:
+ *   "la:lab:<slug>:loaded"   its payload and the trainer arrived
+ *   "la:lab:<slug>:train"    a training asked of the worker (your run, or both nets of a roll)
+ *   "la:lab:<slug>:first"    the first epochs arrived
+ *   "la:lab:<slug>:trained"  the last net's last epoch arrived
+ *   "la:lab:<slug>:coarse"   the first coarse map drawn (dice)
+ *   "la:lab:<slug>:mapped"   every map drawn at full resolution (dice)
  */
 const mark = (name) => { if (window.performance && performance.mark) performance.mark(name); };
 mark("la:script");

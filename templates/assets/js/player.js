@@ -39,6 +39,8 @@ class Player {
     this.wanted = null;  // the epoch the next animation frame shows
     this.frameRequest = 0;  // that frame's requestAnimationFrame id; 0: none on its way
     this.pending = null;  // what an address asked for (address.read), shown once the figure is ready
+    const labRoot = find(".la-lab");
+    this.lab = labRoot ? makeLab(labRoot, this) : null;  // where the reader trains a network (lab.js)
     this.wire();
   }
 
@@ -122,6 +124,7 @@ class Player {
 
   attach(spec, embedding, epoch) {
     this.scene = new Scene(spec);
+    if (this.lab) this.scene.onAdopt = (panel) => this.lab.adopt(panel);
     this.scene.adopt(embedding.panels.values());
     this.slider.max = String(spec.max_epoch);
     if (this.runSelect) this.scene.setFocus(Number(this.runSelect.value) || 0);
@@ -191,6 +194,7 @@ class Player {
   // run or an epoch this figure lacks takes its default.
   restore(wanted) {
     if (this.needsOtherNetwork(wanted)) return;
+    if (this.lab) this.lab.follow(wanted);
     this.touched = true;
     this.pause();
     if (!this.ready) { this.pending = wanted; return; }

@@ -21,6 +21,8 @@ class Scene {
     this.paths = [];  // a PathLayer per landscape
     this.markers = [];  // a Marker per panel whose x axis is the epoch
     this.landscapes = [];  // panels of kind "landscape"
+    this.panels = [];  // every panel adopted so far
+    this.onAdopt = null;  // called with each panel adopted (a lab draws on the figure's plots: lab.js)
     this.strips = [];  // panels of kind "gap" and "distance": they show the focused run
     this.viewName = null;  // the landscapes' view ("true" proportions or "stretched"); null before the first choice
     this.scaleKey = null;  // the landscapes' colour scale ("figure", "shared" or "local")
@@ -46,6 +48,8 @@ class Scene {
       else if (panel.kind === "units" || panel.kind === "sharpness") { /* drawn whole by Bokeh: only marked */ }
       else throw new Error("a panel of unknown kind " + panel.kind);
       if (panel.epochAxis) this.addMarker(panel);
+      this.panels.push(panel);
+      if (this.onAdopt) this.onAdopt(panel);
     }
   }
 

@@ -1,0 +1,34 @@
+"""The in-browser trainer: its parts in ``templates/assets/trainer/`` joined into one script.
+
+The script hands the page one function, ``trainer(scope)``, through ``window.lossarticle.registerTrainer``. The page
+runs it in a Web Worker started from a Blob of its source, ``"(" + trainer + ")(self)"`` (allowed from file:// by
+the CSP's ``worker-src blob:``), where it installs ``scope.onmessage``; ``trainer(null)`` returns the same pure
+functions on the main thread, as the tests call them. So the whole trainer lives inside that one function's body:
+a Blob worker sees only its source text, and can import nothing.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from lossarticle.errors import ContentError
+
+# Joined in this order into one function scope; each part may use the ones before it at call time.
+TRAINER_PARTS: tuple[str, ...] = ("random.js", "net.js", "optimizers.js", "geometry.js", "worker.js")
+
+HEADER = ("/* lossarticle's in-browser trainer, joined from templates/assets/trainer/ by "
+          "lossarticle/trainer_script.py: edit those. */\n"
+          "window.lossarticle.registerTrainer(function trainer(scope) {\n"
+          "  \"use strict\";\n\n")
+FOOTER = "\n  return api;  // the object of pure functions worker.js lists\n});\n"
+
+
+def trainer_script(templates_dir: Path) -> str:
+    """The trainer's parts joined in ``TRAINER_PARTS`` order inside ``function trainer(scope)``."""
+    folder = templates_dir / "assets" / "trainer"
+    found = {path.name for path in folder.glob("*.js")}
+    for name in sorted(found ^ set(TRAINER_PARTS)):  # a part left out would fail only in a reader's browser
+        what = "missing" if name in TRAINER_PARTS else "not in the trainer's order"
+        raise ContentError(f"{templates_dir.name}/assets/trainer/{name}: {what} "
+                           "(lossarticle/trainer_script.py, TRAINER_PARTS)")
+    parts = [f"/* ---- trainer/{name} */\n\n{(folder / name).read_text(encoding='utf-8')}" for name in TRAINER_PARTS]
+    return HEADER + "\n".join(parts) + FOOTER
