@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lossarticle.data import Dataset, load_spirals  # noqa: E402
 from lossarticle.schema import data_dir_of, experiment_path, read_experiment  # noqa: E402
 from tests.tiny import TINY_DATA, TINY_REGISTRY  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium, one per test module (the browser tests)."""
+    from playwright.sync_api import sync_playwright
+
+    from lossarticle.browser import launch_chromium
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

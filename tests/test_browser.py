@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from lossarticle.browser import launch_chromium
 from lossarticle.render import RenderOptions
 from lossarticle.serve import ServeOptions, start_server
 from lossarticle.numbers import num, pct
@@ -51,14 +50,6 @@ def base_url(site: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 # Every wait runs inside the page as one evaluate(): wait_for_function would compile its expression with

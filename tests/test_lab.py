@@ -23,9 +23,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from playwright.sync_api import sync_playwright
 
-from lossarticle.browser import launch_chromium
 from lossarticle.configs import EXPERIMENTS
 from lossarticle.lab import FAR_FROM_PLANE, net_spec, outcomes, run_settings
 from lossarticle.measures import FIT_ACCURACY, fit_epoch, late
@@ -65,14 +63,6 @@ SERIES = """(key) => { const s = window.lossarticle.lab(key).series;
 def until(page: Any, key: str, condition: str, timeout_s: float = 30) -> None:
     script = UNTIL.replace("const deadline", CONDITIONS + "\n  const deadline")
     assert page.evaluate(script, [key, condition, timeout_s * 1000]), f"{key}: never {condition}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture()

@@ -15,9 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from playwright.sync_api import sync_playwright
 
-from lossarticle.browser import launch_chromium
 from lossarticle.configs import DataConfig, Run
 from lossarticle.data import load_spirals
 from lossarticle.directions import Plane, pca_directions
@@ -60,14 +58,6 @@ def test_a_part_missing_or_unlisted_names_the_file(tmp_path: Path, change: Any, 
 
 
 # ------------------------------------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
