@@ -27,6 +27,7 @@ import pytest
 from lossarticle.configs import EXPERIMENTS
 from lossarticle.lab import FAR_FROM_PLANE, net_spec, outcomes, run_settings
 from lossarticle.measures import FIT_ACCURACY, fit_epoch, late
+from lossarticle.scales import figure_scale
 from lossarticle.schema import (DATASET_FILE, DatasetFile, data_dir_of, experiment_path, read_dataset,
                                read_experiment)
 from lossarticle.summaries import stuck_at_ln3
@@ -160,7 +161,8 @@ def test_roll_the_dice_trains_both_nets_and_places_the_outcome_among_ours(page, 
     result = page.evaluate("""() => window.lossarticle.lab('tiny-skip').nets.map((n) => ({
         slug: n.net.slug, epochs: n.series.epochs, loss: Array.from(n.series.loss), accuracy: Array.from(n.series.accuracy),
         outcome: n.outcome.dataset.outcome, text: n.outcome.textContent, units: n.units.cells.length,
-        resolution: Number(n.map.el.dataset.resolution)}))""")
+        resolution: Number(n.map.el.dataset.resolution), mapLoss: Array.from(n.map.shown.map.loss),
+        scale: [n.map.shown.scale.low, n.map.shown.scale.high]}))""")
     assert page.locator("#fig-tiny-skip .la-lab-seed").inner_text().startswith("seed 7 ")
     twin = stored(tiny_page, "tiny-dirs")
     mine = stored(tiny_page, "tiny-skip")
@@ -172,6 +174,9 @@ def test_roll_the_dice_trains_both_nets_and_places_the_outcome_among_ours(page, 
         assert got["outcome"] == expected
         assert f"like {outcomes(document)[expected]} of our {document.seeds.count}." in got["text"]
         assert got["resolution"] == 41
+        # The house's colour-scale rule (a figure's default: its range, clipped, widened when nearly flat).
+        house = figure_scale([np.array(got["mapLoss"]).reshape(41, 41)])
+        assert np.allclose(got["scale"], [house.low, house.high], rtol=0, atol=1e-9)
     # The same seed gives the same run: a shared link replays it.
     again = page.evaluate("() => Array.from(window.lossarticle.lab('tiny-skip').nets[1].series.loss)")
     open_page(page, tiny_page, "#fig-tiny-skip?dice=7")

@@ -139,6 +139,7 @@ class ReaderMap {
       + formatPercent(map.shares[1]) + " of it; " + n + " × " + m + " points, loss from " + formatNumber(10 ** scale.low)
       + " (light) to " + formatNumber(10 ** scale.high) + " (dark), true proportions.";
     this.el.dataset.resolution = String(n);
+    this.shown = { map, scale };  // what is drawn, for the tests and the console
   }
 
   drawPath(map) {
