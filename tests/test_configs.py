@@ -29,6 +29,8 @@ def test_seed_counts_where_the_outcome_varies() -> None:
     (dict(seed=-1), "tiny.seed=-1: must be an integer >= 0"),  # numpy's generators refuse it mid-build
     (dict(seed=2 ** 64 - 2, seeds=3), "tiny.seed=18446744073709551614: must be an integer >= 0 (below 2"),
     (dict(data=DataConfig(seed=0), seed=True), "tiny.seed=True: must be an integer"),
+    (dict(lab="sandbox"), "tiny.lab='sandbox': unknown lab"),
+    (dict(lab="dice"), "tiny.lab='dice': a dice lab trains this net beside its twin: it needs drawn_from"),
 ])
 def test_invalid_experiment_names_the_key_and_value(changes: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace("(", r"\(").replace(".", r"\.")):
