@@ -10,6 +10,8 @@ import os
 import stat
 from pathlib import Path
 
+from lossarticle.errors import ContentError
+
 KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISREG, "a file"))
 
@@ -47,3 +49,20 @@ def read_regular(path: Path, limit: int | None = None) -> bytes:
 
 def mebibytes(size: int) -> str:
     return f"{size / 2 ** 20:g} MiB"
+
+
+def script_parts(templates_dir: Path, folder: str, order: tuple[str, ...], order_name: str,
+                 listed_in: str) -> list[tuple[str, str]]:
+    """The ``.js`` files of ``templates_dir/assets/<folder>`` in ``order``, each as (name, text).
+
+    A file the folder holds that the order does not list, or the other way round, is a ContentError naming it
+    (``order_name``: whose order, ``listed_in``: where it is written): a part left out would fail only in a
+    reader's browser.
+    """
+    path = templates_dir / "assets" / folder
+    found = {part.name for part in path.glob("*.js")}
+    for name in sorted(found ^ set(order)):
+        what = "missing" if name in order else f"not in {order_name}"
+        raise ContentError(f"{templates_dir.name}/assets/{folder}/{name}: {what} ({listed_in})")
+    return [(name, (path / name).read_text(encoding="utf-8")) for name in order]
+

@@ -13,13 +13,13 @@ the reader opens the panel; the trainer itself is ``assets/trainer.js`` (``train
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from lossarticle.measures import FIT_ACCURACY, LATE_FRACTION, late
+from lossarticle.packing import canonical, register_script
 from lossarticle.scales import CLIP_DECADES, MIN_FIGURE_DECADES
 from lossarticle.schema import DatasetFile, ExperimentFile, RunRecord, encode_array as packed
 from lossarticle.style import CLASS_COLOURS, LANDSCAPE_PALETTE, RUN_STYLES
@@ -81,10 +81,7 @@ def network_words(document: ExperimentFile) -> str:
 
 def lab_script(document: ExperimentFile, dataset: DatasetFile, twin: ExperimentFile | None) -> str:
     """The text of ``lab/<slug>.js``: one ``registerLab`` call, safe inside any HTML page."""
-    spec = lab_spec(document, dataset, twin)
-    text = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f"window.lossarticle.registerLab({json.dumps(document.slug)}, {text});\n"
+    return register_script("registerLab", document.slug, canonical(lab_spec(document, dataset, twin)))
 
 
 def lab_spec(document: ExperimentFile, dataset: DatasetFile, twin: ExperimentFile | None) -> dict[str, Any]:
@@ -110,7 +107,8 @@ def your_run_spec(document: ExperimentFile) -> dict[str, Any]:
         raise ValueError(f"{document.slug}: the file holds no lab weights")
     return {"net": net_spec(document), "theta0": packed(weights.theta0.astype(np.float32)),
             "plane": {"method": document.planes[0].method, "origin": packed(weights.origin),
-                      "d1": packed(weights.d1), "d2": packed(weights.d2)},
+                      "d1": packed(weights.d1), "d2": packed(weights.d2),
+                      "lengths": list(document.planes[0].axis_lengths)},
             "runs": [run_settings(run) for run in document.runs],
             "lr_range": list(LR_RANGE), "far": FAR_FROM_PLANE,
             "region_axes": {"x": packed(document.region_axes.x), "y": packed(document.region_axes.y)}}

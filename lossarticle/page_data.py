@@ -23,7 +23,6 @@ here pre-formats a readout.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -32,7 +31,8 @@ from lossarticle import panels, style
 from lossarticle.figure_context import run_label
 from lossarticle.figure_layout import Panel, first_panels, layout_name, layout_rows, panel_key, spec_layout
 from lossarticle.measures import fit_epoch
-from lossarticle.packing import CONFIDENCE_BITS, canonical, encode_regions, float32_values, pack_loss
+from lossarticle.packing import (CONFIDENCE_BITS, canonical, encode_regions, float32_values, pack_loss,
+                                 register_script)
 from lossarticle.scales import Scale, figure_scale_of, local_scale_of, range_note
 from lossarticle.schema import DatasetFile, ExperimentFile, PlaneRecord, RunRecord
 
@@ -46,11 +46,7 @@ def figure_script(document: ExperimentFile, dataset: DatasetFile, id_base: int, 
 
     ``shared`` is the article-wide colour scale the reader can switch the landscapes to.
     """
-    spec = figure_spec(document, dataset, id_base, shared)
-    text = json.dumps(spec, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    # No "</script>" or "<!--" can ever close or confuse the element that loads this file.
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f"window.lossarticle.register({json.dumps(document.slug)}, {text});\n"
+    return register_script("register", document.slug, figure_spec(document, dataset, id_base, shared))
 
 
 def figure_spec(document: ExperimentFile, dataset: DatasetFile, id_base: int, shared: Scale) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from lossarticle.configs import EXPERIMENTS, Experiment
 from lossarticle.content import (EXPLORER, OVERVIEW, SEEDS, SHARPNESS, SPIRAL, STATIC_FIGURES, Article, FigureRef,
                                  number_figures, parse_article, read_sources)
 from lossarticle.errors import CacheError, ConfigError, ContentError, cannot_write
+from lossarticle.files import script_parts
 from lossarticle.scales import shared_scale
 from lossarticle.schema import (DATASET_FILE, INDEX_FILE, SCHEMA_VERSION, DatasetFile, ExperimentFile, IndexEntry,
                                 IndexFile, data_dir_of, experiment_path, read_dataset, read_experiment, to_json)
@@ -268,13 +269,8 @@ def link_preview(article: Article, posters: PosterShelf, base_url: str | None) -
 
 def page_script(templates_dir: Path) -> str:
     """``assets/lossarticle.js``: the page script's parts joined in ``PAGE_SCRIPT_PARTS`` order in one scope."""
-    folder = templates_dir / "assets" / "js"
-    found = {path.name for path in folder.glob("*.js")}
-    for name in sorted(found ^ set(PAGE_SCRIPT_PARTS)):  # a part left out would fail only in a reader's browser
-        what = "missing" if name in PAGE_SCRIPT_PARTS else "not in the page script's order"
-        raise ContentError(f"{templates_dir.name}/assets/js/{name}: {what} (lossarticle/render.py, PAGE_SCRIPT_PARTS)")
-    parts = [f"/* ---------------- js/{name} */\n\n{(folder / name).read_text(encoding='utf-8')}"
-             for name in PAGE_SCRIPT_PARTS]
+    parts = [f"/* ---------------- js/{name} */\n\n{text}" for name, text in script_parts(
+        templates_dir, "js", PAGE_SCRIPT_PARTS, "the page script's order", "lossarticle/render.py, PAGE_SCRIPT_PARTS")]
     return ("/* lossarticle's page script, joined from templates/assets/js/ by lossarticle/render.py: edit those. */\n"
             "(function () {\n\"use strict\";\n\n" + "\n".join(parts) + "})();\n")
 

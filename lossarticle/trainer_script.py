@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lossarticle.errors import ContentError
+from lossarticle.files import script_parts
 
 # Joined in this order into one function scope; each part may use the ones before it at call time.
 TRAINER_PARTS: tuple[str, ...] = ("random.js", "net.js", "optimizers.js", "geometry.js", "worker.js")
@@ -24,11 +24,6 @@ FOOTER = "\n  return api;  // the object of pure functions worker.js lists\n});\
 
 def trainer_script(templates_dir: Path) -> str:
     """The trainer's parts joined in ``TRAINER_PARTS`` order inside ``function trainer(scope)``."""
-    folder = templates_dir / "assets" / "trainer"
-    found = {path.name for path in folder.glob("*.js")}
-    for name in sorted(found ^ set(TRAINER_PARTS)):  # a part left out would fail only in a reader's browser
-        what = "missing" if name in TRAINER_PARTS else "not in the trainer's order"
-        raise ContentError(f"{templates_dir.name}/assets/trainer/{name}: {what} "
-                           "(lossarticle/trainer_script.py, TRAINER_PARTS)")
-    parts = [f"/* ---- trainer/{name} */\n\n{(folder / name).read_text(encoding='utf-8')}" for name in TRAINER_PARTS]
+    parts = [f"/* ---- trainer/{name} */\n\n{text}" for name, text in script_parts(
+        templates_dir, "trainer", TRAINER_PARTS, "the trainer's order", "lossarticle/trainer_script.py, TRAINER_PARTS")]
     return HEADER + "\n".join(parts) + FOOTER

@@ -158,11 +158,6 @@ class ReaderMap {
   }
 }
 
-// A stored run's optimizer as the trainer takes it, with PyTorch's defaults for what the run does not state.
-function storedOptimizer(run) {
-  return { kind: run.kind, lr: run.lr, momentum: run.momentum, beta1: 0.9, alpha: 0.99 };
-}
-
 class DiceLab extends LabPanel {
   build(payload) {
     this.rollButton = this.body.querySelector(".la-lab-roll");
@@ -201,14 +196,14 @@ class DiceLab extends LabPanel {
     const id = ++this.runId, { X, y } = this.trainingData();
     this.seedText.textContent = "seed " + seed + " (the page's own generator: our PyTorch seeds do not carry over)";
     const worker = this.restartWorker((message) => this.receive(id, message));
-    this.mapsAsked = 0;
+    this.mapsDone = 0;
     this.nets.forEach((entry, index) => {
       const { net } = entry;
       entry.series = new RunSeries(net.epochs, net.sizes.length - 2);
       entry.outcome.textContent = "";
       entry.map.el.hidden = true;
       worker.postMessage({ type: "train", id: id * 10 + index, sizes: net.sizes, skip: net.skip, seed, X, y,
-        epochs: net.epochs, optimizer: storedOptimizer(net.optimizer) });
+        epochs: net.epochs, optimizer: net.optimizer });  // lab.run_settings; the trainer's defaults are PyTorch's
     });
     this.busy(true);
     this.status.textContent = "Training both networks in your browser…";
@@ -238,7 +233,7 @@ class DiceLab extends LabPanel {
       entry.map.el.hidden = false;
       entry.map.show(message);
       if (!this.coarseDrawn) { this.coarseDrawn = true; mark("la:lab:" + this.slug + ":coarse"); }
-      if (message.resolution === this.payload.map.resolution && ++this.mapsAsked === this.nets.length) {
+      if (message.final && ++this.mapsDone === this.nets.length) {
         mark("la:lab:" + this.slug + ":mapped");
         this.busy(false);
         this.status.textContent = "Done.";

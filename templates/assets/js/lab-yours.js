@@ -7,22 +7,14 @@
  * Uses lab.js (LabPanel, RunSeries, FrameDrawer, ReaderLayer, labArray, mark), regions.js (colourLut), format.js,
  * address.js (the settings in the figure's address, through LabPanel.follow and the player's remember).
  */
-// The reader's optimizer settings: the four choices of the control, each with its stored run's defaults.
+// The four choices of the optimizer control (the template's options): the name of the second number, its default
+// when no stored run has one, and what the trainer takes for the choice, its learning rate and second number.
 const OPTIMIZER_CHOICES = {
-  adam: { label: "Adam", kind: "adam", second: "β₁", secondDefault: 0.9 },
-  sgd: { label: "gradient descent", kind: "sgd", second: null, secondDefault: 0 },
-  momentum: { label: "gradient descent with momentum", kind: "sgd", second: "momentum μ", secondDefault: 0.9 },
-  rmsprop: { label: "RMSprop", kind: "rmsprop", second: "α (smoothing)", secondDefault: 0.99 },
+  adam: { second: "β₁", secondDefault: 0.9, settings: (lr, beta1) => ({ kind: "adam", lr, beta1 }) },
+  sgd: { second: null, secondDefault: 0, settings: (lr) => ({ kind: "sgd", lr, momentum: 0 }) },
+  momentum: { second: "momentum μ", secondDefault: 0.9, settings: (lr, momentum) => ({ kind: "sgd", lr, momentum }) },
+  rmsprop: { second: "α (smoothing)", secondDefault: 0.99, settings: (lr, alpha) => ({ kind: "rmsprop", lr, alpha }) },
 };
-
-// What the trainer takes for a choice and its two numbers.
-function optimizerSettings(choice, lr, second) {
-  if (choice === "adam") return { kind: "adam", lr, beta1: second };
-  if (choice === "sgd") return { kind: "sgd", lr, momentum: 0 };
-  if (choice === "momentum") return { kind: "sgd", lr, momentum: second };
-  if (choice === "rmsprop") return { kind: "rmsprop", lr, alpha: second };
-  throw new Error("unknown optimizer " + choice);
-}
 
 // "Your run": the reference network again from θ₀ with the reader's optimizer, on the figure's own maps.
 class YourRunLab extends LabPanel {
@@ -63,7 +55,7 @@ class YourRunLab extends LabPanel {
     const { X, y } = this.trainingData();
     worker.postMessage({
       type: "train", id, sizes: this.payload.net.sizes, skip: this.payload.net.skip, theta0: this.theta0,
-      X, y, epochs, optimizer: optimizerSettings(settings.choice, settings.lr, settings.second),
+      X, y, epochs, optimizer: OPTIMIZER_CHOICES[settings.choice].settings(settings.lr, settings.second),
       plane: this.plane, regions: { xs: this.regionAxes.xs, ys: this.regionAxes.ys, every: 10 },
     });
     this.form.busy(true);
@@ -148,8 +140,8 @@ class YourRunLab extends LabPanel {
 
   // The distance left out of the picture, as a share of the distance from the map's centre.
   farShare(epoch) {
-    const s = this.series, lengths = [norm(this.plane.d1), norm(this.plane.d2)];
-    const inPlane = Math.hypot(s.a[epoch] * lengths[0], s.b[epoch] * lengths[1]), out = s.distance[epoch];
+    const s = this.series, [l1, l2] = this.payload.plane.lengths;  // |d1|, |d2|: weight-space length of a unit
+    const inPlane = Math.hypot(s.a[epoch] * l1, s.b[epoch] * l2), out = s.distance[epoch];
     const whole = Math.hypot(inPlane, out);
     return whole > 0 ? out / whole : 0;
   }
@@ -160,12 +152,6 @@ class YourRunLab extends LabPanel {
     this.regionLayer.show(message.label);
     this.body.querySelector(".la-lab-regions-epoch").textContent = "your run's decision regions at epoch " + message.epoch;
   }
-}
-
-function norm(v) {
-  let sum = 0;
-  for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
-  return Math.sqrt(sum);
 }
 
 // The decision regions of a reader's run: a class per grid point (label[iy][ix], row 0 at the bottom), in the
@@ -198,7 +184,7 @@ function labForm(body, payload) {
   const [low, high] = payload.lr_range;
   lr.min = String(Math.log10(low));
   lr.max = String(Math.log10(high));
-  const stored = Object.fromEntries(payload.runs.map((run) => [run.momentum > 0 ? "momentum" : run.kind === "sgd" ? "sgd" : run.kind, run]));
+  const stored = Object.fromEntries(payload.runs.map((run) => [run.momentum > 0 ? "momentum" : run.kind, run]));
   const showNumbers = () => {
     lrText.textContent = formatNumber(Math.pow(10, Number(lr.value)), 2);
     secondText.textContent = String(Number(second.value));

@@ -14,43 +14,32 @@
  * Uses layers.js (Placement, cover, visibleVertices, SVG), bokeh.js (a plot's repaints), format.js.
  */
 const labPayloads = new Map();  // slug -> payload, as registered by lab/<slug>.js
-const labWaiting = new Map();  // slug -> [resolve]
 let trainerFactory = null;  // assets/trainer.js's function, once registered
-const trainerWaiting = [];
+const labScripts = new Map();  // src -> the promise of its script having run
 
-function registerLab(slug, payload) {
-  labPayloads.set(slug, payload);
-  for (const resolve of labWaiting.get(slug) || []) resolve(payload);
-  labWaiting.delete(slug);
+function registerLab(slug, payload) { labPayloads.set(slug, payload); }
+function registerTrainer(factory) { trainerFactory = factory; }
+
+// A script of our own origin, once. A script's load event comes after it ran, so what it registers is there then;
+// after an error, the next call tries again.
+function loadOnce(src) {
+  if (!labScripts.has(src)) {
+    labScripts.set(src, new Promise((resolve, reject) => {
+      const tag = document.createElement("script");
+      tag.src = src;
+      tag.async = true;
+      tag.addEventListener("load", () => resolve());
+      tag.addEventListener("error", () => { tag.remove(); labScripts.delete(src); reject(new Error("could not load " + src)); });
+      document.head.appendChild(tag);
+    }));
+  }
+  return labScripts.get(src);
 }
 
-function registerTrainer(factory) {
-  trainerFactory = factory;
-  for (const resolve of trainerWaiting.splice(0)) resolve(factory);
-}
-
-// A script of our own origin, once; resolves when it ran (``ready`` says whether what it registers is there).
-function loadOnce(src, ready, wait) {
-  if (ready()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    wait(resolve);
-    if (document.querySelector('script[data-lab-src="' + src + '"]')) return;
-    const tag = document.createElement("script");
-    tag.src = src;
-    tag.async = true;
-    tag.dataset.labSrc = src;
-    tag.addEventListener("error", () => { tag.remove(); reject(new Error("could not load " + src)); });
-    document.head.appendChild(tag);
-  });
-}
-
-function loadLab(slug, src, trainerSrc) {
-  const payload = loadOnce(src, () => labPayloads.has(slug), (resolve) => {
-    if (!labWaiting.has(slug)) labWaiting.set(slug, []);
-    labWaiting.get(slug).push(resolve);
-  });
-  const trainer = loadOnce(trainerSrc, () => trainerFactory !== null, (resolve) => trainerWaiting.push(resolve));
-  return Promise.all([payload, trainer]).then(() => labPayloads.get(slug));
+async function loadLab(slug, src, trainerSrc) {
+  await Promise.all([loadOnce(src), loadOnce(trainerSrc)]);
+  if (!labPayloads.has(slug) || trainerFactory === null) throw new Error(src + " or " + trainerSrc + " registered nothing");
+  return labPayloads.get(slug);
 }
 
 function startWorker() {
